@@ -1,0 +1,31 @@
+"""Venue models (lending, perps, AMMs); registered through the ``protosim.plugins`` entry point."""
+
+from __future__ import annotations
+
+from protosim.registry import ComponentType, Registry
+
+
+def register(registry: Registry) -> None:
+    """Register the built-in venue and agent kinds in `registry`."""
+    from protosim.protocols.lending import keeper
+    from protosim.protocols.lending.aave_v3 import params as aave_params
+    from protosim.protocols.lending.aave_v3 import venue as aave_venue
+
+    registry.register(
+        ComponentType(
+            kind="lending.aave_v3",
+            role="venue",
+            params=aave_params.AaveV3Params,
+            build=aave_venue.build,
+            description="Aave v3 market (v3.3 / v3.0 / v2 liquidation rules), vectorized book",
+        )
+    )
+    registry.register(
+        ComponentType(
+            kind="agent.lending_keeper",
+            role="agent",
+            params=keeper.KeeperParams,
+            build=keeper.build,
+            description="Liquidation keeper: latency, gas bidding, profit check, sells seized collateral",
+        )
+    )

@@ -1,0 +1,1 @@
+"""Overcollateralised lending venues."""

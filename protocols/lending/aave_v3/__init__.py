@@ -1,0 +1,1 @@
+"""Aave v3 lending pool: reference integer math and vectorized liquidation kernels."""

@@ -1,0 +1,144 @@
+"""Vectorized position book of one (collateral, debt) reserve pair, with a sorted
+liquidation-price index (DESIGN "Numbers and scale").
+
+A position with collateral ``c``, debt ``d`` and liquidation threshold ``LT`` is liquidatable
+iff ``c · P_c · LT / (d · P_d) < 1``, that is iff its *key* ``d / (c · LT)`` exceeds the price
+ratio ``P_c / P_d`` (mechanics §0.1). Keys are sorted once; a price fall finds the newly
+liquidatable positions with one ``searchsorted`` (O(log N + k)). Positions a liquidation
+changes are "touched": they leave the sorted index and are checked directly until the next
+rebuild, so a liquidation never re-sorts the book.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+_REBUILD_FRACTION = 0.125
+
+
+class PairBook:
+    """Positions that each hold one collateral reserve and one debt reserve.
+
+    Parameters
+    ----------
+    collateral_asset, debt_asset : str
+        Reserve ids.
+    collateral, debt : ndarray of float64
+        Whole tokens per position.
+    liquidation_threshold : float
+        The collateral reserve's LT as a fraction (0.83).
+    first_account : int
+        Account id of position 0; position ``i`` is account ``first_account + i``.
+    """
+
+    def __init__(
+        self,
+        collateral_asset: str,
+        debt_asset: str,
+        collateral: NDArray[np.float64],
+        debt: NDArray[np.float64],
+        liquidation_threshold: float,
+        first_account: int = 0,
+    ) -> None:
+        if collateral.shape != debt.shape or collateral.ndim != 1:
+            raise ValueError(f"expected equal 1-d arrays, were {collateral.shape} and {debt.shape}")
+        if np.any(collateral < 0) or np.any(debt < 0):
+            raise ValueError("expected collateral and debt >= 0")
+        self.collateral_asset = collateral_asset
+        self.debt_asset = debt_asset
+        self.collateral = np.ascontiguousarray(collateral, dtype=np.float64)
+        self.debt = np.ascontiguousarray(debt, dtype=np.float64)
+        self.liquidation_threshold = liquidation_threshold
+        self.first_account = first_account
+        self.keys = np.empty_like(self.debt)
+        self._touched_mask = np.zeros(len(self.debt), dtype=np.bool_)
+        self._touched: list[NDArray[np.int64]] = []
+        self._touched_count = 0
+        self._refresh_keys(np.arange(len(self.debt)))
+        self.rebuilds = 0
+        self._order = np.argsort(self.keys, kind="stable").astype(np.int64)
+        self._sorted_keys = self.keys[self._order]
+
+    def __len__(self) -> int:
+        return len(self.debt)
+
+    def _refresh_keys(self, positions: NDArray[np.int64]) -> None:
+        c = self.collateral[positions]
+        d = self.debt[positions]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            key = d / (c * self.liquidation_threshold)
+        # No debt: never liquidatable. No collateral: nothing a liquidation could seize.
+        key[(d <= 0) | (c <= 0)] = 0.0
+        self.keys[positions] = key
+
+    def _rebuild(self) -> None:
+        # The untouched positions are still in key order, so sorting the touched ones and
+        # merging two sorted runs (timsort's stable sort detects runs) costs O(N), not O(N log N).
+        untouched = self._order[~self._touched_mask[self._order]]
+        touched = np.concatenate(self._touched)
+        touched = touched[np.argsort(self.keys[touched], kind="stable")]
+        merged = np.concatenate([untouched, touched])
+        self._order = merged[np.argsort(self.keys[merged], kind="stable")]
+        self._sorted_keys = self.keys[self._order]
+        self._touched_mask[:] = False
+        self._touched = []
+        self._touched_count = 0
+        self.rebuilds += 1
+
+    def liquidatable(self, price_ratio: float) -> NDArray[np.int64]:
+        """Return the positions whose health factor is below 1 at
+        ``P_collateral / P_debt == price_ratio``.
+
+        Positions changed since the last index rebuild come first, then the rest from the
+        lowest health factor up; the order is deterministic.
+        """
+        start = int(np.searchsorted(self._sorted_keys, price_ratio, side="right"))
+        tail = self._order[start:][::-1]
+        found = tail[~self._touched_mask[tail]]
+        if self._touched_count:
+            touched = np.concatenate(self._touched) if len(self._touched) > 1 else self._touched[0]
+            self._touched = [touched]
+            found = np.concatenate([touched[self.keys[touched] > price_ratio], found])
+        return found
+
+    def still_liquidatable(self, positions: NDArray[np.int64], price_ratio: float) -> NDArray[np.int64]:
+        """Return those of `positions` whose health factor is below 1 at `price_ratio`."""
+        return positions[self.keys[positions] > price_ratio]
+
+    def update(
+        self,
+        positions: NDArray[np.int64],
+        collateral: NDArray[np.float64],
+        debt: NDArray[np.float64],
+    ) -> None:
+        """Set the collateral and debt of `positions` and keep the index correct."""
+        self.collateral[positions] = collateral
+        self.debt[positions] = debt
+        self._refresh_keys(positions)
+        fresh = positions[~self._touched_mask[positions]]
+        if fresh.size:
+            self._touched_mask[fresh] = True
+            self._touched.append(fresh)
+            self._touched_count += fresh.size
+        if self._touched_count > _REBUILD_FRACTION * len(self.debt):
+            self._rebuild()
+
+    def health_factors(
+        self, price_ratio: float, positions: NDArray[np.int64] | None = None
+    ) -> NDArray[np.float64]:
+        """Return the health factors of `positions` (all if None) at
+        ``P_collateral / P_debt == price_ratio``; infinite where there is no debt."""
+        c = self.collateral if positions is None else self.collateral[positions]
+        d = self.debt if positions is None else self.debt[positions]
+        with np.errstate(divide="ignore"):
+            hf: NDArray[np.float64] = np.where(
+                d > 0, c * price_ratio * self.liquidation_threshold / np.where(d > 0, d, 1.0), np.inf
+            )
+        return hf
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the book's arrays."""
+        arrays = (self.collateral, self.debt, self.keys, self._order, self._sorted_keys, self._touched_mask)
+        return sum(a.nbytes for a in arrays)

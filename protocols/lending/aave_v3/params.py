@@ -1,0 +1,101 @@
+"""Scenario parameters of an Aave v3 market (mechanics §1.1, §1.7)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ReserveParams(_Strict):
+    """Risk parameters of one reserve, in basis points as Aave configures them.
+
+    Defaults are WETH on Aave v3 Ethereum Core (mechanics §1.7): LT 83%, bonus 5%, protocol
+    fee 10% of the bonus.
+    """
+
+    oracle: str
+    """Id of the oracle that prices this reserve (AaveOracle source)."""
+    ltv_bps: int = Field(default=8050, ge=0, le=10_000)
+    liquidation_threshold_bps: int = Field(default=8300, gt=0, le=10_000)
+    liquidation_bonus_bps: int = Field(default=10_500, ge=10_000, le=20_000)
+    """Bonus as a multiplier in bps: 10500 = 5% bonus."""
+    liquidation_protocol_fee_bps: int = Field(default=1_000, ge=0, le=10_000)
+    """Share of the bonus that goes to the treasury."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ReserveParams:
+        if self.ltv_bps > self.liquidation_threshold_bps:
+            raise ValueError(
+                f"expected ltv_bps <= liquidation_threshold_bps, was {self.ltv_bps} > {self.liquidation_threshold_bps}"
+            )
+        # PoolConfigurator.configureReserveAsCollateral requires LT · LB <= 100%.
+        if self.liquidation_threshold_bps * self.liquidation_bonus_bps > 10_000 * 10_000:
+            raise ValueError(
+                "expected liquidation_threshold_bps × liquidation_bonus_bps <= 100% "
+                f"(PoolConfigurator), was {self.liquidation_threshold_bps} × {self.liquidation_bonus_bps}"
+            )
+        return self
+
+
+class LognormalUsd(_Strict):
+    """Position sizes in USD drawn log-normally around a median."""
+
+    kind: Literal["lognormal"]
+    median: float = Field(gt=0)
+    sigma: float = Field(ge=0)
+
+
+class UniformRange(_Strict):
+    """Values drawn uniformly from [low, high]."""
+
+    kind: Literal["uniform"]
+    low: float = Field(gt=0)
+    high: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> UniformRange:
+        if self.high < self.low:
+            raise ValueError(f"expected high >= low, was {self.high} < {self.low}")
+        return self
+
+
+class PopulationParams(_Strict):
+    """A synthetic group of borrowers, each with one collateral and one debt reserve.
+
+    Collateral sizes and health factors are drawn from the venue's random stream; debt follows:
+    ``debt_usd = collateral_usd · LT / HF`` at the oracle prices at t = 0.
+    """
+
+    accounts: int = Field(gt=0, le=50_000_000)
+    collateral: str
+    debt: str
+    collateral_usd: LognormalUsd | UniformRange = Field(discriminator="kind")
+    health_factor: UniformRange
+
+
+class AaveV3Params(_Strict):
+    """An Aave v3 market: its chain, liquidation rules, reserves and borrowers."""
+
+    chain: str
+    rules: Literal["v3.3", "v3.0", "v2"] = "v3.3"
+    """Close-factor and bad-debt rules: v3.3+ (deficit), v3.0–v3.2, or Aave v2 (mechanics §1.3, §1.5)."""
+    reserves: dict[str, ReserveParams] = Field(min_length=1)
+    populations: tuple[PopulationParams, ...] = ()
+
+    @model_validator(mode="after")
+    def _populations_use_reserves(self) -> AaveV3Params:
+        for i, pop in enumerate(self.populations):
+            for role in ("collateral", "debt"):
+                asset = getattr(pop, role)
+                if asset not in self.reserves:
+                    raise ValueError(
+                        f"populations[{i}].{role}: expected one of the reserves {sorted(self.reserves)}, was {asset!r}"
+                    )
+            if pop.collateral == pop.debt:
+                raise ValueError(f"populations[{i}]: collateral and debt must differ, both are {pop.debt!r}")
+        return self

@@ -1,0 +1,321 @@
+"""The Aave v3 market as a simulated venue: oracle-priced reserves, a vectorized book per
+(collateral, debt) pair, risk checks in the RISK phase, and batch liquidations.
+
+Rules followed (mechanics §1): liquidatable iff HF < 1 (``ValidationLogic.validateLiquidationCall``);
+close factor, bonus, protocol fee, dust rule and deficit per the selected rules version, computed
+by `kernels.liquidate_max`, which mirrors ``LiquidationLogic.executeLiquidationCall`` of
+aave-dao/aave-v3-origin (v3.3) and aave/aave-v3-core (v3.0–v3.2) and is tested against the
+integer reference math in `math.py`. The AaveOracle has no staleness check (§1.8): the venue
+reads whatever answer its oracle holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from protosim.clock import Phase
+from protosim.context import SimContext
+from protosim.events import (
+    ROOT,
+    BadDebtRealized,
+    LiquidationExecuted,
+    LiquidationsFailed,
+    PositionsBecameLiquidatable,
+)
+from protosim.interfaces import Oracle, OracleReading
+from protosim.protocols.lending.aave_v3 import kernels
+from protosim.protocols.lending.aave_v3.book import PairBook
+from protosim.protocols.lending.aave_v3.params import AaveV3Params, PopulationParams, ReserveParams
+from protosim.scenario import ComponentSpec
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """Positions of one book found liquidatable by the latest risk check."""
+
+    book: int
+    positions: NDArray[np.int64]
+    cause: int
+    """``seq`` of the newest oracle answer the check used."""
+
+
+@dataclass(frozen=True, slots=True)
+class LiquidationReport:
+    """What one liquidation transaction did."""
+
+    first_seq: int
+    executed: NDArray[np.int64]
+    """Positions liquidated."""
+    collateral_asset: str
+    collateral_to_liquidator: float
+    """Collateral tokens the liquidator received, in total."""
+    debt_repaid: float
+    failed: int
+
+
+class AaveV3Market:
+    """An Aave v3 lending market.
+
+    Parameters
+    ----------
+    ctx : SimContext
+        The run's context (oracles must already be built).
+    venue_id : str
+        The venue's id.
+    params : AaveV3Params
+        Rules, reserves and the starting borrowers.
+    """
+
+    def __init__(self, ctx: SimContext, venue_id: str, params: AaveV3Params) -> None:
+        self.venue_id = venue_id
+        self.params = params
+        self._ctx = ctx
+        self.chain = ctx.chain(params.chain)
+        self.reserves: dict[str, ReserveParams] = dict(params.reserves)
+        self.oracles: dict[str, Oracle] = {}
+        for asset, reserve in self.reserves.items():
+            oracle = ctx.oracle(reserve.oracle)
+            if oracle.asset != asset:
+                raise KeyError(f"reserves.{asset}.oracle: oracle {reserve.oracle!r} prices {oracle.asset!r}, not {asset!r}")
+            self.oracles[asset] = oracle
+        self.books: list[PairBook] = []
+        next_account = 0
+        for i, population in enumerate(params.populations):
+            book = self._populate(population, ctx.rng.stream(f"population.{venue_id}.{i}"), next_account)
+            next_account += len(book)
+            self.books.append(book)
+        self.candidates: list[Candidates] = []
+        self._dirty = True
+        # Positions a partial liquidation may have left below HF 1, with the liquidation's seq.
+        self._recheck: list[tuple[int, NDArray[np.int64], int]] = []
+        self.totals = {
+            "liquidations": 0.0,
+            "debt_repaid_usd": 0.0,
+            "collateral_seized_usd": 0.0,
+            "protocol_fee_usd": 0.0,
+            "deficit_usd": 0.0,
+            "residual_bad_debt_usd": 0.0,
+            "failed_liquidations": 0.0,
+        }
+        self.deficit: dict[str, float] = dict.fromkeys(self.reserves, 0.0)
+        for oracle in self.oracles.values():
+            oracle.subscribe(self._on_price)
+
+    # -- set-up -------------------------------------------------------------------------------
+
+    def _populate(self, pop: PopulationParams, rng: np.random.Generator, first: int) -> PairBook:
+        n = pop.accounts
+        size = pop.collateral_usd
+        if size.kind == "lognormal":
+            collateral_usd = size.median * np.exp(size.sigma * rng.standard_normal(n))
+        else:
+            collateral_usd = rng.uniform(size.low, size.high, n)
+        hf = rng.uniform(pop.health_factor.low, pop.health_factor.high, n)
+        lt = self.reserves[pop.collateral].liquidation_threshold_bps / 10_000
+        p_c = self.oracles[pop.collateral].read().price
+        p_d = self.oracles[pop.debt].read().price
+        collateral = collateral_usd / p_c
+        debt = collateral_usd * lt / hf / p_d
+        return PairBook(pop.collateral, pop.debt, collateral, debt, lt, first)
+
+    def start(self) -> None:
+        """Check risk in every block's RISK phase."""
+        self.chain.on_phase(Phase.RISK, self._check_risk, rank=0)
+
+    def _on_price(self, reading: OracleReading) -> None:
+        del reading
+        self._dirty = True
+
+    # -- risk ---------------------------------------------------------------------------------
+
+    def price(self, asset: str) -> float:
+        """Return the oracle price of `asset` this venue uses now."""
+        return self.oracles[asset].read().price
+
+    def _check_risk(self, block: int) -> None:
+        del block
+        found: list[Candidates] = []
+        if self._dirty:
+            # A price moved: query every book's index.
+            self._dirty = False
+            self._recheck = []
+            for i, book in enumerate(self.books):
+                coll = self.oracles[book.collateral_asset].read()
+                debt = self.oracles[book.debt_asset].read()
+                positions = book.liquidatable(coll.price / debt.price)
+                if positions.size:
+                    found.append(Candidates(i, positions, max(coll.seq, debt.seq)))
+        elif self._recheck:
+            # Prices unchanged: only positions just partially liquidated can still be below 1.
+            for i, positions, cause in self._recheck:
+                book = self.books[i]
+                ratio = self.price(book.collateral_asset) / self.price(book.debt_asset)
+                left = book.still_liquidatable(positions, ratio)
+                if left.size:
+                    found.append(Candidates(i, left, cause))
+            self._recheck = []
+        for cand in found:
+            book = self.books[cand.book]
+            positions, cause = cand.positions, cand.cause
+            debt = self.oracles[book.debt_asset].read()
+            self._ctx.log.emit(
+                PositionsBecameLiquidatable,
+                cause=cause,
+                venue=self.venue_id,
+                count=int(positions.size),
+                debt_usd=float(book.debt[positions].sum() * debt.price),
+            )
+        self.candidates = found
+
+    # -- liquidation --------------------------------------------------------------------------
+
+    def quote(self, book_index: int, positions: NDArray[np.int64]) -> kernels.LiquidationBatch:
+        """Return what liquidating `positions` with the maximum debt to cover would do now."""
+        book = self.books[book_index]
+        coll_reserve = self.reserves[book.collateral_asset]
+        return kernels.liquidate_max(
+            book.collateral[positions],
+            book.debt[positions],
+            self.price(book.collateral_asset),
+            self.price(book.debt_asset),
+            liquidation_threshold=coll_reserve.liquidation_threshold_bps / 10_000,
+            liquidation_bonus=coll_reserve.liquidation_bonus_bps / 10_000,
+            protocol_fee=coll_reserve.liquidation_protocol_fee_bps / 10_000,
+            rules=self.params.rules,
+        )
+
+    def liquidate(
+        self,
+        book_index: int,
+        positions: NDArray[np.int64],
+        *,
+        liquidator: str,
+        cause: int | NDArray[np.int64],
+    ) -> LiquidationReport:
+        """Liquidate `positions` of one book with the maximum debt to cover, as one batch of
+        ``liquidationCall``s; calls that would revert (health restored, dust) are counted."""
+        book = self.books[book_index]
+        p_c = self.price(book.collateral_asset)
+        p_d = self.price(book.debt_asset)
+        batch = self.quote(book_index, positions)
+        ok = batch.executed
+        done = positions[ok]
+        log = self._ctx.log
+        failed = int(positions.size - done.size)
+        if failed:
+            self.totals["failed_liquidations"] += failed
+            log.emit(
+                LiquidationsFailed,
+                cause=int(np.max(cause)) if np.ndim(cause) else int(cause),
+                venue=self.venue_id,
+                liquidator=liquidator,
+                count=failed,
+                reason="health_factor_not_below_threshold_or_dust",
+            )
+        if done.size == 0:
+            return LiquidationReport(len(log), done, book.collateral_asset, 0.0, 0.0, failed)
+        health_before = book.health_factors(p_c / p_d, done)
+        repaid = batch.debt_repaid[ok]
+        seized = batch.collateral_seized[ok]
+        fee = batch.protocol_fee[ok]
+        deficit = batch.deficit[ok]
+        residual = batch.bad_debt[ok]
+        causes = cause[ok] if isinstance(cause, np.ndarray) else cause
+        first = log.emit_batch(
+            LiquidationExecuted,
+            int(done.size),
+            cause=causes,
+            venue=self.venue_id,
+            account=done + book.first_account,
+            liquidator=liquidator,
+            collateral_asset=book.collateral_asset,
+            debt_asset=book.debt_asset,
+            debt_repaid=repaid,
+            collateral_seized=seized,
+            protocol_fee=fee,
+            debt_repaid_usd=repaid * p_d,
+            collateral_seized_usd=seized * p_c,
+            health_before=health_before,
+        )
+        new_collateral = book.collateral[done] - seized
+        new_debt = book.debt[done] - repaid - deficit
+        # Float rounding must not leave a negative dust balance.
+        np.maximum(new_collateral, 0.0, out=new_collateral)
+        np.maximum(new_debt, 0.0, out=new_debt)
+        book.update(done, new_collateral, new_debt)
+        for amounts, treatment in ((deficit, "deficit"), (residual, "residual")):
+            hit = np.flatnonzero(amounts > 0)
+            if hit.size:
+                log.emit_batch(
+                    BadDebtRealized,
+                    int(hit.size),
+                    cause=first + hit,
+                    venue=self.venue_id,
+                    account=done[hit] + book.first_account,
+                    asset=book.debt_asset,
+                    amount=amounts[hit],
+                    amount_usd=amounts[hit] * p_d,
+                    treatment=treatment,
+                )
+        self.deficit[book.debt_asset] += float(deficit.sum())
+        to_liquidator = float(batch.collateral_to_liquidator[ok].sum())
+        t = self.totals
+        t["liquidations"] += done.size
+        t["debt_repaid_usd"] += float(repaid.sum() * p_d)
+        t["collateral_seized_usd"] += float(seized.sum() * p_c)
+        t["protocol_fee_usd"] += float(fee.sum() * p_c)
+        t["deficit_usd"] += float(deficit.sum() * p_d)
+        t["residual_bad_debt_usd"] += float(residual.sum() * p_d)
+        # Positions left below HF 1 by a partial liquidation are looked at again next block.
+        self._recheck.append((book_index, done, first))
+        return LiquidationReport(first, done, book.collateral_asset, to_liquidator, float(repaid.sum()), failed)
+
+    # -- reporting ----------------------------------------------------------------------------
+
+    def metrics(self) -> dict[str, float]:
+        """Return liquidation totals, deficits and the book's remaining size."""
+        out = dict(self.totals)
+        out["accounts"] = float(sum(len(b) for b in self.books))
+        out["collateral_usd"] = float(sum(b.collateral.sum() * self.price(b.collateral_asset) for b in self.books))
+        out["debt_usd"] = float(sum(b.debt.sum() * self.price(b.debt_asset) for b in self.books))
+        out["bad_debt_usd"] = out["deficit_usd"] + out["residual_bad_debt_usd"]
+        return out
+
+    def positions_frame(self) -> pd.DataFrame:
+        """Return every position now: account, reserves, amounts, USD values, health factor."""
+        import pandas as pd
+
+        frames = []
+        for book in self.books:
+            p_c, p_d = self.price(book.collateral_asset), self.price(book.debt_asset)
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "account": np.arange(len(book)) + book.first_account,
+                        "collateral_asset": book.collateral_asset,
+                        "debt_asset": book.debt_asset,
+                        "collateral": book.collateral,
+                        "debt": book.debt,
+                        "collateral_usd": book.collateral * p_c,
+                        "debt_usd": book.debt * p_d,
+                        "health_factor": book.health_factors(p_c / p_d),
+                    }
+                )
+            )
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def build(ctx: SimContext, spec: ComponentSpec, params: AaveV3Params, where: str) -> AaveV3Market:
+    """Build an `AaveV3Market` from its scenario entry."""
+    del where
+    return AaveV3Market(ctx, spec.id, params)
+
+
+__all__ = ["ROOT", "AaveV3Market", "Candidates", "LiquidationReport", "build"]

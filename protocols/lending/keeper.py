@@ -1,0 +1,246 @@
+"""A liquidation keeper for lending venues (mechanics §11.1).
+
+Each block the keeper reads the venue's liquidatable positions, prices what a liquidation would
+pay at the venue's oracle prices, subtracts the cost of selling the collateral on its market
+venue (impact), the gas and the flash-loan premium, and submits one batch transaction with the
+profitable ones after its reaction latency. The chain includes the batch as gas allows; each
+included slice is liquidated against the prices of that block (a slice whose positions recovered
+or were taken by a faster keeper fails) and its collateral is sold at once, moving the price
+the oracles watch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict, Field
+
+from protosim.blocks import Tx
+from protosim.clock import Phase
+from protosim.context import SimContext
+from protosim.events import LiquidationsDeclined
+from protosim.scenario import ComponentSpec
+
+
+class KeeperParams(BaseModel):
+    """Parameters of a lending liquidation keeper (defaults: mechanics §11.1)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    venue: str
+    sell_on: dict[str, str] = Field(default_factory=dict)
+    """Trading venue on which to sell each seized collateral asset; unlisted assets are held."""
+    latency_s: float = Field(default=1.0, ge=0)
+    """Time from a risk check to the transaction reaching the chain."""
+    gas_per_liquidation: int = Field(default=400_000, gt=0)
+    """Liquidation plus flash loan and swap (≈400–800k gas)."""
+    priority_fee_gwei: float = Field(default=2.0, ge=0)
+    max_fee_gwei: float = Field(default=math.inf, gt=0)
+    min_profit_usd: float = Field(default=10.0, ge=0)
+    flashloan_premium_bps: float = Field(default=5.0, ge=0, le=10_000)
+    capital_usd: float = Field(default=math.inf, gt=0)
+    """Debt the keeper can repay per block; infinite with flash loans."""
+
+
+class LendingVenue(Protocol):
+    """What a keeper needs of a lending venue."""
+
+    venue_id: str
+    chain: Any
+    candidates: list[Any]
+    books: list[Any]
+
+    def price(self, asset: str) -> float: ...
+    def quote(self, book_index: int, positions: NDArray[np.int64]) -> Any: ...
+    def liquidate(
+        self,
+        book_index: int,
+        positions: NDArray[np.int64],
+        *,
+        liquidator: str,
+        cause: int | NDArray[np.int64],
+    ) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Which candidates a keeper acts on, and why the rest were left."""
+
+    act: NDArray[np.bool_]
+    unprofitable: int
+    over_capital: int
+
+
+def decide(
+    repay_usd: NDArray[np.float64],
+    proceeds_usd: NDArray[np.float64],
+    *,
+    gas_cost_usd: float,
+    flashloan_premium_bps: float,
+    min_profit_usd: float,
+    capital_usd: float,
+) -> Decision:
+    """Choose the liquidations worth doing (mechanics §11.1).
+
+    ``profit = proceeds − repay − premium · repay − gas`` per liquidation; act iff
+    ``profit > min_profit_usd``, most profitable first, while the total repaid fits `capital_usd`.
+
+    Examples
+    --------
+    Repaying 1,000 to sell collateral for 1,050 with 20 of gas and a 5 bp premium earns 29.5:
+
+    >>> d = decide(np.array([1000.0, 1000.0]), np.array([1050.0, 1020.0]), gas_cost_usd=20.0,
+    ...            flashloan_premium_bps=5.0, min_profit_usd=10.0, capital_usd=math.inf)
+    >>> d.act.tolist(), d.unprofitable
+    ([True, False], 1)
+    """
+    profit = proceeds_usd - repay_usd * (1.0 + flashloan_premium_bps / 10_000) - gas_cost_usd
+    act = profit > min_profit_usd
+    unprofitable = int((~act).sum())
+    over = 0
+    if math.isfinite(capital_usd) and act.any():
+        chosen = np.flatnonzero(act)
+        ranked = chosen[np.argsort(-profit[chosen], kind="stable")]
+        fits = np.cumsum(repay_usd[ranked]) <= capital_usd
+        act[ranked[~fits]] = False
+        over = int((~fits).sum())
+    return Decision(act, unprofitable, over)
+
+
+class LendingKeeper:
+    """A keeper liquidating one lending venue and selling what it seizes.
+
+    Parameters
+    ----------
+    ctx : SimContext
+        The run's context (its venue must already be built).
+    agent_id : str
+        The keeper's id.
+    params : KeeperParams
+        Reaction, bidding and profit rules.
+    """
+
+    def __init__(self, ctx: SimContext, agent_id: str, params: KeeperParams) -> None:
+        self.agent_id = agent_id
+        self.params = params
+        self._ctx = ctx
+        self.venue: LendingVenue = ctx.venue(params.venue)
+        self.chain = self.venue.chain
+        for asset, trading in params.sell_on.items():
+            market_venue = ctx.market.venues.get(trading)
+            if market_venue is None or market_venue.asset != asset:
+                raise KeyError(f"sell_on.{asset}: {trading!r} is not a trading venue of {asset!r}")
+        gas_asset = self.chain.params.gas_asset
+        if gas_asset not in ctx.market.assets:
+            raise KeyError(f"the keeper pays gas in {gas_asset!r}, which the market does not price")
+        self._in_flight = [np.zeros(len(book), dtype=np.bool_) for book in self.venue.books]
+        self.stats = {"submitted": 0.0, "liquidated": 0.0, "declined": 0.0, "sold_usd": 0.0, "gas_usd": 0.0}
+
+    def start(self) -> None:
+        """Look at the venue's candidates after its risk check in every block."""
+        self.chain.on_phase(Phase.RISK, self._react, rank=10)
+
+    def metrics(self) -> dict[str, float]:
+        """Return counts of submitted, executed and declined liquidations and USD sold."""
+        return dict(self.stats)
+
+    def _gas_cost_usd(self) -> float:
+        p = self.params
+        gwei = min(self.chain.base_fee_gwei + p.priority_fee_gwei, p.max_fee_gwei)
+        return p.gas_per_liquidation * gwei * 1e-9 * self._ctx.market.price(self.chain.params.gas_asset)
+
+    def _react(self, block: int) -> None:
+        del block
+        for found in self.venue.candidates:
+            fresh = found.positions[~self._in_flight[found.book][found.positions]]
+            if fresh.size:
+                self._consider(found.book, fresh, found.cause)
+        self.venue.candidates = []
+
+    def _consider(self, book_index: int, positions: NDArray[np.int64], cause: int) -> None:
+        book = self.venue.books[book_index]
+        quote = self.venue.quote(book_index, positions)
+        ok = quote.executed
+        positions = positions[ok]
+        if positions.size == 0:
+            return
+        repay_usd = quote.debt_repaid[ok] * self.venue.price(book.debt_asset)
+        received = quote.collateral_to_liquidator[ok]
+        trading = self.params.sell_on.get(book.collateral_asset)
+        if trading is not None:
+            proceeds = self._ctx.market.sell_proceeds(trading, received)
+        else:
+            proceeds = received * self._ctx.market.price(book.collateral_asset)
+        gas_usd = self._gas_cost_usd()
+        choice = decide(
+            repay_usd,
+            proceeds,
+            gas_cost_usd=gas_usd,
+            flashloan_premium_bps=self.params.flashloan_premium_bps,
+            min_profit_usd=self.params.min_profit_usd,
+            capital_usd=self.params.capital_usd,
+        )
+        left = int((~choice.act).sum())
+        if left:
+            self.stats["declined"] += left
+            reason = "unprofitable" if choice.unprofitable >= choice.over_capital else "capital"
+            self._ctx.log.emit(
+                LiquidationsDeclined,
+                cause=cause,
+                venue=self.venue.venue_id,
+                keeper=self.agent_id,
+                count=left,
+                reason=reason,
+                debt_usd=float(repay_usd[~choice.act].sum()),
+            )
+        chosen = positions[choice.act]
+        if chosen.size == 0:
+            return
+        self._in_flight[book_index][chosen] = True
+        self.stats["submitted"] += chosen.size
+        p = self.params
+
+        def execute(start: int, stop: int) -> None:
+            self._execute(book_index, chosen[start:stop], cause)
+
+        self.chain.submit(
+            Tx(
+                sender=self.agent_id,
+                phase=Phase.KEEPER,
+                gas_per_item=p.gas_per_liquidation,
+                items=int(chosen.size),
+                priority_fee_gwei=p.priority_fee_gwei,
+                max_fee_gwei=p.max_fee_gwei,
+                execute=execute,
+            ),
+            latency_s=p.latency_s,
+        )
+
+    def _execute(self, book_index: int, positions: NDArray[np.int64], cause: int) -> None:
+        self._in_flight[book_index][positions] = False
+        report = self.venue.liquidate(book_index, positions, liquidator=self.agent_id, cause=cause)
+        executed = len(report.executed)
+        if executed == 0:
+            return
+        self.stats["liquidated"] += executed
+        self.stats["gas_usd"] += executed * self._gas_cost_usd()
+        trading = self.params.sell_on.get(report.collateral_asset)
+        if trading is not None and report.collateral_to_liquidator > 0:
+            fill = self._ctx.market.trade(
+                trading,
+                -report.collateral_to_liquidator,
+                trader=self.agent_id,
+                cause=report.first_seq,
+                cause_span=executed,
+            )
+            self.stats["sold_usd"] += fill.notional_usd
+
+
+def build(ctx: SimContext, spec: ComponentSpec, params: KeeperParams, where: str) -> LendingKeeper:
+    """Build a `LendingKeeper` from its scenario entry."""
+    del where
+    return LendingKeeper(ctx, spec.id, params)

@@ -1,0 +1,229 @@
+"""A chain: blocks at a fixed interval, ordered phases, and a transaction queue with gas.
+
+Off-chain actors (oracle nodes, keepers) never change on-chain state directly: they `submit` a
+`Tx` that arrives after a latency; each block includes the arrived transactions ordered by
+``(priority fee desc, submission order asc)`` while they fit the block's gas, then runs the
+phases in `Phase` order. In each phase, the included transactions of that phase execute first
+(in inclusion order), then the phase handlers registered with `on_phase` (by rank, then
+registration order). Congestion is a base-fee multiplier plus background demand that takes a
+share of each block's gas at a given priority fee: a transaction bidding less waits.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from protosim.clock import Clock, Phase, ProcessGenerator
+from protosim.events import ROOT, TransactionsDelayed
+from protosim.eventlog import EventLog
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChainParams:
+    """Parameters of one chain."""
+
+    chain_id: str
+    block_time_s: float = 12.0
+    gas_limit: int = 30_000_000
+    base_fee_gwei: float = 20.0
+    gas_asset: str = "ETH"
+
+    def __post_init__(self) -> None:
+        if self.block_time_s <= 0:
+            raise ValueError(f"expected block_time_s > 0, was {self.block_time_s}")
+        if self.gas_limit <= 0:
+            raise ValueError(f"expected gas_limit > 0, was {self.gas_limit}")
+
+
+@dataclass(slots=True, kw_only=True)
+class Tx:
+    """A transaction, or a batch of identical-cost operations that may span several blocks.
+
+    Parameters
+    ----------
+    sender : str
+        Who sent it (an oracle or agent id).
+    phase : Phase
+        The block phase in which it executes (``ORACLE`` or ``KEEPER``).
+    gas_per_item : int
+        Gas one item uses.
+    items : int
+        Number of items. A block includes as many whole items as its remaining gas allows;
+        the rest stays queued in the same place.
+    priority_fee_gwei, max_fee_gwei : float
+        The bid; the transaction waits while the base fee exceeds `max_fee_gwei`.
+    execute : callable
+        ``execute(start, stop)`` applies items ``start .. stop-1`` when they are included.
+    """
+
+    sender: str
+    phase: Phase
+    gas_per_item: int
+    items: int = 1
+    priority_fee_gwei: float = 1.0
+    max_fee_gwei: float = float("inf")
+    execute: Callable[[int, int], None]
+    done: int = 0
+    arrival_s: float = 0.0
+    submit_seq: int = field(default=-1)
+
+
+@dataclass(slots=True)
+class _Congestion:
+    until_s: float
+    base_fee_multiplier: float
+    background_gas_share: float
+    background_priority_fee_gwei: float
+    cause: int
+
+
+class Chain:
+    """Block production for one chain, with phases and a gas-limited transaction queue.
+
+    Parameters
+    ----------
+    clock : Clock
+        Simulated time.
+    params : ChainParams
+        Block time, gas limit and base fee.
+    """
+
+    def __init__(self, clock: Clock, params: ChainParams) -> None:
+        self.clock = clock
+        self.params = params
+        self.block = 0
+        self.log: EventLog | None = None
+        self._handlers: dict[Phase, list[tuple[int, int, Callable[[int], None]]]] = {
+            phase: [] for phase in Phase
+        }
+        self._registered = 0
+        self._submitted = 0
+        self._pending: list[tuple[float, float, int, Tx]] = []  # heap by arrival
+        self._arrived: list[Tx] = []
+        self._congestion: list[_Congestion] = []
+        self.gas_used_last_block = 0
+
+    # -- registration -------------------------------------------------------------------------
+
+    def on_phase(self, phase: Phase, handler: Callable[[int], None], *, rank: int = 0) -> None:
+        """Call ``handler(block)`` in `phase` of every block, after lower ranks.
+
+        Venues register at rank 0 and agents at rank 10, so a keeper sees the risk check of
+        the same block. Equal ranks run in registration order.
+        """
+        self._handlers[phase].append((rank, self._registered, handler))
+        self._handlers[phase].sort(key=lambda h: (h[0], h[1]))
+        self._registered += 1
+
+    def submit(self, tx: Tx, latency_s: float = 0.0) -> None:
+        """Send `tx`; it can be included in the first block at or after ``now + latency_s``."""
+        if latency_s < 0:
+            raise ValueError(f"expected latency_s >= 0, was {latency_s}")
+        tx.arrival_s = self.clock.now + latency_s
+        tx.submit_seq = self._submitted
+        self._submitted += 1
+        heapq.heappush(self._pending, (tx.arrival_s, 0.0, tx.submit_seq, tx))
+
+    def congest(
+        self,
+        *,
+        duration_s: float,
+        base_fee_multiplier: float,
+        background_gas_share: float,
+        background_priority_fee_gwei: float,
+        cause: int = ROOT,
+    ) -> None:
+        """Start a congestion episode lasting `duration_s` from now."""
+        self._congestion.append(
+            _Congestion(
+                self.clock.now + duration_s,
+                base_fee_multiplier,
+                background_gas_share,
+                background_priority_fee_gwei,
+                cause,
+            )
+        )
+
+    # -- state --------------------------------------------------------------------------------
+
+    def _active_congestion(self) -> _Congestion | None:
+        now = self.clock.now
+        self._congestion = [c for c in self._congestion if c.until_s > now]
+        return self._congestion[-1] if self._congestion else None
+
+    @property
+    def base_fee_gwei(self) -> float:
+        """The base fee now, including any congestion multiplier."""
+        c = self._active_congestion()
+        return self.params.base_fee_gwei * (c.base_fee_multiplier if c else 1.0)
+
+    @property
+    def pending_count(self) -> int:
+        """Transactions submitted and not yet fully included."""
+        return len(self._pending) + len(self._arrived)
+
+    # -- block production ---------------------------------------------------------------------
+
+    def run(self) -> ProcessGenerator:
+        """Produce a block every ``block_time_s``, the first one at ``t = block_time_s``."""
+        while True:
+            yield self.clock.timeout(self.params.block_time_s)
+            self.block += 1
+            self._produce_block()
+
+    def _include(self) -> list[tuple[Tx, int, int]]:
+        now = self.clock.now
+        while self._pending and self._pending[0][0] <= now:
+            self._arrived.append(heapq.heappop(self._pending)[3])
+        if not self._arrived:
+            return []
+        congestion = self._active_congestion()
+        base_fee = self.base_fee_gwei
+        gas_left = self.params.gas_limit
+        background = 0
+        if congestion is not None:
+            background = int(self.params.gas_limit * congestion.background_gas_share)
+        self._arrived.sort(key=lambda tx: (-tx.priority_fee_gwei, tx.submit_seq))
+        included: list[tuple[Tx, int, int]] = []
+        waiting: list[Tx] = []
+        delayed = 0
+        for tx in self._arrived:
+            if tx.max_fee_gwei < base_fee:
+                waiting.append(tx)
+                delayed += 1
+                continue
+            room = gas_left
+            if congestion is not None and tx.priority_fee_gwei < congestion.background_priority_fee_gwei:
+                # Background demand outbids this transaction for its share of the block.
+                room = min(gas_left, self.params.gas_limit - background)
+            fit = min(tx.items - tx.done, room // tx.gas_per_item) if tx.gas_per_item else tx.items - tx.done
+            if fit > 0:
+                included.append((tx, tx.done, tx.done + fit))
+                tx.done += fit
+                gas_left -= fit * tx.gas_per_item
+            if tx.done < tx.items:
+                waiting.append(tx)
+                delayed += 1
+        self._arrived = waiting
+        self.gas_used_last_block = self.params.gas_limit - gas_left
+        if delayed and self.log is not None:
+            reason = "congestion" if congestion is not None else "gas_limit_or_fee_cap"
+            self.log.emit(
+                TransactionsDelayed,
+                cause=congestion.cause if congestion is not None else ROOT,
+                chain=self.params.chain_id,
+                count=delayed,
+                reason=reason,
+            )
+        return included
+
+    def _produce_block(self) -> None:
+        included = self._include()
+        for phase in Phase:
+            for tx, start, stop in included:
+                if tx.phase == phase:
+                    tx.execute(start, stop)
+            for _, _, handler in self._handlers[phase]:
+                handler(self.block)

@@ -1,0 +1,187 @@
+"""The ``protosim`` command line: run scenarios, print the schema, benchmark."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from protosim.catalog import list_fixtures, resolve_scenario
+from protosim.errors import ProtosimError
+
+_err = Console(stderr=True)
+_out = Console()
+
+
+def _parse_assignments(values: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected KEY=VALUE, was {item!r}", param_hint="--set")
+        try:
+            out[key] = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            out[key] = raw
+    return out
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ProtosimError as exc:
+            _err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="protosim")
+def main() -> None:
+    """Simulate lending pools, perp exchanges, oracles and markets in a crash."""
+
+
+@main.command()
+@click.argument("scenario")
+@click.option("--seed", type=int, default=None, help="Override the scenario's seed.")
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Change a scenario value by key path (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Write events (JSONL, Parquet), prices and summary here.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def run(scenario: str, seed: int | None, assignments: tuple[str, ...], as_json: bool, out_dir: Path | None, quiet: bool) -> None:
+    """Run SCENARIO (a TOML file, a folder, or a fixture name) and print a summary."""
+    from protosim.engine import Simulation
+    from protosim.scenario import Scenario
+
+    path = resolve_scenario(scenario)
+    spec = Scenario.from_toml(path)
+    if assignments:
+        spec = spec.with_values(_parse_assignments(assignments))
+        spec.validate_components(_registry(), source=path)
+    sim = Simulation(spec, seed=seed)
+    if quiet or as_json:
+        result = sim.run()
+    else:
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>5.1f}% of simulated time"),
+            TimeRemainingColumn(),
+            console=_err,
+            transient=True,
+        ) as progress:
+            task = progress.add_task(spec.name, total=spec.horizon_s)
+            result = sim.run(progress=lambda t: progress.update(task, completed=t))
+    summary = result.summary()
+    if out_dir is not None:
+        written = result.write(out_dir)
+        summary["written"] = [str(p) for p in written]
+    if as_json:
+        click.echo(json.dumps({"summary": summary, "components": result.component_metrics}, indent=2, sort_keys=True))
+        return
+    _print_summary(summary, result.component_metrics)
+
+
+def _registry() -> Any:
+    from protosim.registry import default_registry
+
+    return default_registry()
+
+
+def _print_summary(summary: dict[str, Any], components: dict[str, dict[str, float]]) -> None:
+    table = Table(title=f"{summary['scenario']}  (id {summary['scenario_id']}, seed {summary['seed']})")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    table.add_row("simulated hours", f"{summary['horizon_s'] / 3600:,.1f}")
+    table.add_row("events", f"{summary['events']:,}")
+    table.add_row("liquidations", f"{summary['liquidations']:,}")
+    table.add_row("accounts liquidated", f"{summary['accounts_liquidated']:,}")
+    table.add_row("liquidated debt (USD)", f"{summary['liquidated_debt_usd']:,.0f}")
+    table.add_row("collateral seized (USD)", f"{summary['collateral_seized_usd']:,.0f}")
+    table.add_row("bad debt (USD)", f"{summary['bad_debt_usd']:,.0f}")
+    table.add_row("oracle updates", f"{summary['oracle_updates']:,}")
+    table.add_row("market trades", f"{summary['trades']:,}")
+    for key, value in summary["min_price"].items():
+        table.add_row(f"min price {key}", f"{value:,.4f}")
+    _out.print(table)
+    comp = Table(title="components")
+    comp.add_column("id")
+    comp.add_column("metric")
+    comp.add_column("value", justify="right")
+    for cid, metrics in components.items():
+        for name, value in metrics.items():
+            comp.add_row(cid, name, f"{value:,.2f}")
+    _out.print(comp)
+    if "written" in summary:
+        _out.print(f"wrote {len(summary['written'])} files to {Path(summary['written'][0]).parent}")
+
+
+@main.command()
+def schema() -> None:
+    """Print the scenario JSON Schema, with each registered kind's parameter schema."""
+    from protosim.scenario import Scenario
+
+    registry = _registry()
+    out = Scenario.model_json_schema()
+    out["x-component-params"] = {
+        kind: registry.get(kind).params.model_json_schema() for kind in registry.kinds()
+    }
+    click.echo(json.dumps(out, indent=2, sort_keys=True))
+
+
+@main.command()
+def kinds() -> None:
+    """List the registered venue, oracle and agent kinds."""
+    registry = _registry()
+    table = Table()
+    table.add_column("kind")
+    table.add_column("role")
+    table.add_column("description")
+    for kind in registry.kinds():
+        ctype = registry.get(kind)
+        table.add_row(kind, ctype.role, ctype.description)
+    _out.print(table)
+
+
+@main.group()
+def fixtures() -> None:
+    """Scenarios shipped with protosim."""
+
+
+@fixtures.command("list")
+def fixtures_list() -> None:
+    """List the fixture names ``protosim run NAME`` accepts."""
+    for name in list_fixtures():
+        click.echo(name)
+
+
+@main.command()
+@click.option("--accounts", type=int, default=1_000_000, show_default=True, help="Borrowers in the Aave v3 market.")
+@click.option("--hours", type=float, default=48.0, show_default=True, help="Simulated hours at 1-second resolution.")
+@click.option("--baseline/--no-baseline", default=True, show_default=True, help="Also time the single-purpose indexed numpy loop.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def bench(accounts: int, hours: float, baseline: bool, as_json: bool) -> None:
+    """Time the 1,000,000-account Aave v3 cascade benchmark (issue 2)."""
+    from protosim.bench import run_lending_bench
+
+    figures = run_lending_bench(accounts=accounts, hours=hours, baseline=baseline)
+    if as_json:
+        click.echo(json.dumps(figures, indent=2, sort_keys=True))
+        return
+    table = Table(title="protosim bench: Aave v3 cascade")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, value in figures.items():
+        table.add_row(key, f"{value:,.3f}" if isinstance(value, float) else f"{value:,}" if isinstance(value, int) else str(value))
+    _out.print(table)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

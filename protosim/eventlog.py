@@ -1,0 +1,394 @@
+"""The run's append-only, columnar event log.
+
+Events are stored per kind as typed columns, not as one Python object per event: a keeper
+transaction that liquidates a hundred thousand positions appends one batch. Inside a batch, a
+field with one value for every event (the time, the block, the venue, the liquidator, the
+first-event ``seq``) is stored once and broadcast when read; string fields are int32 codes into
+the table's list of distinct strings. `of_type` and `get` build the frozen dataclasses on
+demand; `frame` gives a pandas DataFrame.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+from protosim.events import ROOT, Event
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+E = TypeVar("E", bound=Event)
+
+_BASE_FIELDS = ("seq", "t", "block", "cause", "cause_span")
+_NARROW = frozenset({"block", "cause_span"})  # fit in int32 for any run; halves their memory
+_DTYPES: dict[Any, Any] = {
+    int: np.int64,
+    "int": np.int64,
+    float: np.float64,
+    "float": np.float64,
+    str: object,
+    "str": object,
+    bool: np.bool_,
+    "bool": np.bool_,
+}
+
+
+@dataclasses.dataclass(slots=True)
+class _Chunk:
+    """A run of consecutive events of one kind. A 0-d column holds one value for all of them;
+    a 0-d ``seq`` is the first of consecutive numbers."""
+
+    size: int
+    columns: dict[str, NDArray[Any]]
+
+    def expand(self, name: str) -> NDArray[Any]:
+        value = self.columns[name]
+        if value.ndim:
+            return value
+        if name == "seq":
+            return np.arange(int(value), int(value) + self.size, dtype=np.int64)
+        return np.full(self.size, value, dtype=value.dtype)
+
+    def at(self, name: str, i: int) -> Any:
+        value = self.columns[name]
+        if value.ndim:
+            return value[i]
+        return int(value) + i if name == "seq" else value[()]
+
+    def find(self, seq: int) -> int | None:
+        seqs = self.columns["seq"]
+        if not seqs.ndim:
+            i = seq - int(seqs)
+            return i if 0 <= i < self.size else None
+        i = int(np.searchsorted(seqs, seq))
+        return i if i < self.size and seqs[i] == seq else None
+
+
+class _Table:
+    """Columns of one event kind: a row buffer for single appends plus chunks."""
+
+    __slots__ = ("chunks", "codes", "dtypes", "fields", "kind", "payload", "rows", "strings")
+
+    def __init__(self, kind: type[Event]) -> None:
+        self.kind = kind
+        self.fields = tuple(f.name for f in dataclasses.fields(kind))
+        self.payload = tuple(name for name in self.fields if name not in _BASE_FIELDS)
+        self.dtypes = {f.name: _DTYPES[f.type] for f in dataclasses.fields(kind)}
+        self.strings: dict[str, list[str]] = {n: [] for n, dt in self.dtypes.items() if dt is object}
+        self.codes: dict[str, dict[str, int]] = {name: {} for name in self.strings}
+        self.rows: list[tuple[Any, ...]] = []
+        self.chunks: list[_Chunk] = []
+
+    def code(self, name: str, value: str) -> int:
+        table = self.codes[name]
+        found = table.get(value)
+        if found is None:
+            if not isinstance(value, str):
+                raise TypeError(f"{self.kind.__name__}.{name}: expected str, was {value!r}")
+            found = table[value] = len(table)
+            self.strings[name].append(value)
+        return found
+
+    def storage_dtype(self, name: str) -> Any:
+        if name in self.strings or name in _NARROW:
+            return np.int32
+        return self.dtypes[name]
+
+    def flush(self) -> None:
+        if not self.rows:
+            return
+        columns = list(zip(*self.rows, strict=True))
+        self.chunks.append(
+            _Chunk(
+                len(self.rows),
+                {
+                    name: np.asarray(col, dtype=self.storage_dtype(name))
+                    for name, col in zip(self.fields, columns, strict=True)
+                },
+            )
+        )
+        self.rows = []
+
+    def raw(self, name: str) -> NDArray[Any]:
+        """Return the stored column (codes for strings) as one array; only this column is
+        joined, so reading a big log never copies all of it at once."""
+        self.flush()
+        if not self.chunks:
+            return np.empty(0, dtype=self.storage_dtype(name))
+        if len(self.chunks) == 1:
+            return self.chunks[0].expand(name)
+        return np.concatenate([c.expand(name) for c in self.chunks])
+
+    def column(self, name: str) -> NDArray[Any]:
+        raw = self.raw(name)
+        if name in self.strings:
+            if not len(raw):
+                return np.empty(0, dtype=object)
+            out: NDArray[Any] = np.asarray(self.strings[name], dtype=object)[raw]
+            return out
+        return raw
+
+    def row(self, chunk: _Chunk, i: int) -> dict[str, Any]:
+        out = {}
+        for name in self.fields:
+            value = _py(chunk.at(name, i))
+            out[name] = self.strings[name][value] if name in self.strings else value
+        return out
+
+    def __len__(self) -> int:
+        return len(self.rows) + sum(c.size for c in self.chunks)
+
+
+class EventLog:
+    """Append-only, sequenced log of a run's events.
+
+    Parameters
+    ----------
+    now : callable
+        Returns the current simulated time; stamped on every event.
+    block : callable
+        Returns the current block number; stamped on every event.
+
+    Examples
+    --------
+    >>> from protosim.events import ShockApplied, OracleStateChanged
+    >>> log = EventLog(now=lambda: 5.0, block=lambda: 1)
+    >>> root = log.emit(ShockApplied, shock="oracle_outage", target="eth-usd", size=0.0, duration_s=60.0)
+    >>> child = log.emit(OracleStateChanged, cause=root, oracle="eth-usd", state="outage")
+    >>> [e.seq for e in log.cause_chain(child)]
+    [1, 0]
+    """
+
+    def __init__(self, now: Callable[[], float], block: Callable[[], int]) -> None:
+        self._now = now
+        self._block = block
+        self._next_seq = 0
+        self._tables: dict[type[Event], _Table] = {}
+
+    def _table(self, kind: type[Event]) -> _Table:
+        table = self._tables.get(kind)
+        if table is None:
+            table = self._tables[kind] = _Table(kind)
+        return table
+
+    @staticmethod
+    def _check_fields(kind: type[Event], table: _Table, given: Any) -> None:
+        if given != set(table.payload):
+            missing = set(table.payload) - set(given)
+            extra = set(given) - set(table.payload)
+            raise TypeError(f"{kind.__name__}: missing fields {missing}, unknown fields {extra}")
+
+    def emit(self, kind: type[Event], *, cause: int = ROOT, cause_span: int = 1, **payload: Any) -> int:
+        """Append one event of `kind` and return its ``seq``.
+
+        Parameters
+        ----------
+        kind : type
+            The event class.
+        cause : int
+            ``seq`` of the causing event, or ``ROOT``.
+        cause_span : int
+            Number of consecutive causing events starting at `cause`.
+        **payload
+            The event's own fields, all of them.
+        """
+        table = self._table(kind)
+        self._check_fields(kind, table, payload.keys())
+        if cause >= self._next_seq:
+            raise ValueError(f"{kind.__name__}: cause {cause} has not happened yet")
+        seq = self._next_seq
+        self._next_seq += 1
+        span = 0 if cause == ROOT else cause_span
+        values = [
+            table.code(name, payload[name]) if name in table.strings else payload[name]
+            for name in table.payload
+        ]
+        table.rows.append((seq, self._now(), self._block(), cause, span, *values))
+        return seq
+
+    def emit_batch(
+        self,
+        kind: type[Event],
+        count: int,
+        *,
+        cause: int | NDArray[np.int64] = ROOT,
+        cause_span: int | NDArray[np.int64] = 1,
+        **columns: Any,
+    ) -> int:
+        """Append `count` events of `kind` at once and return the ``seq`` of the first.
+
+        The events get consecutive sequence numbers. Each column is an array of length `count`
+        or a scalar shared by every event (stored once).
+        """
+        if count <= 0:
+            return self._next_seq
+        table = self._table(kind)
+        self._check_fields(kind, table, columns.keys())
+        table.flush()
+        first = self._next_seq
+
+        def col(name: str, value: Any) -> NDArray[Any]:
+            dtype = table.storage_dtype(name)
+            if name in table.strings:
+                if isinstance(value, str):
+                    return np.asarray(table.code(name, value), dtype=dtype)
+                distinct, inverse = np.unique(np.asarray(value, dtype=object), return_inverse=True)
+                codes = np.array([table.code(name, v) for v in distinct], dtype=dtype)
+                value = codes[inverse]
+            arr = np.asarray(value, dtype=dtype)
+            if arr.ndim and arr.shape != (count,):
+                raise ValueError(f"{kind.__name__}.{name}: expected {count} values, was {arr.shape}")
+            return arr
+
+        causes = col("cause", cause)
+        if np.any(causes >= first):
+            raise ValueError(f"{kind.__name__}: a cause has not happened yet")
+        spans = col("cause_span", cause_span)
+        if causes.ndim or spans.ndim:
+            spans = np.where(causes == ROOT, 0, spans).astype(np.int32)
+        elif int(causes) == ROOT:
+            spans = np.asarray(0, dtype=np.int32)
+        chunk = {
+            "seq": np.asarray(first, dtype=np.int64),
+            "t": np.asarray(self._now(), dtype=np.float64),
+            "block": np.asarray(self._block(), dtype=np.int32),
+            "cause": causes,
+            "cause_span": spans,
+        }
+        for name in table.payload:
+            chunk[name] = col(name, columns[name])
+        table.chunks.append(_Chunk(count, chunk))
+        self._next_seq += count
+        return first
+
+    def __len__(self) -> int:
+        return self._next_seq
+
+    @property
+    def kinds(self) -> tuple[type[Event], ...]:
+        """Event kinds that occur in the log, in order of first appearance."""
+        return tuple(kind for kind, table in self._tables.items() if len(table))
+
+    def count(self, kind: type[Event]) -> int:
+        """Return how many events of `kind` were logged."""
+        table = self._tables.get(kind)
+        return len(table) if table is not None else 0
+
+    def column(self, kind: type[Event], name: str) -> NDArray[Any]:
+        """Return one field of every event of `kind`, in log order."""
+        table = self._tables.get(kind) or _Table(kind)
+        if name not in table.fields:
+            raise KeyError(f"{kind.__name__} has no field {name!r}")
+        return table.column(name)
+
+    def columns(self, kind: type[Event]) -> dict[str, NDArray[Any]]:
+        """Return every field of `kind` as arrays keyed by field name."""
+        fields = _Table(kind).fields
+        return {name: self.column(kind, name) for name in fields}
+
+    def codes(self, kind: type[Event], name: str) -> tuple[NDArray[np.int32], list[str]]:
+        """Return string field `name` of `kind` as int32 codes and the strings they index."""
+        table = self._tables.get(kind)
+        if table is None:
+            return np.empty(0, dtype=np.int32), []
+        return table.raw(name), list(table.strings[name])
+
+    def total(self, kind: type[Event], name: str) -> float:
+        """Return the sum of numeric field `name` over every event of `kind`."""
+        table = self._tables.get(kind)
+        if table is None:
+            return 0.0
+        table.flush()
+        total = 0.0
+        for chunk in table.chunks:
+            value = chunk.columns[name]
+            total += float(value.sum()) if value.ndim else float(value) * chunk.size
+        return total
+
+    def frame(self, kind: type[Event]) -> pd.DataFrame:
+        """Return the events of `kind` as a pandas DataFrame, one row per event (string fields
+        as categoricals)."""
+        import pandas as pd
+
+        table = self._tables.get(kind) or _Table(kind)
+        data: dict[str, Any] = {}
+        for name in table.fields:
+            if name in table.strings:
+                data[name] = pd.Categorical.from_codes(table.raw(name), categories=list(table.strings[name]))
+            else:
+                data[name] = table.raw(name)
+        return pd.DataFrame(data)
+
+    def of_type(self, kind: type[E]) -> list[E]:
+        """Return the events of `kind` as frozen dataclasses (builds objects: use on small sets)."""
+        table = self._tables.get(kind)
+        if table is None:
+            return []
+        table.flush()
+        return [kind(**table.row(chunk, i)) for chunk in table.chunks for i in range(chunk.size)]
+
+    def get(self, seq: int) -> Event:
+        """Return the event numbered `seq`."""
+        for kind, table in self._tables.items():
+            table.flush()
+            for chunk in table.chunks:
+                i = chunk.find(seq)
+                if i is not None:
+                    return kind(**table.row(chunk, i))
+        raise KeyError(f"no event with seq {seq} (the log has {self._next_seq})")
+
+    def cause_chain(self, seq: int) -> list[Event]:
+        """Return the event `seq` and its first-named causes back to a root, newest first."""
+        chain = [self.get(seq)]
+        while chain[-1].cause != ROOT:
+            chain.append(self.get(chain[-1].cause))
+        return chain
+
+    def root_of(self, seq: int) -> Event:
+        """Return the root at the end of the first-named cause chain of event `seq`."""
+        return self.cause_chain(seq)[-1]
+
+    def iter_rows(self) -> Iterator[dict[str, Any]]:
+        """Yield every event as a plain dict with a ``kind`` key, in ``seq`` order."""
+        located: list[tuple[int, _Table, _Chunk, int]] = []
+        for table in self._tables.values():
+            table.flush()
+            for chunk in table.chunks:
+                first = chunk.expand("seq")
+                located.extend((int(s), table, chunk, i) for i, s in enumerate(first))
+        located.sort(key=lambda item: item[0])
+        for _, table, chunk, i in located:
+            row: dict[str, Any] = {"kind": table.kind.__name__}
+            row.update(table.row(chunk, i))
+            yield row
+
+    def to_jsonl(self, path: str | Path) -> Path:
+        """Write every event as one JSON object per line, in ``seq`` order, with sorted keys.
+
+        The same scenario and seed give a byte-identical file. The file is written to a
+        temporary name and renamed, so a reader never sees half of it.
+        """
+        path = Path(path)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        with tmp.open("w", encoding="utf-8") as fh:
+            for row in self.iter_rows():
+                fh.write(json.dumps(row, sort_keys=True, allow_nan=True))
+                fh.write("\n")
+        tmp.replace(path)
+        return path
+
+    def summary(self) -> Mapping[str, int]:
+        """Return the number of events of each kind, by kind name."""
+        return {kind.__name__: len(table) for kind, table in self._tables.items() if len(table)}
+
+
+def _py(value: Any) -> Any:
+    # numpy scalars -> Python scalars, so dataclasses and JSON hold plain values.
+    return value.item() if isinstance(value, np.generic) else value

@@ -1,0 +1,77 @@
+"""Structural types that venues, oracles and agents implement, and that the engine relies on.
+
+A venue never imports an oracle class: it reads prices through `Oracle`. The engine never
+imports a venue class: it builds components through the registry and starts them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from protosim.events import ROOT
+
+
+@dataclass(frozen=True, slots=True)
+class OracleReading:
+    """What an on-chain consumer reads from an oracle.
+
+    Attributes
+    ----------
+    price : float
+        The answer in USD.
+    updated_at : float
+        When the answer landed on chain (simulated seconds).
+    observed_at : float
+        When the off-chain source price behind it existed.
+    round_id : int
+        Increases by one with every new answer.
+    seq : int
+        ``seq`` of the event that set the answer (``ROOT`` for the initial answer); a consumer
+        names it as the cause of what it does with the price.
+    """
+
+    price: float
+    updated_at: float
+    observed_at: float
+    round_id: int
+    seq: int = ROOT
+
+
+@runtime_checkable
+class Oracle(Protocol):
+    """A price feed for one asset, run as a process with its own update rules."""
+
+    oracle_id: str
+    asset: str
+
+    def read(self) -> OracleReading:
+        """Return what a consumer sees now (possibly stale)."""
+        ...
+
+    def subscribe(self, callback: Callable[[OracleReading], None]) -> None:
+        """Call `callback` with every new answer as it lands."""
+        ...
+
+    def set_state(self, state: str, *, cause: int) -> None:
+        """Switch to ``"outage"`` (no new rounds), ``"frozen"`` (rounds repeat the last answer)
+        or back to ``"live"``; `cause` is the shock's event."""
+        ...
+
+    def start(self) -> None:
+        """Start the oracle's processes."""
+        ...
+
+
+@runtime_checkable
+class Component(Protocol):
+    """Anything the engine builds from a scenario: it starts itself and reports metrics."""
+
+    def start(self) -> None:
+        """Register phase handlers and start processes; called once before the run."""
+        ...
+
+    def metrics(self) -> Mapping[str, float]:
+        """Return end-of-run figures (liquidated USD, bad debt …), keyed by name."""
+        ...

@@ -1,0 +1,352 @@
+"""The market: every asset's reference price and its price on each trading venue.
+
+An asset's *reference* price is its exogenous `PricePath` times any scheduled price shocks.
+A trading venue (a CEX book, an AMM pool) quotes the reference price displaced by the impact of
+the trades made there: ``p_venue(t) = p_ref(t) · exp(d(t))``, where each trade adds to ``d``
+through the venue's `ImpactModel` and ``d`` decays back towards zero with the venue's recovery
+half-life (infinite by default: impact is permanent, as forced selling was on Black Thursday).
+Oracles observe venues; keepers sell into them; that is how one liquidation's sale reaches the
+next liquidation's price.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import simpy
+from numpy.typing import NDArray
+
+from protosim.clock import Clock
+from protosim.eventlog import EventLog
+from protosim.events import ROOT, TradeExecuted
+from protosim.impact import Fill, ImpactModel
+from protosim.paths import PricePath
+
+_LOOKAHEAD_SAMPLES = 4096
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TradingVenueParams:
+    """A venue where an asset trades against USD, with its impact model."""
+
+    venue_id: str
+    asset: str
+    impact: ImpactModel
+    recovery_half_life_s: float = math.inf
+
+    def __post_init__(self) -> None:
+        if not self.recovery_half_life_s > 0:
+            raise ValueError(f"expected recovery_half_life_s > 0, was {self.recovery_half_life_s}")
+
+
+@dataclass(slots=True)
+class _Displacement:
+    log_offset: float = 0.0
+    since_s: float = 0.0
+    min_price: float = math.inf
+
+
+@dataclass(slots=True)
+class _Jump:
+    start_s: float
+    duration_s: float
+    log_factor: float
+    seq: int
+
+
+@dataclass(slots=True)
+class _Mover:
+    t: float
+    until: float  # a ramped shock keeps moving the price until its end
+    seq: int
+    span: int
+    venue: str | None  # None: the reference price moved (a shock), so every venue moved
+
+
+@dataclass(slots=True)
+class _AssetState:
+    path: PricePath
+    jumps: list[_Jump] = field(default_factory=list)
+    movers: list[_Mover] = field(default_factory=list)
+    moved: simpy.Event | None = None
+
+
+class Market:
+    """Reference and venue prices of every asset; trades move venue prices.
+
+    Parameters
+    ----------
+    clock : Clock
+        Simulated time.
+    log : EventLog
+        Where trades are recorded.
+    paths : mapping of asset id to PricePath
+        The exogenous reference price of each asset.
+    venues : sequence of TradingVenueParams
+        The trading venues.
+    """
+
+    def __init__(
+        self,
+        clock: Clock,
+        log: EventLog,
+        paths: dict[str, PricePath],
+        venues: Sequence[TradingVenueParams] = (),
+    ) -> None:
+        self._clock = clock
+        self._log = log
+        self._assets = {asset: _AssetState(path) for asset, path in paths.items()}
+        self.venues: dict[str, TradingVenueParams] = {}
+        self._displacement: dict[str, _Displacement] = {}
+        for venue in venues:
+            if venue.venue_id in self.venues:
+                raise ValueError(f"trading venue {venue.venue_id!r} is defined twice")
+            if venue.asset not in self._assets:
+                raise ValueError(f"trading venue {venue.venue_id!r} trades unknown asset {venue.asset!r}")
+            self.venues[venue.venue_id] = venue
+            self._displacement[venue.venue_id] = _Displacement()
+
+    # -- prices -------------------------------------------------------------------------------
+
+    @property
+    def assets(self) -> tuple[str, ...]:
+        """Asset ids with a price."""
+        return tuple(self._assets)
+
+    def path(self, asset: str) -> PricePath:
+        """Return the exogenous path of `asset`."""
+        return self._state(asset).path
+
+    def _state(self, asset: str) -> _AssetState:
+        try:
+            return self._assets[asset]
+        except KeyError:
+            raise KeyError(f"unknown asset {asset!r}; the market prices {sorted(self._assets)}") from None
+
+    def _jump_log_multiplier(self, state: _AssetState, t: NDArray[np.float64]) -> NDArray[np.float64]:
+        total = np.zeros_like(t)
+        for jump in state.jumps:
+            if jump.duration_s > 0:
+                frac = np.clip((t - jump.start_s) / jump.duration_s, 0.0, 1.0)
+            else:
+                frac = (t >= jump.start_s).astype(np.float64)
+            total += jump.log_factor * frac
+        return total
+
+    def reference_prices(self, asset: str, t: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Return the reference price of `asset` at each time in `t` (known shocks included)."""
+        state = self._state(asset)
+        base = state.path.prices_at(t)
+        if not state.jumps:
+            return base
+        out: NDArray[np.float64] = base * np.exp(self._jump_log_multiplier(state, t))
+        return out
+
+    def reference_price(self, asset: str, t: float | None = None) -> float:
+        """Return the reference price of `asset` now, or at time `t`."""
+        when = self._clock.now if t is None else t
+        state = self._state(asset)
+        price = state.path.price_at(when)
+        log_multiplier = 0.0
+        for jump in state.jumps:
+            if jump.duration_s > 0:
+                log_multiplier += jump.log_factor * min(max((when - jump.start_s) / jump.duration_s, 0.0), 1.0)
+            elif when >= jump.start_s:
+                log_multiplier += jump.log_factor
+        return price * math.exp(log_multiplier) if log_multiplier else price
+
+    def _venue_log_offset(self, venue_id: str, t: float) -> float:
+        disp = self._displacement[venue_id]
+        half_life = self.venues[venue_id].recovery_half_life_s
+        if disp.log_offset == 0.0 or math.isinf(half_life):
+            return disp.log_offset
+        return disp.log_offset * 2.0 ** (-(t - disp.since_s) / half_life)
+
+    def min_reference_price(self, asset: str, horizon_s: float) -> float:
+        """Return the lowest reference price of `asset` over ``[0, horizon_s)``: at every path
+        sample and at the start and end of every known shock."""
+        state = self._state(asset)
+        dt = state.path.dt_s
+        grid = np.arange(0.0, horizon_s, dt)
+        marks = [t for j in state.jumps for t in (j.start_s, j.start_s + j.duration_s) if t < horizon_s]
+        if marks:
+            grid = np.concatenate([grid, np.asarray(marks)])
+        return float(self.reference_prices(asset, grid).min())
+
+    def _venue_log_offsets(self, venue_id: str, t: NDArray[np.float64]) -> NDArray[np.float64]:
+        disp = self._displacement[venue_id]
+        half_life = self.venues[venue_id].recovery_half_life_s
+        if disp.log_offset == 0.0 or math.isinf(half_life):
+            return np.full_like(t, disp.log_offset)
+        out: NDArray[np.float64] = disp.log_offset * np.exp2(-(t - disp.since_s) / half_life)
+        return out
+
+    def venue_prices(self, venue_id: str, t: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Return the price on `venue_id` at times `t`, given the trades made so far."""
+        venue = self._venue(venue_id)
+        out: NDArray[np.float64] = self.reference_prices(venue.asset, t) * np.exp(
+            self._venue_log_offsets(venue_id, t)
+        )
+        return out
+
+    def price(self, asset: str, venue: str | None = None) -> float:
+        """Return the price of `asset` now: on `venue`, or the reference price if None."""
+        now = self._clock.now
+        if venue is None:
+            return self.reference_price(asset, now)
+        if self._venue(venue).asset != asset:
+            raise ValueError(f"venue {venue!r} trades {self.venues[venue].asset!r}, not {asset!r}")
+        return self.reference_price(asset, now) * math.exp(self._venue_log_offset(venue, now))
+
+    def observed_prices(
+        self, asset: str, venues: Sequence[str], t: NDArray[np.float64]
+    ) -> NDArray[np.float64]:
+        """Return the median over `venues` of the price of `asset` (reference if none)."""
+        if not venues:
+            return self.reference_prices(asset, t)
+        if len(venues) == 1:
+            return self.venue_prices(venues[0], t)
+        stacked = np.vstack([self.venue_prices(v, t) for v in venues])
+        out: NDArray[np.float64] = np.median(stacked, axis=0)
+        return out
+
+    def observe(self, asset: str, venues: Sequence[str]) -> float:
+        """Return the median price of `asset` over `venues` now (reference if none)."""
+        if not venues:
+            return self.price(asset)
+        if len(venues) == 1:
+            return self.price(asset, venues[0])
+        return float(np.median([self.price(asset, v) for v in venues]))
+
+    def next_crossing(
+        self,
+        asset: str,
+        venues: Sequence[str],
+        *,
+        low: float,
+        high: float,
+        t_from: float,
+        t_to: float,
+    ) -> float | None:
+        """Return the first sample time in ``[t_from, t_to]`` where the observed price leaves
+        the closed band ``[low, high]``, assuming no further trades; None if it stays inside.
+
+        Times are the sample times of the asset's path (plus `t_from` itself), the finest
+        resolution at which the exogenous price changes.
+        """
+        if t_to < t_from:
+            return None
+        dt = self._state(asset).path.dt_s
+        first = math.floor(t_from / dt) + 1
+        last = math.floor(t_to / dt)
+        head = np.array([t_from])
+        price = self.observed_prices(asset, venues, head)[0]
+        if not low <= price <= high:
+            return t_from
+        # Time decay of venue displacement moves prices between samples only smoothly, so
+        # checking the path's sample times (where jumps happen) finds the first crossing.
+        for start in range(first, last + 1, _LOOKAHEAD_SAMPLES):
+            stop = min(start + _LOOKAHEAD_SAMPLES, last + 1)
+            times = np.arange(start, stop, dtype=np.float64) * dt
+            prices = self.observed_prices(asset, venues, times)
+            outside = np.flatnonzero((prices < low) | (prices > high))
+            if outside.size:
+                return float(times[outside[0]])
+        return None
+
+    def _venue(self, venue_id: str) -> TradingVenueParams:
+        try:
+            return self.venues[venue_id]
+        except KeyError:
+            raise KeyError(f"unknown trading venue {venue_id!r}; known: {sorted(self.venues)}") from None
+
+    # -- moves --------------------------------------------------------------------------------
+
+    def moved(self, asset: str) -> simpy.Event:
+        """Return an event that fires the next time a trade or shock moves `asset`."""
+        state = self._state(asset)
+        if state.moved is None:
+            state.moved = self._clock.env.event()
+        return state.moved
+
+    def _record_move(
+        self, asset: str, seq: int, span: int, venue: str | None, duration_s: float = 0.0
+    ) -> None:
+        state = self._state(asset)
+        now = self._clock.now
+        state.movers.append(_Mover(now, now + duration_s, seq, span, venue))
+        if state.moved is not None:
+            event, state.moved = state.moved, None
+            event.succeed(seq)
+
+    def last_mover(self, asset: str, venues: Sequence[str], since_s: float) -> tuple[int, int]:
+        """Return ``(seq, span)`` of the latest event after `since_s` that moved `asset` where
+        `venues` observe it (a shock moves every venue), or ``(ROOT, 0)`` if only the exogenous
+        path moved it."""
+        watched = set(venues)
+        for mover in reversed(self._state(asset).movers):
+            if mover.until < since_s:
+                continue
+            if mover.venue is None or not watched or mover.venue in watched:
+                return mover.seq, mover.span
+        return ROOT, 0
+
+    def apply_jump(self, asset: str, factor: float, duration_s: float, *, seq: int) -> None:
+        """Multiply the reference price of `asset` by `factor`, linearly in log over `duration_s`.
+
+        `seq` is the event that applied it (a `ShockApplied`), recorded as the mover.
+        """
+        if not factor > 0:
+            raise ValueError(f"expected a price factor > 0, was {factor}")
+        if duration_s < 0:
+            raise ValueError(f"expected duration_s >= 0, was {duration_s}")
+        state = self._state(asset)
+        state.jumps.append(_Jump(self._clock.now, duration_s, math.log(factor), seq))
+        self._record_move(asset, seq, 1, None, duration_s)
+
+    def trade(
+        self,
+        venue_id: str,
+        quantity: float,
+        *,
+        trader: str,
+        cause: int = ROOT,
+        cause_span: int = 1,
+    ) -> Fill:
+        """Trade signed `quantity` of the venue's asset against USD and move its price."""
+        venue = self._venue(venue_id)
+        now = self._clock.now
+        disp = self._displacement[venue_id]
+        offset_now = self._venue_log_offset(venue_id, now)
+        ref = self.reference_price(venue.asset)
+        price_before = ref * math.exp(offset_now)
+        fill = venue.impact.fill(price_before, quantity)
+        disp.log_offset = offset_now + math.log(fill.price_after / price_before)
+        disp.since_s = now
+        disp.min_price = min(disp.min_price, fill.price_after)
+        seq = self._log.emit(
+            TradeExecuted,
+            cause=cause,
+            cause_span=cause_span,
+            venue=venue_id,
+            asset=venue.asset,
+            trader=trader,
+            quantity=quantity,
+            notional_usd=fill.notional_usd,
+            price_before=price_before,
+            price_after=fill.price_after,
+        )
+        self._record_move(venue.asset, seq, 1, venue_id)
+        return fill
+
+    def sell_proceeds(self, venue_id: str, quantities: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Return the USD each of `quantities` would fetch if sold alone on `venue_id` now."""
+        venue = self._venue(venue_id)
+        return venue.impact.sell_proceeds(self.price(venue.asset, venue_id), quantities)
+
+    def min_trade_price(self, venue_id: str) -> float:
+        """Return the lowest price a trade left on `venue_id` (inf if none traded)."""
+        return self._displacement[venue_id].min_price

@@ -1,0 +1,446 @@
+"""`Scenario`: the frozen, validated description of a run, loaded from TOML or built in Python.
+
+Every table is a pydantic model with unknown keys forbidden, so a typo fails on load with the
+file, the key path and what was expected. The parameters of each venue, oracle and agent are
+validated against the model its kind registers (see `protosim.registry`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import tomllib
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from protosim.errors import ScenarioError
+from protosim.registry import Registry, Role, default_registry
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# -- price paths ----------------------------------------------------------------------------
+
+
+class ConstantPathSpec(_Strict):
+    """A price that never moves on its own."""
+
+    kind: Literal["constant"]
+    price: float = Field(gt=0, allow_inf_nan=False)
+
+
+class GbmPathSpec(_Strict):
+    """Geometric Brownian motion, drawn from the stream ``paths.<asset>``."""
+
+    kind: Literal["gbm"]
+    p0: float = Field(gt=0, allow_inf_nan=False)
+    mu_per_year: float = Field(default=0.0, allow_inf_nan=False)
+    sigma_per_year: float = Field(ge=0, allow_inf_nan=False)
+    dt_s: float = Field(default=1.0, gt=0, allow_inf_nan=False)
+
+
+class ReplayPathSpec(_Strict):
+    """Historical OHLC bars from a CSV, filled onto a fine grid."""
+
+    kind: Literal["replay"]
+    file: str
+    """CSV with columns ``time_utc,open,high,low,close,volume``, relative to the scenario file."""
+    fill: Literal["ohlc_bridge", "step"] = "ohlc_bridge"
+    dt_s: float = Field(default=1.0, gt=0, allow_inf_nan=False)
+
+
+PathSpec = Annotated[ConstantPathSpec | GbmPathSpec | ReplayPathSpec, Field(discriminator="kind")]
+
+
+class AssetSpec(_Strict):
+    """An asset: its id, token decimals and exogenous price path."""
+
+    id: str = Field(min_length=1)
+    decimals: int = Field(default=18, ge=0, le=36)
+    path: PathSpec
+
+
+# -- trading venues (where trades move prices) ----------------------------------------------
+
+
+class ConstantProductSpec(_Strict):
+    """A Uniswap v2-style pool against USD (mechanics §12.1)."""
+
+    kind: Literal["constant_product"]
+    depth_usd: float = Field(gt=0, allow_inf_nan=False)
+    """USD reserve at the asset's initial price."""
+    fee_bps: float = Field(default=30.0, ge=0, lt=10_000)
+
+
+class SquareRootSpec(_Strict):
+    """An order book with square-root impact (mechanics §12.4)."""
+
+    kind: Literal["square_root"]
+    daily_volume_usd: float = Field(gt=0, allow_inf_nan=False)
+    daily_volatility: float = Field(gt=0, allow_inf_nan=False)
+    impact_coefficient: float = Field(default=1.0, gt=0, allow_inf_nan=False)
+    fee_bps: float = Field(default=0.0, ge=0, lt=10_000)
+
+
+ImpactSpec = Annotated[ConstantProductSpec | SquareRootSpec, Field(discriminator="kind")]
+
+
+class TradingVenueSpec(_Strict):
+    """A market venue where one asset trades against USD."""
+
+    id: str = Field(min_length=1)
+    asset: str
+    impact: ImpactSpec
+    recovery_half_life_s: float = Field(default=math.inf, gt=0)
+    """Half-life with which the venue's price returns to the reference after a trade."""
+
+
+# -- chains ---------------------------------------------------------------------------------
+
+
+class ChainSpec(_Strict):
+    """A chain: block time, gas limit and base fee."""
+
+    id: str = Field(min_length=1)
+    block_time_s: float = Field(default=12.0, gt=0, allow_inf_nan=False)
+    gas_limit: int = Field(default=30_000_000, gt=0)
+    base_fee_gwei: float = Field(default=20.0, ge=0, allow_inf_nan=False)
+    gas_asset: str = "ETH"
+
+
+# -- components -----------------------------------------------------------------------------
+
+
+class ComponentSpec(_Strict):
+    """An oracle, venue or agent: a registered kind and its parameters."""
+
+    id: str = Field(min_length=1)
+    kind: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+# -- shocks ---------------------------------------------------------------------------------
+
+
+class _ShockBase(_Strict):
+    at_s: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    """Seconds after the start."""
+    at_utc: datetime | None = None
+    """Or a UTC time, with the scenario's ``start_utc``."""
+
+    @model_validator(mode="after")
+    def _one_time(self) -> _ShockBase:
+        if (self.at_s is None) == (self.at_utc is None):
+            raise ValueError("expected exactly one of at_s or at_utc")
+        return self
+
+
+class PriceJumpSpec(_ShockBase):
+    """The reference price of an asset moves by `change`, over `duration_s` (0: at once)."""
+
+    kind: Literal["price_jump"]
+    asset: str
+    change: float = Field(gt=-1, allow_inf_nan=False)
+    """Relative change: -0.25 is a 25% fall."""
+    duration_s: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+
+
+class OracleOutageSpec(_ShockBase):
+    """An oracle stops publishing (`outage`) or keeps publishing its last answer (`frozen`)."""
+
+    kind: Literal["oracle_outage"]
+    oracle: str
+    duration_s: float = Field(gt=0)
+    mode: Literal["outage", "frozen"] = "outage"
+
+
+class ChainCongestionSpec(_ShockBase):
+    """Gas prices spike and background demand fills blocks (mechanics §11.1)."""
+
+    kind: Literal["chain_congestion"]
+    chain: str
+    duration_s: float = Field(gt=0, allow_inf_nan=False)
+    base_fee_multiplier: float = Field(default=10.0, ge=1, allow_inf_nan=False)
+    background_gas_share: float = Field(default=0.9, ge=0, le=1)
+    background_priority_fee_gwei: float = Field(default=100.0, ge=0, allow_inf_nan=False)
+
+
+ShockSpec = Annotated[
+    PriceJumpSpec | OracleOutageSpec | ChainCongestionSpec, Field(discriminator="kind")
+]
+
+
+# -- the scenario ---------------------------------------------------------------------------
+
+
+class Scenario(_Strict):
+    """A complete, validated description of a run.
+
+    Load one with `Scenario.from_toml`; change one with `Scenario.replace` or `with_values`.
+    Relative data-file paths resolve against `base_dir` (the TOML file's folder).
+    """
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    seed: int = Field(default=0, ge=0)
+    horizon_s: float = Field(gt=0, allow_inf_nan=False)
+    start_utc: datetime | None = None
+    """Wall time of t = 0, for replays of real dates (never read from the machine's clock)."""
+    price_sample_s: float = Field(default=60.0, gt=0)
+    """Interval at which `RunResult.prices` samples every asset and venue."""
+    assets: tuple[AssetSpec, ...] = Field(min_length=1)
+    chains: tuple[ChainSpec, ...] = ()
+    markets: tuple[TradingVenueSpec, ...] = ()
+    oracles: tuple[ComponentSpec, ...] = ()
+    venues: tuple[ComponentSpec, ...] = ()
+    agents: tuple[ComponentSpec, ...] = ()
+    shocks: tuple[ShockSpec, ...] = ()
+    base_dir: str = Field(default=".", exclude=True)
+
+    @field_validator("start_utc")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("expected a UTC time with an offset, such as 2025-10-10T20:00:00Z")
+        return value
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Scenario:
+        assets = [a.id for a in self.assets]
+        _unique(assets, "assets")
+        _unique([c.id for c in self.chains], "chains")
+        _unique([m.id for m in self.markets], "markets")
+        _unique([c.id for group in (self.oracles, self.venues, self.agents) for c in group], "oracles/venues/agents")
+        for i, market in enumerate(self.markets):
+            if market.asset not in assets:
+                raise _at(f"markets[{i}].asset", f"expected one of the assets {assets}, was {market.asset!r}")
+        oracle_ids = [o.id for o in self.oracles]
+        chain_ids = [c.id for c in self.chains]
+        for i, shock in enumerate(self.shocks):
+            if isinstance(shock, PriceJumpSpec) and shock.asset not in assets:
+                raise _at(f"shocks[{i}].asset", f"expected one of the assets {assets}, was {shock.asset!r}")
+            if isinstance(shock, OracleOutageSpec) and shock.oracle not in oracle_ids:
+                raise _at(f"shocks[{i}].oracle", f"expected one of the oracles {oracle_ids}, was {shock.oracle!r}")
+            if isinstance(shock, ChainCongestionSpec) and shock.chain not in chain_ids:
+                raise _at(f"shocks[{i}].chain", f"expected one of the chains {chain_ids}, was {shock.chain!r}")
+            if shock.at_utc is not None and self.start_utc is None:
+                raise _at(f"shocks[{i}].at_utc", "at_utc needs the scenario's start_utc; use at_s otherwise")
+        return self
+
+    # -- time -------------------------------------------------------------------------------
+
+    def shock_time(self, index: int) -> float:
+        """Return the start of shock `index` in seconds after t = 0."""
+        shock = self.shocks[index]
+        if shock.at_s is not None:
+            return shock.at_s
+        assert shock.at_utc is not None and self.start_utc is not None  # checked on validation
+        return (shock.at_utc - self.start_utc).total_seconds()
+
+    def utc(self, t: float) -> datetime | None:
+        """Return the UTC time of simulated second `t`, if the scenario has a start time."""
+        if self.start_utc is None:
+            return None
+        return datetime.fromtimestamp(self.start_utc.timestamp() + t, tz=timezone.utc)
+
+    def resolve(self, relative: str) -> Path:
+        """Return the path of a data file named relative to the scenario file."""
+        path = Path(relative)
+        return path if path.is_absolute() else Path(self.base_dir) / path
+
+    # -- identity and variants --------------------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        """A stable hash of the scenario's canonical JSON and the bytes of its data files."""
+        digest = hashlib.sha256(self.canonical_json().encode("utf-8"))
+        for asset in self.assets:
+            if isinstance(asset.path, ReplayPathSpec):
+                digest.update(self.resolve(asset.path.file).read_bytes())
+        return digest.hexdigest()[:16]
+
+    def canonical_json(self) -> str:
+        """Return the scenario as JSON with sorted keys (without `base_dir`)."""
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+
+    def replace(self, **changes: Any) -> Scenario:
+        """Return a validated copy with top-level fields changed."""
+        data = _thaw(self.model_dump())
+        data.update(changes)
+        data["base_dir"] = self.base_dir
+        return Scenario.model_validate(data)
+
+    def with_values(self, assignments: dict[str, Any]) -> Scenario:
+        """Return a validated copy with values set by dotted key path.
+
+        Keys address tables by id: ``venues.aave.params.population.accounts`` or
+        ``shocks[0].change``.
+        """
+        data = _thaw(self.model_dump())
+        for key, value in assignments.items():
+            _set_path(data, key, value)
+        data["base_dir"] = self.base_dir
+        try:
+            return Scenario.model_validate(data)
+        except ValidationError as exc:
+            raise _scenario_error(exc, None) from None
+
+    # -- loading ----------------------------------------------------------------------------
+
+    @classmethod
+    def from_toml(cls, path: str | Path, *, registry: Registry | None = None) -> Scenario:
+        """Load, validate and return the scenario in the TOML file `path`.
+
+        Raises
+        ------
+        ScenarioError
+            Naming the file, the key path and what was expected.
+        """
+        path = Path(path)
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ScenarioError("no such file", file=path) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ScenarioError(f"not valid TOML: {exc}", file=path) from None
+        return cls.from_dict(raw, base_dir=path.parent, source=path, registry=registry)
+
+    @classmethod
+    def from_dict(
+        cls,
+        data: dict[str, Any],
+        *,
+        base_dir: str | Path = ".",
+        source: str | Path | None = None,
+        registry: Registry | None = None,
+    ) -> Scenario:
+        """Validate a scenario given as nested dicts (as TOML parses)."""
+        if "base_dir" in data:
+            raise ScenarioError("unknown key (base_dir is set by the loader)", file=source, key_path="base_dir")
+        try:
+            scenario = cls.model_validate({**data, "base_dir": str(base_dir)})
+        except ValidationError as exc:
+            raise _scenario_error(exc, source) from None
+        scenario.validate_components(registry or default_registry(), source=source)
+        return scenario
+
+    def validate_components(self, registry: Registry, *, source: str | Path | None = None) -> None:
+        """Check every component's kind and parameters against `registry`."""
+        tables: tuple[tuple[Role, str, tuple[ComponentSpec, ...]], ...] = (
+            ("oracle", "oracles", self.oracles),
+            ("venue", "venues", self.venues),
+            ("agent", "agents", self.agents),
+        )
+        for role, table, specs in tables:
+            for i, spec in enumerate(specs):
+                where = f"{table}[{i}]"
+                if spec.kind not in registry:
+                    raise ScenarioError(
+                        f"unknown kind {spec.kind!r}; expected one of {registry.kinds(role)}",
+                        file=source,
+                        key_path=f"{where}.kind",
+                    )
+                ctype = registry.get(spec.kind)
+                if ctype.role != role:
+                    raise ScenarioError(
+                        f"{spec.kind!r} is a {ctype.role}, listed under {table}; expected one of {registry.kinds(role)}",
+                        file=source,
+                        key_path=f"{where}.kind",
+                    )
+                try:
+                    ctype.params.model_validate(spec.params)
+                except ValidationError as exc:
+                    raise _scenario_error(exc, source, prefix=f"{where}.params") from None
+
+
+def _unique(ids: list[str], table: str) -> None:
+    seen: set[str] = set()
+    for value in ids:
+        if value in seen:
+            raise ValueError(f"{table}: id {value!r} is used twice")
+        seen.add(value)
+
+
+class _KeyedError(ValueError):
+    def __init__(self, key_path: str, message: str) -> None:
+        super().__init__(message)
+        self.key_path = key_path
+
+
+def _at(key_path: str, message: str) -> ValueError:
+    return _KeyedError(key_path, message)
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in {"constant", "gbm", "replay", "constant_product", "square_root", "price_jump", "oracle_outage", "chain_congestion"}:
+            continue  # pydantic's discriminator tag, not a key the user wrote
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _scenario_error(exc: ValidationError, source: str | Path | None, prefix: str = "") -> ScenarioError:
+    errors = exc.errors(include_url=False)
+    lines = []
+    for err in errors:
+        key = _loc(tuple(err["loc"]))
+        keyed = err.get("ctx", {}).get("error")
+        if isinstance(keyed, _KeyedError):
+            key = f"{key}.{keyed.key_path}" if key else keyed.key_path
+        key = f"{prefix}.{key}" if prefix and key else (prefix or key)
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        if "input" in err and err["type"] not in {"missing", "extra_forbidden"} and not isinstance(err["input"], dict):
+            msg += f" (was {err['input']!r})"
+        lines.append((key, msg))
+    key, first = lines[0]
+    if len(lines) > 1:
+        first += "".join(f"\n  also {k or '(top level)'}: {m}" for k, m in lines[1:6])
+        if len(lines) > 6:
+            first += f"\n  and {len(lines) - 6} more"
+    return ScenarioError(first, file=source, key_path=key or None)
+
+
+def _set_path(data: dict[str, Any], key: str, value: Any) -> None:
+    parts = key.replace("]", "").replace("[", ".").split(".")
+    node: Any = data
+    for i, part in enumerate(parts[:-1]):
+        if isinstance(node, list | tuple):
+            if part.isdigit():
+                node = node[int(part)]
+                continue
+            matches = [item for item in node if isinstance(item, dict) and item.get("id") == part]
+            if not matches:
+                raise ScenarioError(f"no entry with id {part!r}", key_path=".".join(parts[: i + 1]))
+            node = matches[0]
+        elif isinstance(node, dict):
+            if part not in node:
+                raise ScenarioError("no such key", key_path=".".join(parts[: i + 1]))
+            node = node[part]
+    last = parts[-1]
+    if isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+
+
+def _thaw(value: Any) -> Any:
+    # model_dump keeps tuples; assignments by key path need lists.
+    if isinstance(value, dict):
+        return {k: _thaw(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_thaw(v) for v in value]
+    return value
