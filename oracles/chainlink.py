@@ -52,10 +52,13 @@ class ChainlinkParams(BaseModel):
     def _ordered(self) -> ChainlinkParams:
         if self.latency_max_s < self.latency_min_s:
             raise ValueError(
-                f"expected latency_max_s >= latency_min_s, was {self.latency_max_s} < {self.latency_min_s}"
+                "expected latency_max_s >= latency_min_s, "
+                f"was {self.latency_max_s} < {self.latency_min_s}"
             )
         if self.max_answer <= self.min_answer:
-            raise ValueError(f"expected max_answer > min_answer, was {self.max_answer} <= {self.min_answer}")
+            raise ValueError(
+                f"expected max_answer > min_answer, was {self.max_answer} <= {self.min_answer}"
+            )
         return self
 
 
@@ -84,7 +87,10 @@ class ChainlinkFeed:
         self._subscribers: list[Callable[[OracleReading], None]] = []
         self._observed_at = 0.0
         for venue in params.observes:
-            if ctx.market.venues.get(venue) is None or ctx.market.venues[venue].asset != params.asset:
+            if (
+                ctx.market.venues.get(venue) is None
+                or ctx.market.venues[venue].asset != params.asset
+            ):
                 raise KeyError(f"observes: {venue!r} is not a trading venue of {params.asset!r}")
         price = self._quantize(ctx.market.observe(self.asset, params.observes))
         self._reading = OracleReading(price=price, updated_at=0.0, observed_at=0.0, round_id=1)
@@ -102,7 +108,8 @@ class ChainlinkFeed:
 
     def set_state(self, state: str, *, cause: int) -> None:
         """Switch between ``live``, ``outage`` (no rounds) and ``frozen`` (rounds repeat the
-        last answer on the heartbeat)."""
+        last answer on the heartbeat).
+        """
         if state not in {"live", "outage", "frozen"}:
             raise ValueError(f"expected state live, outage or frozen, was {state!r}")
         self._state = state
@@ -152,7 +159,9 @@ class ChainlinkFeed:
                     due = crossing
             if due > now:
                 timer = clock.timeout(due - now)
-                woke = yield clock.env.any_of([timer, market.moved(self.asset), self._state_changed])
+                woke = yield clock.env.any_of(
+                    [timer, market.moved(self.asset), self._state_changed]
+                )
                 if timer not in woke:
                     continue  # a trade, shock or state change came first: look again
             landed = clock.env.event()
@@ -213,7 +222,9 @@ class ChainlinkFeed:
         )
 
 
-def build(ctx: SimContext, spec: ComponentSpec, params: ChainlinkParams, where: str) -> ChainlinkFeed:
+def build(
+    ctx: SimContext, spec: ComponentSpec, params: ChainlinkParams, where: str
+) -> ChainlinkFeed:
     """Build a `ChainlinkFeed` from its scenario entry."""
     del where
     if params.asset not in ctx.market.assets:

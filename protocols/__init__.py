@@ -26,6 +26,8 @@ def register(registry: Registry) -> None:
             role="agent",
             params=keeper.KeeperParams,
             build=keeper.build,
-            description="Liquidation keeper: latency, gas bidding, profit check, sells seized collateral",
+            description=(
+                "Liquidation keeper: latency, gas bidding, profit check, sells seized collateral"
+            ),
         )
     )

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from protosim.scenario import Scenario
+from protosim.scenario import PriceJumpSpec, Scenario
 
 _POOL_DEPTH_USD = 20e9
 _COLLATERAL_MEDIAN_USD = 10_000.0
@@ -37,16 +37,54 @@ def lending_bench_scenario(accounts: int = 1_000_000, hours: float = 48.0) -> Sc
             "horizon_s": horizon,
             "price_sample_s": 300.0,
             "assets": [
-                {"id": "ETH", "decimals": 18, "path": {"kind": "gbm", "p0": 4000.0, "sigma_per_year": 0.6, "dt_s": 1.0}},
+                {
+                    "id": "ETH",
+                    "decimals": 18,
+                    "path": {"kind": "gbm", "p0": 4000.0, "sigma_per_year": 0.6, "dt_s": 1.0},
+                },
                 {"id": "USDC", "decimals": 6, "path": {"kind": "constant", "price": 1.0}},
             ],
-            "chains": [{"id": "ethereum", "block_time_s": 12.0, "gas_limit": _GAS_LIMIT, "base_fee_gwei": 10.0}],
+            "chains": [
+                {
+                    "id": "ethereum",
+                    "block_time_s": 12.0,
+                    "gas_limit": _GAS_LIMIT,
+                    "base_fee_gwei": 10.0,
+                }
+            ],
             "markets": [
-                {"id": "pool", "asset": "ETH", "impact": {"kind": "constant_product", "depth_usd": _POOL_DEPTH_USD, "fee_bps": 5.0}}
+                {
+                    "id": "pool",
+                    "asset": "ETH",
+                    "impact": {
+                        "kind": "constant_product",
+                        "depth_usd": _POOL_DEPTH_USD,
+                        "fee_bps": 5.0,
+                    },
+                }
             ],
             "oracles": [
-                {"id": "eth-usd", "kind": "oracle.chainlink", "params": {"asset": "ETH", "chain": "ethereum", "observes": ["pool"], "deviation_bps": 50.0, "heartbeat_s": 3600.0}},
-                {"id": "usdc-usd", "kind": "oracle.chainlink", "params": {"asset": "USDC", "chain": "ethereum", "deviation_bps": 25.0, "heartbeat_s": 86400.0}},
+                {
+                    "id": "eth-usd",
+                    "kind": "oracle.chainlink",
+                    "params": {
+                        "asset": "ETH",
+                        "chain": "ethereum",
+                        "observes": ["pool"],
+                        "deviation_bps": 50.0,
+                        "heartbeat_s": 3600.0,
+                    },
+                },
+                {
+                    "id": "usdc-usd",
+                    "kind": "oracle.chainlink",
+                    "params": {
+                        "asset": "USDC",
+                        "chain": "ethereum",
+                        "deviation_bps": 25.0,
+                        "heartbeat_s": 86400.0,
+                    },
+                },
             ],
             "venues": [
                 {
@@ -56,14 +94,23 @@ def lending_bench_scenario(accounts: int = 1_000_000, hours: float = 48.0) -> Sc
                         "chain": "ethereum",
                         "reserves": {
                             "ETH": {"oracle": "eth-usd"},
-                            "USDC": {"oracle": "usdc-usd", "ltv_bps": 7500, "liquidation_threshold_bps": 7800, "liquidation_bonus_bps": 10450},
+                            "USDC": {
+                                "oracle": "usdc-usd",
+                                "ltv_bps": 7500,
+                                "liquidation_threshold_bps": 7800,
+                                "liquidation_bonus_bps": 10450,
+                            },
                         },
                         "populations": [
                             {
                                 "accounts": accounts,
                                 "collateral": "ETH",
                                 "debt": "USDC",
-                                "collateral_usd": {"kind": "lognormal", "median": _COLLATERAL_MEDIAN_USD, "sigma": 1.0},
+                                "collateral_usd": {
+                                    "kind": "lognormal",
+                                    "median": _COLLATERAL_MEDIAN_USD,
+                                    "sigma": 1.0,
+                                },
                                 "health_factor": {"kind": "uniform", "low": 1.0, "high": 3.0},
                             }
                         ],
@@ -71,10 +118,20 @@ def lending_bench_scenario(accounts: int = 1_000_000, hours: float = 48.0) -> Sc
                 }
             ],
             "agents": [
-                {"id": "keeper", "kind": "agent.lending_keeper", "params": {"venue": "aave", "sell_on": {"ETH": "pool"}, "latency_s": 1.0}}
+                {
+                    "id": "keeper",
+                    "kind": "agent.lending_keeper",
+                    "params": {"venue": "aave", "sell_on": {"ETH": "pool"}, "latency_s": 1.0},
+                }
             ],
             "shocks": [
-                {"kind": "price_jump", "at_s": min(24 * 3600.0, horizon / 2), "asset": "ETH", "change": -0.4, "duration_s": 7200.0}
+                {
+                    "kind": "price_jump",
+                    "at_s": min(24 * 3600.0, horizon / 2),
+                    "asset": "ETH",
+                    "change": -0.4,
+                    "duration_s": 7200.0,
+                }
             ],
         }
     )
@@ -129,7 +186,9 @@ def run_lending_bench(
     return figures
 
 
-def _baseline_loops(prices: np.ndarray, scenario: Scenario, accounts: int, lt: float) -> dict[str, float]:
+def _baseline_loops(
+    prices: np.ndarray, scenario: Scenario, accounts: int, lt: float
+) -> dict[str, float]:
     """Time the single-purpose numpy loops the issue compares against (no engine, no events).
 
     Both walk the same path with the Chainlink rule (0.5% deviation or 1 h heartbeat, 40% fall
@@ -142,9 +201,11 @@ def _baseline_loops(prices: np.ndarray, scenario: Scenario, accounts: int, lt: f
     rng = np.random.default_rng(7)
     t = np.arange(len(prices), dtype=np.float64)
     shock = scenario.shocks[0]
+    if not isinstance(shock, PriceJumpSpec):
+        raise TypeError(f"the benchmark's first shock must be a price jump, was {shock.kind}")
     start = scenario.shock_time(0)
-    frac = np.clip((t - start) / shock.duration_s, 0.0, 1.0)  # type: ignore[union-attr]
-    ref = prices * np.exp(np.log(1.0 + shock.change) * frac)  # type: ignore[union-attr]
+    frac = np.clip((t - start) / shock.duration_s, 0.0, 1.0)
+    ref = prices * np.exp(np.log(1.0 + shock.change) * frac)
     coll_usd = _COLLATERAL_MEDIAN_USD * np.exp(rng.standard_normal(accounts))
     hf = rng.uniform(1.0, 3.0, accounts)
     p0 = ref[0]

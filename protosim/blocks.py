@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from protosim.clock import Clock, Phase, ProcessGenerator
-from protosim.events import ROOT, TransactionsDelayed
 from protosim.eventlog import EventLog
+from protosim.events import ROOT, TransactionsDelayed
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -195,10 +195,17 @@ class Chain:
                 delayed += 1
                 continue
             room = gas_left
-            if congestion is not None and tx.priority_fee_gwei < congestion.background_priority_fee_gwei:
+            if (
+                congestion is not None
+                and tx.priority_fee_gwei < congestion.background_priority_fee_gwei
+            ):
                 # Background demand outbids this transaction for its share of the block.
                 room = min(gas_left, self.params.gas_limit - background)
-            fit = min(tx.items - tx.done, room // tx.gas_per_item) if tx.gas_per_item else tx.items - tx.done
+            fit = (
+                min(tx.items - tx.done, room // tx.gas_per_item)
+                if tx.gas_per_item
+                else tx.items - tx.done
+            )
             if fit > 0:
                 included.append((tx, tx.done, tx.done + fit))
                 tx.done += fit

@@ -23,7 +23,7 @@ def list_fixtures() -> list[str]:
 
 
 def resolve_scenario(name_or_path: str) -> Path:
-    """Return the scenario file for a path, a folder holding ``scenario.toml``, or a fixture name."""
+    """Return the scenario file of a path, a folder with a ``scenario.toml``, or a fixture."""
     path = Path(name_or_path)
     if path.is_file():
         return path
@@ -33,6 +33,7 @@ def resolve_scenario(name_or_path: str) -> Path:
     if candidate.is_file():
         return candidate
     raise ScenarioError(
-        f"no such scenario file, folder or fixture; fixtures: {', '.join(list_fixtures()) or 'none'}",
+        "no such scenario file, folder or fixture; "
+        f"fixtures: {', '.join(list_fixtures()) or 'none'}",
         file=name_or_path,
     )

@@ -51,11 +51,29 @@ def main() -> None:
 @main.command()
 @click.argument("scenario")
 @click.option("--seed", type=int, default=None, help="Override the scenario's seed.")
-@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Change a scenario value by key path (repeatable).")
+@click.option(
+    "--set",
+    "assignments",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Change a scenario value by key path (repeatable).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Write events (JSONL, Parquet), prices and summary here.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write events (JSONL, Parquet), prices and summary here.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def run(scenario: str, seed: int | None, assignments: tuple[str, ...], as_json: bool, out_dir: Path | None, quiet: bool) -> None:
+def run(
+    scenario: str,
+    seed: int | None,
+    assignments: tuple[str, ...],
+    as_json: bool,
+    out_dir: Path | None,
+    quiet: bool,
+) -> None:
     """Run SCENARIO (a TOML file, a folder, or a fixture name) and print a summary."""
     from protosim.engine import Simulation
     from protosim.scenario import Scenario
@@ -84,7 +102,13 @@ def run(scenario: str, seed: int | None, assignments: tuple[str, ...], as_json: 
         written = result.write(out_dir)
         summary["written"] = [str(p) for p in written]
     if as_json:
-        click.echo(json.dumps({"summary": summary, "components": result.component_metrics}, indent=2, sort_keys=True))
+        click.echo(
+            json.dumps(
+                {"summary": summary, "components": result.component_metrics},
+                indent=2,
+                sort_keys=True,
+            )
+        )
         return
     _print_summary(summary, result.component_metrics)
 
@@ -96,7 +120,9 @@ def _registry() -> Any:
 
 
 def _print_summary(summary: dict[str, Any], components: dict[str, dict[str, float]]) -> None:
-    table = Table(title=f"{summary['scenario']}  (id {summary['scenario_id']}, seed {summary['seed']})")
+    table = Table(
+        title=f"{summary['scenario']}  (id {summary['scenario_id']}, seed {summary['seed']})"
+    )
     table.add_column("figure")
     table.add_column("value", justify="right")
     table.add_row("simulated hours", f"{summary['horizon_s'] / 3600:,.1f}")
@@ -163,9 +189,26 @@ def fixtures_list() -> None:
 
 
 @main.command()
-@click.option("--accounts", type=int, default=1_000_000, show_default=True, help="Borrowers in the Aave v3 market.")
-@click.option("--hours", type=float, default=48.0, show_default=True, help="Simulated hours at 1-second resolution.")
-@click.option("--baseline/--no-baseline", default=True, show_default=True, help="Also time the single-purpose indexed numpy loop.")
+@click.option(
+    "--accounts",
+    type=int,
+    default=1_000_000,
+    show_default=True,
+    help="Borrowers in the Aave v3 market.",
+)
+@click.option(
+    "--hours",
+    type=float,
+    default=48.0,
+    show_default=True,
+    help="Simulated hours at 1-second resolution.",
+)
+@click.option(
+    "--baseline/--no-baseline",
+    default=True,
+    show_default=True,
+    help="Also time the single-purpose indexed numpy loop.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def bench(accounts: int, hours: float, baseline: bool, as_json: bool) -> None:
     """Time the 1,000,000-account Aave v3 cascade benchmark (issue 2)."""
@@ -179,7 +222,14 @@ def bench(accounts: int, hours: float, baseline: bool, as_json: bool) -> None:
     table.add_column("figure")
     table.add_column("value", justify="right")
     for key, value in figures.items():
-        table.add_row(key, f"{value:,.3f}" if isinstance(value, float) else f"{value:,}" if isinstance(value, int) else str(value))
+        table.add_row(
+            key,
+            f"{value:,.3f}"
+            if isinstance(value, float)
+            else f"{value:,}"
+            if isinstance(value, int)
+            else str(value),
+        )
     _out.print(table)
 
 

@@ -39,18 +39,24 @@ class SimContext:
         try:
             return self.chains[chain_id]
         except KeyError:
-            raise KeyError(f"unknown chain {chain_id!r}; the scenario has {sorted(self.chains)}") from None
+            raise KeyError(
+                f"unknown chain {chain_id!r}; the scenario has {sorted(self.chains)}"
+            ) from None
 
     def oracle(self, oracle_id: str) -> Oracle:
         """Return the oracle `oracle_id`."""
         try:
             return self.oracles[oracle_id]
         except KeyError:
-            raise KeyError(f"unknown oracle {oracle_id!r}; the scenario has {sorted(self.oracles)}") from None
+            raise KeyError(
+                f"unknown oracle {oracle_id!r}; the scenario has {sorted(self.oracles)}"
+            ) from None
 
     def venue(self, venue_id: str) -> Any:
         """Return the venue `venue_id`."""
         try:
             return self.venues[venue_id]
         except KeyError:
-            raise KeyError(f"unknown venue {venue_id!r}; the scenario has {sorted(self.venues)}") from None
+            raise KeyError(
+                f"unknown venue {venue_id!r}; the scenario has {sorted(self.venues)}"
+            ) from None

@@ -212,7 +212,11 @@ def _sample_prices(ctx: SimContext, samples: PriceSamples, every_s: float) -> Pr
     while True:
         now = np.array([ctx.clock.now])
         for asset in market.assets:
-            samples.add(ctx.clock.now, asset, "reference", float(market.reference_prices(asset, now)[0]))
+            samples.add(
+                ctx.clock.now, asset, "reference", float(market.reference_prices(asset, now)[0])
+            )
         for venue_id, venue in market.venues.items():
-            samples.add(ctx.clock.now, venue.asset, venue_id, float(market.venue_prices(venue_id, now)[0]))
+            samples.add(
+                ctx.clock.now, venue.asset, venue_id, float(market.venue_prices(venue_id, now)[0])
+            )
         yield ctx.clock.timeout(every_s)

@@ -71,3 +71,15 @@ class DataFileError(ProtosimError):
 
 class SimulationError(ProtosimError):
     """The simulation reached a state its rules do not allow (a bug or an impossible input)."""
+
+
+class KeyedValueError(ValueError):
+    """A validation failure inside a parameter model that knows which nested key is wrong.
+
+    Raise it from a pydantic validator so the scenario error names the full key path
+    (``venues[0].params.reserves.ETH.liquidation_protocol_fee_bps``) instead of the model.
+    """
+
+    def __init__(self, key_path: str, message: str) -> None:
+        super().__init__(message)
+        self.key_path = key_path

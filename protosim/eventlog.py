@@ -43,7 +43,8 @@ _DTYPES: dict[Any, Any] = {
 @dataclasses.dataclass(slots=True)
 class _Chunk:
     """A run of consecutive events of one kind. A 0-d column holds one value for all of them;
-    a 0-d ``seq`` is the first of consecutive numbers."""
+    a 0-d ``seq`` is the first of consecutive numbers.
+    """
 
     size: int
     columns: dict[str, NDArray[Any]]
@@ -81,7 +82,9 @@ class _Table:
         self.fields = tuple(f.name for f in dataclasses.fields(kind))
         self.payload = tuple(name for name in self.fields if name not in _BASE_FIELDS)
         self.dtypes = {f.name: _DTYPES[f.type] for f in dataclasses.fields(kind)}
-        self.strings: dict[str, list[str]] = {n: [] for n, dt in self.dtypes.items() if dt is object}
+        self.strings: dict[str, list[str]] = {
+            n: [] for n, dt in self.dtypes.items() if dt is object
+        }
         self.codes: dict[str, dict[str, int]] = {name: {} for name in self.strings}
         self.rows: list[tuple[Any, ...]] = []
         self.chunks: list[_Chunk] = []
@@ -118,7 +121,8 @@ class _Table:
 
     def raw(self, name: str) -> NDArray[Any]:
         """Return the stored column (codes for strings) as one array; only this column is
-        joined, so reading a big log never copies all of it at once."""
+        joined, so reading a big log never copies all of it at once.
+        """
         self.flush()
         if not self.chunks:
             return np.empty(0, dtype=self.storage_dtype(name))
@@ -160,7 +164,9 @@ class EventLog:
     --------
     >>> from protosim.events import ShockApplied, OracleStateChanged
     >>> log = EventLog(now=lambda: 5.0, block=lambda: 1)
-    >>> root = log.emit(ShockApplied, shock="oracle_outage", target="eth-usd", size=0.0, duration_s=60.0)
+    >>> root = log.emit(
+    ...     ShockApplied, shock="oracle_outage", target="eth-usd", size=0.0, duration_s=60.0
+    ... )
     >>> child = log.emit(OracleStateChanged, cause=root, oracle="eth-usd", state="outage")
     >>> [e.seq for e in log.cause_chain(child)]
     [1, 0]
@@ -185,7 +191,9 @@ class EventLog:
             extra = set(given) - set(table.payload)
             raise TypeError(f"{kind.__name__}: missing fields {missing}, unknown fields {extra}")
 
-    def emit(self, kind: type[Event], *, cause: int = ROOT, cause_span: int = 1, **payload: Any) -> int:
+    def emit(
+        self, kind: type[Event], *, cause: int = ROOT, cause_span: int = 1, **payload: Any
+    ) -> int:
         """Append one event of `kind` and return its ``seq``.
 
         Parameters
@@ -244,7 +252,9 @@ class EventLog:
                 value = codes[inverse]
             arr = np.asarray(value, dtype=dtype)
             if arr.ndim and arr.shape != (count,):
-                raise ValueError(f"{kind.__name__}.{name}: expected {count} values, was {arr.shape}")
+                raise ValueError(
+                    f"{kind.__name__}.{name}: expected {count} values, was {arr.shape}"
+                )
             return arr
 
         causes = col("cause", cause)
@@ -255,7 +265,7 @@ class EventLog:
             spans = np.where(causes == ROOT, 0, spans).astype(np.int32)
         elif int(causes) == ROOT:
             spans = np.asarray(0, dtype=np.int32)
-        chunk = {
+        chunk: dict[str, NDArray[Any]] = {
             "seq": np.asarray(first, dtype=np.int64),
             "t": np.asarray(self._now(), dtype=np.float64),
             "block": np.asarray(self._block(), dtype=np.int32),
@@ -314,14 +324,17 @@ class EventLog:
 
     def frame(self, kind: type[Event]) -> pd.DataFrame:
         """Return the events of `kind` as a pandas DataFrame, one row per event (string fields
-        as categoricals)."""
+        as categoricals).
+        """
         import pandas as pd
 
         table = self._tables.get(kind) or _Table(kind)
         data: dict[str, Any] = {}
         for name in table.fields:
             if name in table.strings:
-                data[name] = pd.Categorical.from_codes(table.raw(name), categories=list(table.strings[name]))
+                codes = np.asarray(table.raw(name), dtype=np.int32)
+                categories = pd.Index(table.strings[name])
+                data[name] = pd.Categorical.from_codes(codes, categories=categories)
             else:
                 data[name] = table.raw(name)
         return pd.DataFrame(data)

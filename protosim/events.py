@@ -122,7 +122,7 @@ class LiquidationExecuted(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LiquidationsFailed(Event):
-    """Liquidation attempts in one transaction that the venue rejected (a race lost, a dust rule)."""
+    """Liquidation attempts of one transaction that the venue rejected (a lost race, dust)."""
 
     venue: str
     liquidator: str
@@ -152,7 +152,7 @@ class BadDebtRealized(Event):
     """Debt tokens."""
     amount_usd: float
     treatment: str
-    """``deficit`` (Aave v3.3 burn into the reserve deficit) or ``residual`` (left on the account)."""
+    """``deficit`` (Aave v3.3 burns it into the reserve deficit) or ``residual`` (left owed)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

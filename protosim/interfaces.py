@@ -56,7 +56,8 @@ class Oracle(Protocol):
 
     def set_state(self, state: str, *, cause: int) -> None:
         """Switch to ``"outage"`` (no new rounds), ``"frozen"`` (rounds repeat the last answer)
-        or back to ``"live"``; `cause` is the shock's event."""
+        or back to ``"live"``; `cause` is the shock's event.
+        """
         ...
 
     def start(self) -> None:

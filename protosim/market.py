@@ -105,7 +105,9 @@ class Market:
             if venue.venue_id in self.venues:
                 raise ValueError(f"trading venue {venue.venue_id!r} is defined twice")
             if venue.asset not in self._assets:
-                raise ValueError(f"trading venue {venue.venue_id!r} trades unknown asset {venue.asset!r}")
+                raise ValueError(
+                    f"trading venue {venue.venue_id!r} trades unknown asset {venue.asset!r}"
+                )
             self.venues[venue.venue_id] = venue
             self._displacement[venue.venue_id] = _Displacement()
 
@@ -124,9 +126,13 @@ class Market:
         try:
             return self._assets[asset]
         except KeyError:
-            raise KeyError(f"unknown asset {asset!r}; the market prices {sorted(self._assets)}") from None
+            raise KeyError(
+                f"unknown asset {asset!r}; the market prices {sorted(self._assets)}"
+            ) from None
 
-    def _jump_log_multiplier(self, state: _AssetState, t: NDArray[np.float64]) -> NDArray[np.float64]:
+    def _jump_log_multiplier(
+        self, state: _AssetState, t: NDArray[np.float64]
+    ) -> NDArray[np.float64]:
         total = np.zeros_like(t)
         for jump in state.jumps:
             if jump.duration_s > 0:
@@ -153,7 +159,9 @@ class Market:
         log_multiplier = 0.0
         for jump in state.jumps:
             if jump.duration_s > 0:
-                log_multiplier += jump.log_factor * min(max((when - jump.start_s) / jump.duration_s, 0.0), 1.0)
+                log_multiplier += jump.log_factor * min(
+                    max((when - jump.start_s) / jump.duration_s, 0.0), 1.0
+                )
             elif when >= jump.start_s:
                 log_multiplier += jump.log_factor
         return price * math.exp(log_multiplier) if log_multiplier else price
@@ -163,15 +171,18 @@ class Market:
         half_life = self.venues[venue_id].recovery_half_life_s
         if disp.log_offset == 0.0 or math.isinf(half_life):
             return disp.log_offset
-        return disp.log_offset * 2.0 ** (-(t - disp.since_s) / half_life)
+        return float(disp.log_offset * 2.0 ** (-(t - disp.since_s) / half_life))
 
     def min_reference_price(self, asset: str, horizon_s: float) -> float:
         """Return the lowest reference price of `asset` over ``[0, horizon_s)``: at every path
-        sample and at the start and end of every known shock."""
+        sample and at the start and end of every known shock.
+        """
         state = self._state(asset)
         dt = state.path.dt_s
         grid = np.arange(0.0, horizon_s, dt)
-        marks = [t for j in state.jumps for t in (j.start_s, j.start_s + j.duration_s) if t < horizon_s]
+        marks = [
+            t for j in state.jumps for t in (j.start_s, j.start_s + j.duration_s) if t < horizon_s
+        ]
         if marks:
             grid = np.concatenate([grid, np.asarray(marks)])
         return float(self.reference_prices(asset, grid).min())
@@ -261,7 +272,9 @@ class Market:
         try:
             return self.venues[venue_id]
         except KeyError:
-            raise KeyError(f"unknown trading venue {venue_id!r}; known: {sorted(self.venues)}") from None
+            raise KeyError(
+                f"unknown trading venue {venue_id!r}; known: {sorted(self.venues)}"
+            ) from None
 
     # -- moves --------------------------------------------------------------------------------
 
@@ -285,7 +298,8 @@ class Market:
     def last_mover(self, asset: str, venues: Sequence[str], since_s: float) -> tuple[int, int]:
         """Return ``(seq, span)`` of the latest event after `since_s` that moved `asset` where
         `venues` observe it (a shock moves every venue), or ``(ROOT, 0)`` if only the exogenous
-        path moved it."""
+        path moved it.
+        """
         watched = set(venues)
         for mover in reversed(self._state(asset).movers):
             if mover.until < since_s:

@@ -1,6 +1,7 @@
 """The plugin registry: kind names (``"lending.aave_v3"``) mapped to parameter models and
 factories. Built-in venues and oracles register through the ``protosim.plugins`` entry-point
-group exactly as a third-party package would."""
+group exactly as a third-party package would.
+"""
 
 from __future__ import annotations
 
@@ -62,7 +63,9 @@ class Registry:
         try:
             return self._types[kind]
         except KeyError:
-            raise KeyError(f"unknown kind {kind!r}; known kinds: {', '.join(sorted(self._types))}") from None
+            raise KeyError(
+                f"unknown kind {kind!r}; known kinds: {', '.join(sorted(self._types))}"
+            ) from None
 
     def kinds(self, role: Role | None = None) -> list[str]:
         """Return the registered kind names, optionally only those of `role`."""
@@ -84,7 +87,7 @@ _DEFAULT: Registry | None = None
 
 def default_registry() -> Registry:
     """Return the registry of every installed plugin (loaded once)."""
-    global _DEFAULT  # noqa: PLW0603 - one process-wide cache of installed plugins
+    global _DEFAULT
     if _DEFAULT is None:
         _DEFAULT = Registry().load_entry_points()
     return _DEFAULT

@@ -92,7 +92,7 @@ class RunResult:
 
     @property
     def prices(self) -> pd.DataFrame:
-        """Sampled prices: ``t``, ``asset``, ``venue`` (``reference`` for the exogenous price), ``price``."""
+        """Sampled prices: ``t``, ``asset``, ``venue`` (``reference``: exogenous), ``price``."""
         import pandas as pd
 
         s = self.price_samples
@@ -108,16 +108,22 @@ class RunResult:
     # -- figures ------------------------------------------------------------------------------
 
     def min_prices(self) -> dict[str, float]:
-        """Lowest reference price of each asset over the run, and lowest price a trade left on
-        each trading venue (keys ``ASSET`` and ``ASSET@venue``)."""
+        """Lowest price of each asset over the run: the reference price (exact, at every path
+        sample and shock boundary) under key ``ASSET``, and for each trading venue the lowest of
+        its sampled prices and of the prices its trades left, under ``ASSET@venue``.
+        """
         horizon = self.scenario.horizon_s
         out: dict[str, float] = {}
         for asset in self.market.assets:
             out[asset] = self.market.min_reference_price(asset, horizon)
+        samples = self.prices
         for venue_id, venue in self.market.venues.items():
-            traded = self.market.min_trade_price(venue_id)
-            if math.isfinite(traded):
-                out[f"{venue.asset}@{venue_id}"] = min(traded, out[venue.asset])
+            sampled = samples.loc[samples["venue"] == venue_id, "price"]
+            lowest = min(
+                self.market.min_trade_price(venue_id),
+                float(sampled.min()) if len(sampled) else math.inf,
+            )
+            out[f"{venue.asset}@{venue_id}"] = lowest
         return out
 
     def accounts_liquidated(self) -> int:

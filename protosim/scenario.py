@@ -11,13 +11,13 @@ import hashlib
 import json
 import math
 import tomllib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from protosim.errors import ScenarioError
+from protosim.errors import KeyedValueError, ScenarioError
 from protosim.registry import Registry, Role, default_registry
 
 
@@ -216,21 +216,39 @@ class Scenario(_Strict):
         _unique(assets, "assets")
         _unique([c.id for c in self.chains], "chains")
         _unique([m.id for m in self.markets], "markets")
-        _unique([c.id for group in (self.oracles, self.venues, self.agents) for c in group], "oracles/venues/agents")
+        _unique(
+            [c.id for group in (self.oracles, self.venues, self.agents) for c in group],
+            "oracles/venues/agents",
+        )
         for i, market in enumerate(self.markets):
             if market.asset not in assets:
-                raise _at(f"markets[{i}].asset", f"expected one of the assets {assets}, was {market.asset!r}")
+                raise _at(
+                    f"markets[{i}].asset",
+                    f"expected one of the assets {assets}, was {market.asset!r}",
+                )
         oracle_ids = [o.id for o in self.oracles]
         chain_ids = [c.id for c in self.chains]
         for i, shock in enumerate(self.shocks):
             if isinstance(shock, PriceJumpSpec) and shock.asset not in assets:
-                raise _at(f"shocks[{i}].asset", f"expected one of the assets {assets}, was {shock.asset!r}")
+                raise _at(
+                    f"shocks[{i}].asset",
+                    f"expected one of the assets {assets}, was {shock.asset!r}",
+                )
             if isinstance(shock, OracleOutageSpec) and shock.oracle not in oracle_ids:
-                raise _at(f"shocks[{i}].oracle", f"expected one of the oracles {oracle_ids}, was {shock.oracle!r}")
+                raise _at(
+                    f"shocks[{i}].oracle",
+                    f"expected one of the oracles {oracle_ids}, was {shock.oracle!r}",
+                )
             if isinstance(shock, ChainCongestionSpec) and shock.chain not in chain_ids:
-                raise _at(f"shocks[{i}].chain", f"expected one of the chains {chain_ids}, was {shock.chain!r}")
+                raise _at(
+                    f"shocks[{i}].chain",
+                    f"expected one of the chains {chain_ids}, was {shock.chain!r}",
+                )
             if shock.at_utc is not None and self.start_utc is None:
-                raise _at(f"shocks[{i}].at_utc", "at_utc needs the scenario's start_utc; use at_s otherwise")
+                raise _at(
+                    f"shocks[{i}].at_utc",
+                    "at_utc needs the scenario's start_utc; use at_s otherwise",
+                )
         return self
 
     # -- time -------------------------------------------------------------------------------
@@ -240,14 +258,16 @@ class Scenario(_Strict):
         shock = self.shocks[index]
         if shock.at_s is not None:
             return shock.at_s
-        assert shock.at_utc is not None and self.start_utc is not None  # checked on validation
+        # Both are checked on validation.
+        assert shock.at_utc is not None
+        assert self.start_utc is not None
         return (shock.at_utc - self.start_utc).total_seconds()
 
     def utc(self, t: float) -> datetime | None:
         """Return the UTC time of simulated second `t`, if the scenario has a start time."""
         if self.start_utc is None:
             return None
-        return datetime.fromtimestamp(self.start_utc.timestamp() + t, tz=timezone.utc)
+        return datetime.fromtimestamp(self.start_utc.timestamp() + t, tz=UTC)
 
     def resolve(self, relative: str) -> Path:
         """Return the path of a data file named relative to the scenario file."""
@@ -322,7 +342,9 @@ class Scenario(_Strict):
     ) -> Scenario:
         """Validate a scenario given as nested dicts (as TOML parses)."""
         if "base_dir" in data:
-            raise ScenarioError("unknown key (base_dir is set by the loader)", file=source, key_path="base_dir")
+            raise ScenarioError(
+                "unknown key (base_dir is set by the loader)", file=source, key_path="base_dir"
+            )
         try:
             scenario = cls.model_validate({**data, "base_dir": str(base_dir)})
         except ValidationError as exc:
@@ -349,7 +371,8 @@ class Scenario(_Strict):
                 ctype = registry.get(spec.kind)
                 if ctype.role != role:
                     raise ScenarioError(
-                        f"{spec.kind!r} is a {ctype.role}, listed under {table}; expected one of {registry.kinds(role)}",
+                        f"{spec.kind!r} is a {ctype.role}, listed under {table}; "
+                        f"expected one of {registry.kinds(role)}",
                         file=source,
                         key_path=f"{where}.kind",
                     )
@@ -367,14 +390,8 @@ def _unique(ids: list[str], table: str) -> None:
         seen.add(value)
 
 
-class _KeyedError(ValueError):
-    def __init__(self, key_path: str, message: str) -> None:
-        super().__init__(message)
-        self.key_path = key_path
-
-
 def _at(key_path: str, message: str) -> ValueError:
-    return _KeyedError(key_path, message)
+    return KeyedValueError(key_path, message)
 
 
 def _loc(loc: tuple[int | str, ...]) -> str:
@@ -382,20 +399,31 @@ def _loc(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in {"constant", "gbm", "replay", "constant_product", "square_root", "price_jump", "oracle_outage", "chain_congestion"}:
+        elif part in {
+            "constant",
+            "gbm",
+            "replay",
+            "constant_product",
+            "square_root",
+            "price_jump",
+            "oracle_outage",
+            "chain_congestion",
+        }:
             continue  # pydantic's discriminator tag, not a key the user wrote
         else:
             out += f".{part}" if out else str(part)
     return out
 
 
-def _scenario_error(exc: ValidationError, source: str | Path | None, prefix: str = "") -> ScenarioError:
+def _scenario_error(
+    exc: ValidationError, source: str | Path | None, prefix: str = ""
+) -> ScenarioError:
     errors = exc.errors(include_url=False)
     lines = []
     for err in errors:
         key = _loc(tuple(err["loc"]))
         keyed = err.get("ctx", {}).get("error")
-        if isinstance(keyed, _KeyedError):
+        if isinstance(keyed, KeyedValueError):
             key = f"{key}.{keyed.key_path}" if key else keyed.key_path
         key = f"{prefix}.{key}" if prefix and key else (prefix or key)
         msg = str(err["msg"]).removeprefix("Value error, ")
@@ -403,7 +431,11 @@ def _scenario_error(exc: ValidationError, source: str | Path | None, prefix: str
             msg = "unknown key"
         elif err["type"] == "missing":
             msg = "required key is missing"
-        if "input" in err and err["type"] not in {"missing", "extra_forbidden"} and not isinstance(err["input"], dict):
+        if (
+            "input" in err
+            and err["type"] not in {"missing", "extra_forbidden"}
+            and not isinstance(err["input"], dict)
+        ):
             msg += f" (was {err['input']!r})"
         lines.append((key, msg))
     key, first = lines[0]

@@ -1,6 +1,7 @@
 """Scheduled disturbances: each shock spec becomes a timed action that logs `ShockApplied`
 and then acts on the market, an oracle or a chain. The event it logs is the root cause of
-everything the shock sets off."""
+everything the shock sets off.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from protosim.scenario import ChainCongestionSpec, OracleOutageSpec, PriceJumpSp
 
 def schedule_shock(ctx: SimContext, shock: ShockSpec, at_s: float, name: str) -> None:
     """Arrange for `shock` to happen at simulated time `at_s`."""
-    ctx.clock.call_at(at_s, name, lambda: apply_shock(ctx, shock))
+    def fire() -> None:
+        apply_shock(ctx, shock)
+
+    ctx.clock.call_at(at_s, name, fire)
 
 
 def apply_shock(ctx: SimContext, shock: ShockSpec) -> int:

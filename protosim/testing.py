@@ -25,20 +25,45 @@ def tiny_scenario_dict(
     """
     return {
         "name": "tiny-cascade",
-        "description": "ETH shock into an Aave v3 market whose keepers sell into the pool its oracle watches",
+        "description": "ETH shock; keepers sell into the pool the Aave oracle watches",
         "seed": 1,
         "horizon_s": horizon_s,
         "assets": [
             {"id": "ETH", "decimals": 18, "path": {"kind": "constant", "price": 2000.0}},
             {"id": "USDC", "decimals": 6, "path": {"kind": "constant", "price": 1.0}},
         ],
-        "chains": [{"id": "ethereum", "block_time_s": 12.0, "gas_limit": 30_000_000, "base_fee_gwei": 20.0}],
+        "chains": [
+            {"id": "ethereum", "block_time_s": 12.0, "gas_limit": 30_000_000, "base_fee_gwei": 20.0}
+        ],
         "markets": [
-            {"id": "uniswap", "asset": "ETH", "impact": {"kind": "constant_product", "depth_usd": depth_usd, "fee_bps": 30.0}}
+            {
+                "id": "uniswap",
+                "asset": "ETH",
+                "impact": {"kind": "constant_product", "depth_usd": depth_usd, "fee_bps": 30.0},
+            }
         ],
         "oracles": [
-            {"id": "eth-usd", "kind": "oracle.chainlink", "params": {"asset": "ETH", "chain": "ethereum", "observes": ["uniswap"], "deviation_bps": 50.0, "heartbeat_s": 3600.0}},
-            {"id": "usdc-usd", "kind": "oracle.chainlink", "params": {"asset": "USDC", "chain": "ethereum", "deviation_bps": 25.0, "heartbeat_s": 86400.0}},
+            {
+                "id": "eth-usd",
+                "kind": "oracle.chainlink",
+                "params": {
+                    "asset": "ETH",
+                    "chain": "ethereum",
+                    "observes": ["uniswap"],
+                    "deviation_bps": 50.0,
+                    "heartbeat_s": 3600.0,
+                },
+            },
+            {
+                "id": "usdc-usd",
+                "kind": "oracle.chainlink",
+                "params": {
+                    "asset": "USDC",
+                    "chain": "ethereum",
+                    "deviation_bps": 25.0,
+                    "heartbeat_s": 86400.0,
+                },
+            },
         ],
         "venues": [
             {
@@ -48,19 +73,51 @@ def tiny_scenario_dict(
                     "chain": "ethereum",
                     "rules": rules,
                     "reserves": {
-                        "ETH": {"oracle": "eth-usd", "ltv_bps": 8050, "liquidation_threshold_bps": 8300, "liquidation_bonus_bps": 10500, "liquidation_protocol_fee_bps": 1000},
-                        "USDC": {"oracle": "usdc-usd", "ltv_bps": 7500, "liquidation_threshold_bps": 7800, "liquidation_bonus_bps": 10450, "liquidation_protocol_fee_bps": 1000},
+                        "ETH": {
+                            "oracle": "eth-usd",
+                            "ltv_bps": 8050,
+                            "liquidation_threshold_bps": 8300,
+                            "liquidation_bonus_bps": 10500,
+                        },
+                        "USDC": {
+                            "oracle": "usdc-usd",
+                            "ltv_bps": 7500,
+                            "liquidation_threshold_bps": 7800,
+                            "liquidation_bonus_bps": 10450,
+                        },
                     },
                     "populations": [
-                        {"accounts": accounts, "collateral": "ETH", "debt": "USDC", "collateral_usd": {"kind": "lognormal", "median": 20000.0, "sigma": 1.0}, "health_factor": {"kind": "uniform", "low": 1.0, "high": 1.6}}
+                        {
+                            "accounts": accounts,
+                            "collateral": "ETH",
+                            "debt": "USDC",
+                            "collateral_usd": {
+                                "kind": "lognormal",
+                                "median": 20000.0,
+                                "sigma": 1.0,
+                            },
+                            "health_factor": {"kind": "uniform", "low": 1.0, "high": 1.6},
+                        }
                     ],
                 },
             }
         ],
         "agents": [
-            {"id": "keeper", "kind": "agent.lending_keeper", "params": {"venue": "aave", "sell_on": {"ETH": "uniswap"}, "latency_s": 1.0}}
+            {
+                "id": "keeper",
+                "kind": "agent.lending_keeper",
+                "params": {"venue": "aave", "sell_on": {"ETH": "uniswap"}, "latency_s": 1.0},
+            }
         ],
-        "shocks": [{"kind": "price_jump", "at_s": 600.0, "asset": "ETH", "change": shock, "duration_s": 300.0}],
+        "shocks": [
+            {
+                "kind": "price_jump",
+                "at_s": 600.0,
+                "asset": "ETH",
+                "change": shock,
+                "duration_s": 300.0,
+            }
+        ],
     }
 
 

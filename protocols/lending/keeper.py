@@ -54,8 +54,14 @@ class LendingVenue(Protocol):
     candidates: list[Any]
     books: list[Any]
 
-    def price(self, asset: str) -> float: ...
-    def quote(self, book_index: int, positions: NDArray[np.int64]) -> Any: ...
+    def price(self, asset: str) -> float:
+        """Return the oracle price of `asset` the venue uses now."""
+        ...
+
+    def quote(self, book_index: int, positions: NDArray[np.int64]) -> Any:
+        """Return what liquidating `positions` would do now, without doing it."""
+        ...
+
     def liquidate(
         self,
         book_index: int,
@@ -63,7 +69,9 @@ class LendingVenue(Protocol):
         *,
         liquidator: str,
         cause: int | NDArray[np.int64],
-    ) -> Any: ...
+    ) -> Any:
+        """Liquidate `positions` as one batch and return a report."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +146,13 @@ class LendingKeeper:
         if gas_asset not in ctx.market.assets:
             raise KeyError(f"the keeper pays gas in {gas_asset!r}, which the market does not price")
         self._in_flight = [np.zeros(len(book), dtype=np.bool_) for book in self.venue.books]
-        self.stats = {"submitted": 0.0, "liquidated": 0.0, "declined": 0.0, "sold_usd": 0.0, "gas_usd": 0.0}
+        self.stats = {
+            "submitted": 0.0,
+            "liquidated": 0.0,
+            "declined": 0.0,
+            "sold_usd": 0.0,
+            "gas_usd": 0.0,
+        }
 
     def start(self) -> None:
         """Look at the venue's candidates after its risk check in every block."""
@@ -151,7 +165,12 @@ class LendingKeeper:
     def _gas_cost_usd(self) -> float:
         p = self.params
         gwei = min(self.chain.base_fee_gwei + p.priority_fee_gwei, p.max_fee_gwei)
-        return p.gas_per_liquidation * gwei * 1e-9 * self._ctx.market.price(self.chain.params.gas_asset)
+        return float(
+            p.gas_per_liquidation
+            * gwei
+            * 1e-9
+            * self._ctx.market.price(self.chain.params.gas_asset)
+        )
 
     def _react(self, block: int) -> None:
         del block
@@ -159,7 +178,6 @@ class LendingKeeper:
             fresh = found.positions[~self._in_flight[found.book][found.positions]]
             if fresh.size:
                 self._consider(found.book, fresh, found.cause)
-        self.venue.candidates = []
 
     def _consider(self, book_index: int, positions: NDArray[np.int64], cause: int) -> None:
         book = self.venue.books[book_index]

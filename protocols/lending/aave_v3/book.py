@@ -102,7 +102,9 @@ class PairBook:
             found = np.concatenate([touched[self.keys[touched] > price_ratio], found])
         return found
 
-    def still_liquidatable(self, positions: NDArray[np.int64], price_ratio: float) -> NDArray[np.int64]:
+    def still_liquidatable(
+        self, positions: NDArray[np.int64], price_ratio: float
+    ) -> NDArray[np.int64]:
         """Return those of `positions` whose health factor is below 1 at `price_ratio`."""
         return positions[self.keys[positions] > price_ratio]
 
@@ -128,17 +130,27 @@ class PairBook:
         self, price_ratio: float, positions: NDArray[np.int64] | None = None
     ) -> NDArray[np.float64]:
         """Return the health factors of `positions` (all if None) at
-        ``P_collateral / P_debt == price_ratio``; infinite where there is no debt."""
+        ``P_collateral / P_debt == price_ratio``; infinite where there is no debt.
+        """
         c = self.collateral if positions is None else self.collateral[positions]
         d = self.debt if positions is None else self.debt[positions]
         with np.errstate(divide="ignore"):
             hf: NDArray[np.float64] = np.where(
-                d > 0, c * price_ratio * self.liquidation_threshold / np.where(d > 0, d, 1.0), np.inf
+                d > 0,
+                c * price_ratio * self.liquidation_threshold / np.where(d > 0, d, 1.0),
+                np.inf,
             )
         return hf
 
     @property
     def nbytes(self) -> int:
         """Bytes held by the book's arrays."""
-        arrays = (self.collateral, self.debt, self.keys, self._order, self._sorted_keys, self._touched_mask)
+        arrays = (
+            self.collateral,
+            self.debt,
+            self.keys,
+            self._order,
+            self._sorted_keys,
+            self._touched_mask,
+        )
         return sum(a.nbytes for a in arrays)

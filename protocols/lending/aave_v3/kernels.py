@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
 from protosim.protocols.lending.aave_v3.math import LiquidationRules
 
 __all__ = [

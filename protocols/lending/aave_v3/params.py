@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from protosim.errors import KeyedValueError
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -24,20 +26,22 @@ class ReserveParams(_Strict):
     liquidation_threshold_bps: int = Field(default=8300, gt=0, le=10_000)
     liquidation_bonus_bps: int = Field(default=10_500, ge=10_000, le=20_000)
     """Bonus as a multiplier in bps: 10500 = 5% bonus."""
-    liquidation_protocol_fee_bps: int = Field(default=1_000, ge=0, le=10_000)
-    """Share of the bonus that goes to the treasury."""
+    liquidation_protocol_fee_bps: int | None = Field(default=None, ge=0, le=10_000)
+    """Share of the bonus that goes to the treasury; default 10% under v3 rules, and v2 has none."""
 
     @model_validator(mode="after")
     def _consistent(self) -> ReserveParams:
         if self.ltv_bps > self.liquidation_threshold_bps:
             raise ValueError(
-                f"expected ltv_bps <= liquidation_threshold_bps, was {self.ltv_bps} > {self.liquidation_threshold_bps}"
+                "expected ltv_bps <= liquidation_threshold_bps, "
+                f"was {self.ltv_bps} > {self.liquidation_threshold_bps}"
             )
         # PoolConfigurator.configureReserveAsCollateral requires LT · LB <= 100%.
         if self.liquidation_threshold_bps * self.liquidation_bonus_bps > 10_000 * 10_000:
             raise ValueError(
                 "expected liquidation_threshold_bps × liquidation_bonus_bps <= 100% "
-                f"(PoolConfigurator), was {self.liquidation_threshold_bps} × {self.liquidation_bonus_bps}"
+                f"(PoolConfigurator), was {self.liquidation_threshold_bps} × "
+                f"{self.liquidation_bonus_bps}"
             )
         return self
 
@@ -78,24 +82,47 @@ class PopulationParams(_Strict):
     health_factor: UniformRange
 
 
+DEFAULT_PROTOCOL_FEE_BPS = 1_000
+"""Liquidation protocol fee of Aave v3 reserves when a scenario does not set one (§1.7)."""
+
+
 class AaveV3Params(_Strict):
     """An Aave v3 market: its chain, liquidation rules, reserves and borrowers."""
 
     chain: str
     rules: Literal["v3.3", "v3.0", "v2"] = "v3.3"
-    """Close-factor and bad-debt rules: v3.3+ (deficit), v3.0–v3.2, or Aave v2 (mechanics §1.3, §1.5)."""
+    """Close-factor and bad-debt rules: v3.3+ (deficit), v3.0–v3.2 or v2 (mechanics §1.3, §1.5)."""
     reserves: dict[str, ReserveParams] = Field(min_length=1)
     populations: tuple[PopulationParams, ...] = ()
 
+    def protocol_fee_bps(self, asset: str) -> int:
+        """Return the liquidation protocol fee of reserve `asset` under these rules."""
+        fee = self.reserves[asset].liquidation_protocol_fee_bps
+        if fee is None:
+            return 0 if self.rules == "v2" else DEFAULT_PROTOCOL_FEE_BPS
+        return fee
+
     @model_validator(mode="after")
     def _populations_use_reserves(self) -> AaveV3Params:
+        if self.rules == "v2":
+            for asset, reserve in self.reserves.items():
+                if reserve.liquidation_protocol_fee_bps:
+                    raise KeyedValueError(
+                        f"reserves.{asset}.liquidation_protocol_fee_bps",
+                        "Aave v2 has no liquidation protocol fee; expected 0 or unset, "
+                        f"was {reserve.liquidation_protocol_fee_bps}",
+                    )
         for i, pop in enumerate(self.populations):
             for role in ("collateral", "debt"):
                 asset = getattr(pop, role)
                 if asset not in self.reserves:
-                    raise ValueError(
-                        f"populations[{i}].{role}: expected one of the reserves {sorted(self.reserves)}, was {asset!r}"
+                    raise KeyedValueError(
+                        f"populations[{i}].{role}",
+                        f"expected one of the reserves {sorted(self.reserves)}, was {asset!r}",
                     )
             if pop.collateral == pop.debt:
-                raise ValueError(f"populations[{i}]: collateral and debt must differ, both are {pop.debt!r}")
+                raise KeyedValueError(
+                    f"populations[{i}].debt",
+                    f"collateral and debt must differ, both are {pop.debt!r}",
+                )
         return self

@@ -1,12 +1,12 @@
 """The Aave v3 market as a simulated venue: oracle-priced reserves, a vectorized book per
 (collateral, debt) pair, risk checks in the RISK phase, and batch liquidations.
 
-Rules followed (mechanics §1): liquidatable iff HF < 1 (``ValidationLogic.validateLiquidationCall``);
-close factor, bonus, protocol fee, dust rule and deficit per the selected rules version, computed
-by `kernels.liquidate_max`, which mirrors ``LiquidationLogic.executeLiquidationCall`` of
-aave-dao/aave-v3-origin (v3.3) and aave/aave-v3-core (v3.0–v3.2) and is tested against the
-integer reference math in `math.py`. The AaveOracle has no staleness check (§1.8): the venue
-reads whatever answer its oracle holds.
+Rules followed (mechanics §1): liquidatable iff HF < 1
+(``ValidationLogic.validateLiquidationCall``); close factor, bonus, protocol fee, dust rule
+and deficit per the selected rules version, computed by `kernels.liquidate_max`, which mirrors
+``LiquidationLogic.executeLiquidationCall`` of aave-dao/aave-v3-origin (v3.3) and
+aave/aave-v3-core (v3.0–v3.2) and is tested against the integer reference math in `math.py`.
+The AaveOracle has no staleness check (§1.8): the venue reads whatever answer its oracle holds.
 """
 
 from __future__ import annotations
@@ -83,12 +83,17 @@ class AaveV3Market:
         for asset, reserve in self.reserves.items():
             oracle = ctx.oracle(reserve.oracle)
             if oracle.asset != asset:
-                raise KeyError(f"reserves.{asset}.oracle: oracle {reserve.oracle!r} prices {oracle.asset!r}, not {asset!r}")
+                raise KeyError(
+                    f"reserves.{asset}.oracle: oracle {reserve.oracle!r} prices "
+                    f"{oracle.asset!r}, not {asset!r}"
+                )
             self.oracles[asset] = oracle
         self.books: list[PairBook] = []
         next_account = 0
         for i, population in enumerate(params.populations):
-            book = self._populate(population, ctx.rng.stream(f"population.{venue_id}.{i}"), next_account)
+            book = self._populate(
+                population, ctx.rng.stream(f"population.{venue_id}.{i}"), next_account
+            )
             next_account += len(book)
             self.books.append(book)
         self.candidates: list[Candidates] = []
@@ -161,6 +166,7 @@ class AaveV3Market:
                 if left.size:
                     found.append(Candidates(i, left, cause))
             self._recheck = []
+        self.candidates = found
         for cand in found:
             book = self.books[cand.book]
             positions, cause = cand.positions, cand.cause
@@ -172,7 +178,6 @@ class AaveV3Market:
                 count=int(positions.size),
                 debt_usd=float(book.debt[positions].sum() * debt.price),
             )
-        self.candidates = found
 
     # -- liquidation --------------------------------------------------------------------------
 
@@ -187,7 +192,7 @@ class AaveV3Market:
             self.price(book.debt_asset),
             liquidation_threshold=coll_reserve.liquidation_threshold_bps / 10_000,
             liquidation_bonus=coll_reserve.liquidation_bonus_bps / 10_000,
-            protocol_fee=coll_reserve.liquidation_protocol_fee_bps / 10_000,
+            protocol_fee=self.params.protocol_fee_bps(book.collateral_asset) / 10_000,
             rules=self.params.rules,
         )
 
@@ -200,7 +205,8 @@ class AaveV3Market:
         cause: int | NDArray[np.int64],
     ) -> LiquidationReport:
         """Liquidate `positions` of one book with the maximum debt to cover, as one batch of
-        ``liquidationCall``s; calls that would revert (health restored, dust) are counted."""
+        ``liquidationCall``s; calls that would revert (health restored, dust) are counted.
+        """
         book = self.books[book_index]
         p_c = self.price(book.collateral_asset)
         p_d = self.price(book.debt_asset)
@@ -275,7 +281,9 @@ class AaveV3Market:
         t["residual_bad_debt_usd"] += float(residual.sum() * p_d)
         # Positions left below HF 1 by a partial liquidation are looked at again next block.
         self._recheck.append((book_index, done, first))
-        return LiquidationReport(first, done, book.collateral_asset, to_liquidator, float(repaid.sum()), failed)
+        return LiquidationReport(
+            first, done, book.collateral_asset, to_liquidator, float(repaid.sum()), failed
+        )
 
     # -- reporting ----------------------------------------------------------------------------
 
@@ -283,7 +291,9 @@ class AaveV3Market:
         """Return liquidation totals, deficits and the book's remaining size."""
         out = dict(self.totals)
         out["accounts"] = float(sum(len(b) for b in self.books))
-        out["collateral_usd"] = float(sum(b.collateral.sum() * self.price(b.collateral_asset) for b in self.books))
+        out["collateral_usd"] = float(
+            sum(b.collateral.sum() * self.price(b.collateral_asset) for b in self.books)
+        )
         out["debt_usd"] = float(sum(b.debt.sum() * self.price(b.debt_asset) for b in self.books))
         out["bad_debt_usd"] = out["deficit_usd"] + out["residual_bad_debt_usd"]
         return out
