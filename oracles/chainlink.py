@@ -4,9 +4,12 @@ Off-chain nodes watch the market and start a new round when the observed price d
 the on-chain answer by more than the deviation threshold, or when the heartbeat has passed since
 the last update, whichever comes first. The round's transaction reaches the chain after a
 publish latency and lands in the next block's ORACLE phase. One round is in flight at a time.
-Answers are kept at the feed's decimals (8 for USD feeds) and, where an aggregator still has
-them, bounded by ``min_answer``/``max_answer``: the answer sticks at the bound, as Chainlink's
-LUNA/USD feed did at 0.107 in May 2022 (crashes §5).
+Answers are kept at the feed's decimals (8 for USD feeds). Where an aggregator still has
+``minAnswer``/``maxAnswer``, a report outside them is rejected (the OCR aggregator's
+``transmit`` requires ``minAnswer <= median <= maxAnswer``) and the last answer stands: that is
+how Chainlink's LUNA/USD feed stayed at $0.107 in May 2022 while LUNA traded far lower
+(crashes §5). Nodes then treat the rejected report as their new reference, so they retry on the
+next deviation from it or on the heartbeat, not in a loop.
 
 Source: smartcontractkit/documentation, ``architecture-decentralized-model.mdx`` (deviation and
 heartbeat triggers); ``latestRoundData`` semantics in ``data-feeds/api-reference.mdx``.
@@ -23,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from protosim.blocks import Tx
 from protosim.clock import Phase, ProcessGenerator
 from protosim.context import SimContext
-from protosim.events import ROOT, OracleStateChanged, OracleUpdated
+from protosim.events import ROOT, OracleRoundRejected, OracleStateChanged, OracleUpdated
 from protosim.interfaces import OracleReading
 from protosim.scenario import ComponentSpec
 
@@ -42,6 +45,8 @@ class ChainlinkParams(BaseModel):
     latency_min_s: float = Field(default=1.0, ge=0)
     latency_max_s: float = Field(default=30.0, ge=0)
     """Publish latency drawn uniformly from [min, max], before block inclusion."""
+    observation_s: float = Field(default=1.0, gt=0)
+    """How often the nodes look at their sources (finer paths are seen at their own spacing)."""
     decimals: int = Field(default=8, ge=0, le=18)
     min_answer: float = Field(default=0.0, ge=0)
     max_answer: float = Field(default=math.inf, gt=0)
@@ -86,6 +91,9 @@ class ChainlinkFeed:
         self._state_changed: simpy.Event = ctx.clock.env.event()
         self._subscribers: list[Callable[[OracleReading], None]] = []
         self._observed_at = 0.0
+        # The last report the nodes made, accepted or not: the reference of their triggers.
+        self._reported_price: float | None = None
+        self._reported_at = 0.0
         for venue in params.observes:
             if (
                 ctx.market.venues.get(venue) is None
@@ -129,8 +137,7 @@ class ChainlinkFeed:
     # -- node behaviour -----------------------------------------------------------------------
 
     def _quantize(self, price: float) -> float:
-        bounded = min(max(price, self._params.min_answer), self._params.max_answer)
-        return round(bounded, self._params.decimals)
+        return round(price, self._params.decimals)
 
     def run(self) -> ProcessGenerator:
         """Watch the market; submit a round on deviation or heartbeat; wait for it to land."""
@@ -143,8 +150,8 @@ class ChainlinkFeed:
                 yield self._state_changed
                 continue
             now = clock.now
-            answer = self._reading.price
-            heartbeat_at = self._reading.updated_at + p.heartbeat_s
+            answer = self._reading.price if self._reported_price is None else self._reported_price
+            heartbeat_at = max(self._reading.updated_at, self._reported_at) + p.heartbeat_s
             due = heartbeat_at
             if self._state == "live":
                 crossing = market.next_crossing(
@@ -154,6 +161,7 @@ class ChainlinkFeed:
                     high=answer * (1 + band),
                     t_from=now,
                     t_to=heartbeat_at,
+                    resolution_s=p.observation_s,
                 )
                 if crossing is not None:
                     due = crossing
@@ -165,10 +173,11 @@ class ChainlinkFeed:
                 if timer not in woke:
                     continue  # a trade, shock or state change came first: look again
             landed = clock.env.event()
-            self._submit_round(landed)
-            yield landed
+            if self._submit_round(landed):
+                yield landed
 
-    def _submit_round(self, landed: simpy.Event) -> None:
+    def _submit_round(self, landed: simpy.Event) -> bool:
+        """Report the observed price; return False if the report was rejected (no round)."""
         now = self._ctx.clock.now
         p = self._params
         previous = self._reading
@@ -182,6 +191,18 @@ class ChainlinkFeed:
             cause, span = self._ctx.market.last_mover(self.asset, p.observes, self._observed_at)
         self._observed_at = now
         observed_at = now
+        self._reported_price, self._reported_at = price, now
+        if not p.min_answer <= price <= p.max_answer:
+            self._ctx.log.emit(
+                OracleRoundRejected,
+                cause=cause,
+                cause_span=max(span, 1),
+                oracle=self.oracle_id,
+                asset=self.asset,
+                observed=price,
+                reason="below_min_answer" if price < p.min_answer else "above_max_answer",
+            )
+            return False
 
         def execute(start: int, stop: int) -> None:
             del start, stop
@@ -205,6 +226,7 @@ class ChainlinkFeed:
                 round_id=self._reading.round_id + 1,
                 seq=seq,
             )
+            self._reported_price = None
             for callback in self._subscribers:
                 callback(self._reading)
             landed.succeed()
@@ -220,6 +242,7 @@ class ChainlinkFeed:
             ),
             latency_s=latency,
         )
+        return True
 
 
 def build(

@@ -1,7 +1,10 @@
 """A chain: blocks at a fixed interval, ordered phases, and a transaction queue with gas.
 
 Off-chain actors (oracle nodes, keepers) never change on-chain state directly: they `submit` a
-`Tx` that arrives after a latency; each block includes the arrived transactions ordered by
+`Tx` that arrives after a latency. A block at time ``t`` can include a transaction that arrived
+strictly before ``t``: one arriving at the block's own instant waits for the next block, whatever
+order SimPy happens to run the two processes in. Each block includes the arrived transactions
+ordered by
 ``(priority fee desc, submission order asc)`` while they fit the block's gas, then runs the
 phases in `Phase` order. In each phase, the included transactions of that phase execute first
 (in inclusion order), then the phase handlers registered with `on_phase` (by rank, then
@@ -118,7 +121,7 @@ class Chain:
         self._registered += 1
 
     def submit(self, tx: Tx, latency_s: float = 0.0) -> None:
-        """Send `tx`; it can be included in the first block at or after ``now + latency_s``."""
+        """Send `tx`; it can be included in the first block strictly after ``now + latency_s``."""
         if latency_s < 0:
             raise ValueError(f"expected latency_s >= 0, was {latency_s}")
         tx.arrival_s = self.clock.now + latency_s
@@ -175,7 +178,7 @@ class Chain:
 
     def _include(self) -> list[tuple[Tx, int, int]]:
         now = self.clock.now
-        while self._pending and self._pending[0][0] <= now:
+        while self._pending and self._pending[0][0] < now:
             self._arrived.append(heapq.heappop(self._pending)[3])
         if not self._arrived:
             return []

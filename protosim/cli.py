@@ -38,7 +38,8 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except ProtosimError as exc:
-            _err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            # Plain text, never wrapped: the message names a file and key a user may copy.
+            click.echo(f"error: {exc}", err=True)
             sys.exit(2)
 
 

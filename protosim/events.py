@@ -82,6 +82,17 @@ class OracleUpdated(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class OracleRoundRejected(Event):
+    """An oracle round was not accepted on chain; the previous answer stands."""
+
+    oracle: str
+    asset: str
+    observed: float
+    reason: str
+    """``below_min_answer`` or ``above_max_answer``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OracleStateChanged(Event):
     """An oracle stopped updating, froze, or resumed."""
 
@@ -168,6 +179,7 @@ EVENT_KINDS: tuple[type[Event], ...] = (
     ShockApplied,
     TradeExecuted,
     OracleUpdated,
+    OracleRoundRejected,
     OracleStateChanged,
     PositionsBecameLiquidatable,
     LiquidationExecuted,

@@ -241,27 +241,27 @@ class Market:
         high: float,
         t_from: float,
         t_to: float,
+        resolution_s: float = 1.0,
     ) -> float | None:
-        """Return the first sample time in ``[t_from, t_to]`` where the observed price leaves
-        the closed band ``[low, high]``, assuming no further trades; None if it stays inside.
+        """Return the first observation time in ``[t_from, t_to]`` at which the observed price
+        is outside the closed band ``[low, high]``, assuming no further trades; None if it stays
+        inside.
 
-        Times are the sample times of the asset's path (plus `t_from` itself), the finest
-        resolution at which the exogenous price changes.
+        Observations are `t_from` and then every multiple of the finer of the path's sample
+        spacing and `resolution_s`: a coarse path still moves in between through ramped shocks
+        and the decay of trade impact, and an observer sees those at its own cadence.
         """
         if t_to < t_from:
             return None
-        dt = self._state(asset).path.dt_s
-        first = math.floor(t_from / dt) + 1
-        last = math.floor(t_to / dt)
-        head = np.array([t_from])
-        price = self.observed_prices(asset, venues, head)[0]
+        step = min(self._state(asset).path.dt_s, resolution_s)
+        first = math.floor(t_from / step) + 1
+        last = math.floor(t_to / step)
+        price = self.observed_prices(asset, venues, np.array([t_from]))[0]
         if not low <= price <= high:
             return t_from
-        # Time decay of venue displacement moves prices between samples only smoothly, so
-        # checking the path's sample times (where jumps happen) finds the first crossing.
         for start in range(first, last + 1, _LOOKAHEAD_SAMPLES):
             stop = min(start + _LOOKAHEAD_SAMPLES, last + 1)
-            times = np.arange(start, stop, dtype=np.float64) * dt
+            times = np.arange(start, stop, dtype=np.float64) * step
             prices = self.observed_prices(asset, venues, times)
             outside = np.flatnonzero((prices < low) | (prices > high))
             if outside.size:

@@ -1,0 +1,69 @@
+"""The sorted liquidation-price index finds exactly the positions with HF < 1."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from protosim.protocols.lending.aave_v3.book import PairBook
+
+
+def _brute_force(book: PairBook, ratio: float) -> set[int]:
+    hf = book.health_factors(ratio)
+    return set(np.flatnonzero((hf < 1.0) & (book.collateral > 0)).tolist())
+
+
+def test_liquidatable_at_hand_derived_liquidation_price() -> None:
+    """1 ETH against 1,660 USDC at LT 83% has HF 1 at 2,000: liquidatable below, not at it."""
+    # HF = 1 · P · 0.83 / 1660 = 1  ⇔  P = 1660 / 0.83 = 2000.
+    book = PairBook("ETH", "USDC", np.array([1.0]), np.array([1660.0]), 0.83)
+    assert book.liquidatable(1999.99).tolist() == [0]
+    assert book.liquidatable(2000.0).tolist() == []
+
+
+def test_positions_without_debt_or_collateral_are_never_candidates() -> None:
+    """No debt means nothing to liquidate; no collateral means nothing to seize."""
+    book = PairBook("ETH", "USDC", np.array([1.0, 0.0]), np.array([0.0, 100.0]), 0.83)
+    assert book.liquidatable(1e-9).tolist() == []
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    ratios=st.lists(st.floats(500.0, 4000.0), min_size=1, max_size=6),
+)
+def test_liquidatable_matches_brute_force_through_updates(seed: int, ratios: list[float]) -> None:
+    """After any sequence of position updates the index agrees with a full HF sweep."""
+    rng = np.random.default_rng(seed)
+    n = 400
+    coll = rng.uniform(0.1, 50.0, n)
+    debt = coll * 2000.0 * 0.83 / rng.uniform(0.8, 2.5, n)
+    book = PairBook("ETH", "USDC", coll, debt, 0.83)
+    for ratio in ratios:
+        found = book.liquidatable(ratio)
+        assert len(set(found.tolist())) == found.size
+        assert set(found.tolist()) == _brute_force(book, ratio)
+        # Change a random fifth of the book, some up and some down, as liquidations would.
+        touched = rng.choice(n, size=n // 5, replace=False)
+        book.update(
+            touched,
+            book.collateral[touched] * rng.uniform(0.0, 1.2, touched.size),
+            book.debt[touched] * rng.uniform(0.0, 1.5, touched.size),
+        )
+    assert set(book.liquidatable(ratios[0]).tolist()) == _brute_force(book, ratios[0])
+
+
+def test_rebuild_keeps_answers_identical() -> None:
+    """Touching over an eighth of the book rebuilds the index without changing any answer."""
+    rng = np.random.default_rng(5)
+    n = 1_000
+    coll = rng.uniform(1.0, 10.0, n)
+    debt = coll * 1500.0
+    book = PairBook("ETH", "USDC", coll, debt, 0.83)
+    before = book.rebuilds
+    touched = np.arange(0, n, 4)  # a quarter of the book
+    book.update(touched, coll[touched] / 2, debt[touched])
+    assert book.rebuilds == before + 1
+    for ratio in (1000.0, 1800.0, 2500.0, 4000.0):
+        assert set(book.liquidatable(ratio).tolist()) == _brute_force(book, ratio)

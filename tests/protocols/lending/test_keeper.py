@@ -1,0 +1,103 @@
+"""Liquidation keepers: the profit rule (mechanics §11.1), capital, races and inclusion order."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from protosim import Scenario, Simulation
+from protosim.events import LiquidationsDeclined, LiquidationsFailed
+from protosim.protocols.lending.keeper import decide
+from protosim.testing import tiny_scenario_dict
+
+
+def test_decide_acts_only_above_min_profit() -> None:
+    """profit = proceeds − repay·(1 + premium) − gas; act iff profit > min_profit."""
+    repay = np.array([1_000.0, 1_000.0, 1_000.0])
+    proceeds = np.array([1_050.0, 1_030.6, 1_030.4])
+    # 1050 − 1000·1.0005 − 20 = 29.5; 1030.6 − 1000.5 − 20 = 10.1; 1030.4 − 1020.5 = 9.9.
+    d = decide(
+        repay,
+        proceeds,
+        gas_cost_usd=20.0,
+        flashloan_premium_bps=5.0,
+        min_profit_usd=10.0,
+        capital_usd=math.inf,
+    )
+    assert d.act.tolist() == [True, True, False]
+    assert d.unprofitable == 1
+
+
+def test_decide_spends_capital_on_the_most_profitable_first() -> None:
+    """With 2,000 of capital and three 1,000 repayments, the two best are chosen."""
+    repay = np.array([1_000.0, 1_000.0, 1_000.0])
+    proceeds = np.array([1_040.0, 1_100.0, 1_070.0])  # profits 40, 100, 70 with no costs
+    d = decide(
+        repay,
+        proceeds,
+        gas_cost_usd=0.0,
+        flashloan_premium_bps=0.0,
+        min_profit_usd=0.0,
+        capital_usd=2_000.0,
+    )
+    assert d.act.tolist() == [False, True, True]
+    assert d.over_capital == 1
+
+
+def _scenario(keepers: list[dict[str, object]], accounts: int = 600) -> Scenario:
+    data = tiny_scenario_dict(accounts=accounts, depth_usd=200e6)
+    data["agents"] = keepers
+    return Scenario.from_dict(data)
+
+
+def _keeper(agent_id: str, **params: object) -> dict[str, object]:
+    base: dict[str, object] = {"venue": "aave", "sell_on": {"ETH": "uniswap"}, "latency_s": 1.0}
+    base.update(params)
+    return {"id": agent_id, "kind": "agent.lending_keeper", "params": base}
+
+
+def test_keeper_with_unreachable_profit_threshold_liquidates_nothing() -> None:
+    """A keeper that wants more than any bonus pays declines every candidate, with a reason."""
+    result = Simulation(_scenario([_keeper("greedy", min_profit_usd=1e12)]), seed=2).run()
+    assert len(result.liquidations) == 0
+    declined = result.log.of_type(LiquidationsDeclined)
+    assert declined
+    assert {d.reason for d in declined} == {"unprofitable"}
+
+
+def _executes_before(liquidations: object, early: str, late: str, *, blocks: int = 0) -> bool:
+    frame = liquidations  # one row per liquidation: block, seq, liquidator
+    groups = list(frame.groupby("block"))  # type: ignore[attr-defined]
+    for _, rows in groups[:blocks] if blocks else groups:
+        a = rows.loc[rows["liquidator"] == early, "seq"]
+        b = rows.loc[rows["liquidator"] == late, "seq"]
+        if len(a) and len(b) and a.max() > b.min():
+            return False
+    return True
+
+
+def test_higher_priority_fee_is_included_first_and_wins_the_race() -> None:
+    """In every block the higher bid executes first; the lower bid's calls on the same
+    positions then fail (the race is lost), and it gets only what the winner left."""
+    keepers = [
+        _keeper("low", priority_fee_gwei=1.0),
+        _keeper("high", priority_fee_gwei=10.0),
+    ]
+    result = Simulation(_scenario(keepers), seed=2).run()
+    liq = result.liquidations
+    assert _executes_before(liq, "high", "low")
+    counts = liq["liquidator"].value_counts()
+    assert counts["high"] > counts.get("low", 0)
+    failed = result.log.of_type(LiquidationsFailed)
+    assert sum(f.count for f in failed if f.liquidator == "low") > 0
+
+
+def test_equal_bids_are_included_in_submission_order() -> None:
+    """With equal fees, the keeper that submitted first (both react to the same risk check;
+    the one registered first submits first) executes first in the first contested block."""
+    keepers = [_keeper("first"), _keeper("second")]
+    result = Simulation(_scenario(keepers), seed=2).run()
+    liq = result.liquidations
+    assert _executes_before(liq, "first", "second", blocks=1)
+    assert liq["liquidator"].value_counts()["first"] > 0
