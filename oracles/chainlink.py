@@ -91,6 +91,7 @@ class ChainlinkFeed:
         self._state_changed: simpy.Event = ctx.clock.env.event()
         self._subscribers: list[Callable[[OracleReading], None]] = []
         self._observed_at = 0.0
+        self._observed_state = ctx.market.price_state(params.asset, params.observes)
         # The last report the nodes made, accepted or not: the reference of their triggers.
         self._reported_price: float | None = None
         self._reported_at = 0.0
@@ -188,7 +189,9 @@ class ChainlinkFeed:
             price = self._quantize(self._ctx.market.observe(self.asset, p.observes))
             moved = abs(price / previous.price - 1) > p.deviation_bps / 10_000
             reason = "deviation" if moved else "heartbeat"
-            cause, span = self._ctx.market.last_mover(self.asset, p.observes, self._observed_at)
+            market = self._ctx.market
+            cause, span = market.attribute(self.asset, p.observes, self._observed_state)
+            self._observed_state = market.price_state(self.asset, p.observes)
         self._observed_at = now
         observed_at = now
         self._reported_price, self._reported_at = price, now

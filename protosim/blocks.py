@@ -192,23 +192,22 @@ class Chain:
         included: list[tuple[Tx, int, int]] = []
         waiting: list[Tx] = []
         delayed = 0
+        background_placed = congestion is None
+        background_fee = congestion.background_priority_fee_gwei if congestion else 0.0
         for tx in self._arrived:
             if tx.max_fee_gwei < base_fee:
                 waiting.append(tx)
                 delayed += 1
                 continue
-            room = gas_left
-            if (
-                congestion is not None
-                and tx.priority_fee_gwei < congestion.background_priority_fee_gwei
-            ):
-                # Background demand outbids this transaction for its share of the block.
-                room = min(gas_left, self.params.gas_limit - background)
-            fit = (
-                min(tx.items - tx.done, room // tx.gas_per_item)
-                if tx.gas_per_item
-                else tx.items - tx.done
-            )
+            if not background_placed and tx.priority_fee_gwei < background_fee:
+                # Background demand outbids every transaction from here on: it takes its share
+                # of the block before they do.
+                gas_left -= min(background, gas_left)
+                background_placed = True
+            if tx.gas_per_item:
+                fit = min(tx.items - tx.done, gas_left // tx.gas_per_item)
+            else:
+                fit = tx.items - tx.done
             if fit > 0:
                 included.append((tx, tx.done, tx.done + fit))
                 tx.done += fit
@@ -217,6 +216,8 @@ class Chain:
                 waiting.append(tx)
                 delayed += 1
         self._arrived = waiting
+        if not background_placed:
+            gas_left -= min(background, gas_left)
         self.gas_used_last_block = self.params.gas_limit - gas_left
         if delayed and self.log is not None:
             reason = "congestion" if congestion is not None else "gas_limit_or_fee_cap"

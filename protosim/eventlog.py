@@ -209,22 +209,33 @@ class EventLog:
         """
         table = self._table(kind)
         self._check_fields(kind, table, payload.keys())
-        if cause >= self._next_seq:
-            raise ValueError(f"{kind.__name__}: cause {cause} has not happened yet")
-        seq = self._next_seq
-        self._next_seq += 1
-        span = 0 if cause == ROOT else cause_span
+        self._check_causes(kind, np.asarray(cause), np.asarray(cause_span))
         values = [
             table.code(name, payload[name]) if name in table.strings else payload[name]
             for name in table.payload
         ]
+        seq = self._next_seq
+        self._next_seq += 1
+        span = 0 if cause == ROOT else cause_span
         table.rows.append((seq, self._now(), self._block(), cause, span, *values))
         return seq
+
+    def _check_causes(
+        self, kind: type[Event], cause: NDArray[np.int64], span: NDArray[np.int64]
+    ) -> None:
+        named = cause != ROOT
+        if np.any(cause < ROOT):
+            raise ValueError(f"{kind.__name__}: a cause must be an event seq or ROOT (-1)")
+        if np.any(named & (span < 1)):
+            raise ValueError(f"{kind.__name__}: cause_span must be >= 1 when a cause is named")
+        if np.any(named & (cause + span > self._next_seq)):
+            raise ValueError(f"{kind.__name__}: a cause has not happened yet")
 
     def emit_batch(
         self,
         kind: type[Event],
         count: int,
+        /,
         *,
         cause: int | NDArray[np.int64] = ROOT,
         cause_span: int | NDArray[np.int64] = 1,
@@ -258,9 +269,8 @@ class EventLog:
             return arr
 
         causes = col("cause", cause)
-        if np.any(causes >= first):
-            raise ValueError(f"{kind.__name__}: a cause has not happened yet")
         spans = col("cause_span", cause_span)
+        self._check_causes(kind, causes, spans)
         if causes.ndim or spans.ndim:
             spans = np.where(causes == ROOT, 0, spans).astype(np.int32)
         elif int(causes) == ROOT:
@@ -319,7 +329,13 @@ class EventLog:
         total = 0.0
         for chunk in table.chunks:
             value = chunk.columns[name]
-            total += float(value.sum()) if value.ndim else float(value) * chunk.size
+            if value.ndim:
+                total += float(value.sum())
+            elif name == "seq":
+                # A 0-d seq is the first of consecutive numbers: first·n + n(n−1)/2.
+                total += float(value) * chunk.size + chunk.size * (chunk.size - 1) / 2
+            else:
+                total += float(value) * chunk.size
         return total
 
     def frame(self, kind: type[Event]) -> pd.DataFrame:

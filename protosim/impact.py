@@ -95,23 +95,24 @@ class ConstantProductPool:
         x = math.sqrt(k / price)
         y = math.sqrt(k * price)
         keep = 1.0 - self.fee_bps / 10_000
+        # Δy = y·Δx/(x + Δx) rather than y − k/x': the difference of two near-equal numbers
+        # would lose the small trades of a deep pool to cancellation.
         if quantity <= 0:
-            x_after = x - quantity * keep
-            y_after = k / x_after
-            return Fill(quantity, y - y_after, k / (x_after * x_after))
+            dx = -quantity * keep
+            x_after = x + dx
+            return Fill(quantity, y * dx / x_after, k / (x_after * x_after))
         if quantity >= x:
             raise ValueError(f"cannot buy {quantity} from a pool holding {x}")
         x_after = x - quantity
-        y_after = k / x_after
-        return Fill(quantity, (y_after - y) / keep, k / (x_after * x_after))
+        return Fill(quantity, y * quantity / x_after / keep, k / (x_after * x_after))
 
     def sell_proceeds(self, price: float, quantities: NDArray[np.float64]) -> NDArray[np.float64]:
         """Return the USD each of `quantities` would fetch if sold alone at `price`."""
         k = self.k
         x = math.sqrt(k / price)
         y = math.sqrt(k * price)
-        x_after = x + quantities * (1.0 - self.fee_bps / 10_000)
-        out: NDArray[np.float64] = y - k / x_after
+        dx = quantities * (1.0 - self.fee_bps / 10_000)
+        out: NDArray[np.float64] = y * dx / (x + dx)
         return out
 
 
@@ -157,6 +158,8 @@ class SquareRootBook:
             raise ValueError(f"expected daily_volatility > 0, was {self.daily_volatility}")
         if not self.impact_coefficient > 0:
             raise ValueError(f"expected impact_coefficient > 0, was {self.impact_coefficient}")
+        if not 0 <= self.fee_bps < 10_000:
+            raise ValueError(f"expected 0 <= fee_bps < 10000, was {self.fee_bps}")
 
     def _impact(self, notional_usd: float | NDArray[np.float64]) -> NDArray[np.float64]:
         scale = self.impact_coefficient * self.daily_volatility

@@ -66,6 +66,20 @@ class _Mover:
     venue: str | None  # None: the reference price moved (a shock), so every venue moved
 
 
+@dataclass(frozen=True, slots=True)
+class PriceState:
+    """An asset's observed price at one instant, split by what set it: the exogenous path, each
+    price shock, and the trade impact on each watched venue (all in log terms).
+    """
+
+    t: float
+    path_log: float
+    jump_logs: tuple[tuple[int, float], ...]
+    """``(seq of the shock, its log contribution)`` for every shock applied so far."""
+    venue_logs: tuple[tuple[str, float], ...]
+    """``(venue, log displacement from trades)`` for every watched venue."""
+
+
 @dataclass(slots=True)
 class _AssetState:
     path: PricePath
@@ -294,6 +308,57 @@ class Market:
         if state.moved is not None:
             event, state.moved = state.moved, None
             event.succeed(seq)
+
+    def price_state(self, asset: str, venues: Sequence[str]) -> PriceState:
+        """Return the current observed price of `asset` on `venues`, split by cause."""
+        state = self._state(asset)
+        now = self._clock.now
+        jumps = []
+        for jump in state.jumps:
+            if jump.duration_s > 0:
+                frac = min(max((now - jump.start_s) / jump.duration_s, 0.0), 1.0)
+            else:
+                frac = 1.0 if now >= jump.start_s else 0.0
+            jumps.append((jump.seq, jump.log_factor * frac))
+        return PriceState(
+            t=now,
+            path_log=math.log(state.path.price_at(now)),
+            jump_logs=tuple(jumps),
+            venue_logs=tuple((v, self._venue_log_offset(v, now)) for v in venues),
+        )
+
+    def attribute(self, asset: str, venues: Sequence[str], before: PriceState) -> tuple[int, int]:
+        """Return ``(seq, span)`` of the cause of the observed move of `asset` since `before`.
+
+        The move is split into the exogenous path, each price shock and the trade impact on the
+        watched venues (their mean displacement, as the median of a few venues moves with it);
+        the largest part is the cause: ``ROOT`` for the path, the shock's event, or the latest
+        trade on a watched venue (which names the liquidations it sold for, if any).
+        """
+        now = self.price_state(asset, venues)
+        earlier = dict(before.jump_logs)
+        best: tuple[float, int, int] = (abs(now.path_log - before.path_log), ROOT, 0)
+        for seq, value in now.jump_logs:
+            delta = abs(value - earlier.get(seq, 0.0))
+            if delta > best[0]:
+                best = (delta, seq, 1)
+        if now.venue_logs:
+            was = dict(before.venue_logs)
+            impact = abs(
+                sum(v - was.get(name, 0.0) for name, v in now.venue_logs) / len(now.venue_logs)
+            )
+            if impact > best[0]:
+                trade = self._latest_trade(asset, [name for name, _ in now.venue_logs])
+                if trade is not None:
+                    best = (impact, trade.seq, trade.span)
+        return best[1], best[2]
+
+    def _latest_trade(self, asset: str, venues: Sequence[str]) -> _Mover | None:
+        watched = set(venues)
+        for mover in reversed(self._state(asset).movers):
+            if mover.venue is not None and mover.venue in watched:
+                return mover
+        return None
 
     def last_mover(self, asset: str, venues: Sequence[str], since_s: float) -> tuple[int, int]:
         """Return ``(seq, span)`` of the latest event after `since_s` that moved `asset` where

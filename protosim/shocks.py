@@ -12,6 +12,7 @@ from protosim.scenario import ChainCongestionSpec, OracleOutageSpec, PriceJumpSp
 
 def schedule_shock(ctx: SimContext, shock: ShockSpec, at_s: float, name: str) -> None:
     """Arrange for `shock` to happen at simulated time `at_s`."""
+
     def fire() -> None:
         apply_shock(ctx, shock)
 

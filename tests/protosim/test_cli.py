@@ -64,7 +64,13 @@ def test_run_table_and_out_dir(tiny_toml: Path, tmp_path: Path) -> None:
 
 def test_run_set_changes_a_value(tiny_toml: Path) -> None:
     """`--set KEY=VALUE` changes the scenario by key path before the run."""
-    args = ["run", str(tiny_toml), "--json", "--set", "venues.aave.params.populations[0].accounts=50"]
+    args = [
+        "run",
+        str(tiny_toml),
+        "--json",
+        "--set",
+        "venues.aave.params.populations[0].accounts=50",
+    ]
     out = CliRunner().invoke(main, args)
     assert out.exit_code == 0, out.output
     assert json.loads(out.output)["components"]["aave"]["accounts"] == 50
@@ -95,8 +101,10 @@ def test_invalid_scenario_exits_2_with_one_clear_message(
     data = tiny_scenario_dict(accounts=10)
     change(data)  # type: ignore[operator]
     path = _write_toml(tmp_path / "bad.toml", data)
-    out = CliRunner(mix_stderr=False).invoke(main, ["run", str(path), "--quiet"]) if _mix() else (
-        CliRunner().invoke(main, ["run", str(path), "--quiet"])
+    out = (
+        CliRunner(mix_stderr=False).invoke(main, ["run", str(path), "--quiet"])
+        if _mix()
+        else (CliRunner().invoke(main, ["run", str(path), "--quiet"]))
     )
     assert out.exit_code == 2
     text = out.output + (out.stderr if _mix() else "")

@@ -12,7 +12,9 @@ from protosim.results import RunResult
 from protosim.testing import tiny_scenario_dict
 
 
-def _run(accounts: int = 1_500, *, sell: bool = True, seed: int = 3, **changes: object) -> RunResult:
+def _run(
+    accounts: int = 1_500, *, sell: bool = True, seed: int = 3, **changes: object
+) -> RunResult:
     data = tiny_scenario_dict(accounts=accounts, depth_usd=200e6)
     if not sell:
         data["agents"][0]["params"]["sell_on"] = {}
@@ -54,7 +56,9 @@ def test_cascade_without_impact_stops_at_the_shock(without_impact: RunResult) ->
     """With no sales, only positions with HF·(1 − 20%) < 1 can be liquidated: HF below 1.25."""
     accounts = np.unique(without_impact.liquidations["account"].to_numpy())
     # The same seed builds the same population: read the health factors before any move.
-    sim = Simulation(Scenario.from_dict(tiny_scenario_dict(accounts=1_500, depth_usd=200e6)), seed=3)
+    sim = Simulation(
+        Scenario.from_dict(tiny_scenario_dict(accounts=1_500, depth_usd=200e6)), seed=3
+    )
     book = sim.context.venues["aave"].books[0]
     hf0 = book.health_factors(2000.0 / 1.0, accounts)
     assert hf0.max() < 1 / 0.8
