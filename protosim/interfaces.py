@@ -60,6 +60,14 @@ class Oracle(Protocol):
         """
         ...
 
+    def inject_bad_print(self, price: float, *, cause: int) -> None:
+        """Make the next round report `price` (a single wrong value), now."""
+        ...
+
+    def add_delay(self, extra_s: float, until_s: float) -> None:
+        """Add `extra_s` to the publication latency of rounds started before `until_s`."""
+        ...
+
     def start(self) -> None:
         """Start the oracle's processes."""
         ...

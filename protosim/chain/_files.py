@@ -9,7 +9,7 @@ from pathlib import Path
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:
-    """Write `text` to `path` so that no reader ever sees half a file.
+    r"""Write `text` to `path` so that no reader ever sees half a file.
 
     The text goes to a temporary file in the same directory (so the final rename does
     not cross file systems), is flushed to disk, then replaces `path` in one
@@ -21,7 +21,7 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
     path : str or Path
         Destination file. Its directory must exist.
     text : str
-        Full contents, written as UTF-8 with ``\\n`` line endings.
+        Full contents, written as UTF-8 with ``\n`` line endings.
 
     Returns
     -------

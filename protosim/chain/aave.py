@@ -408,8 +408,9 @@ def read_reserves_list(client: RpcClient, pool: str, *, block: int) -> list[str]
 
 def read_reserve_data(client: RpcClient, pool: str, asset: str, *, block: int) -> ReserveData:
     """Return ``getReserveData(asset)``."""
-    v = client.eth_call(pool, "getReserveData(address)", (asset,), returns=_RESERVE_DATA_TYPES,
-                        block=block)
+    v = client.eth_call(
+        pool, "getReserveData(address)", (asset,), returns=_RESERVE_DATA_TYPES, block=block
+    )
     return ReserveData(
         configuration=int(v[0][0]),
         liquidity_index=int(v[1]),
@@ -429,10 +430,13 @@ def read_reserve_data(client: RpcClient, pool: str, asset: str, *, block: int) -
     )
 
 
-def read_user_account_data(client: RpcClient, pool: str, user: str, *, block: int) -> UserAccountData:
+def read_user_account_data(
+    client: RpcClient, pool: str, user: str, *, block: int
+) -> UserAccountData:
     """Return ``getUserAccountData(user)``."""
-    v = client.eth_call(pool, "getUserAccountData(address)", (user,), returns=("uint256",) * 6,
-                        block=block)
+    v = client.eth_call(
+        pool, "getUserAccountData(address)", (user,), returns=("uint256",) * 6, block=block
+    )
     return UserAccountData(
         total_collateral_base=int(v[0]),
         total_debt_base=int(v[1]),
@@ -445,15 +449,17 @@ def read_user_account_data(client: RpcClient, pool: str, user: str, *, block: in
 
 def read_user_configuration(client: RpcClient, pool: str, user: str, *, block: int) -> int:
     """Return the raw ``getUserConfiguration(user)`` bitmap."""
-    (config,) = client.eth_call(pool, "getUserConfiguration(address)", (user,),
-                                returns=("(uint256)",), block=block)
+    (config,) = client.eth_call(
+        pool, "getUserConfiguration(address)", (user,), returns=("(uint256)",), block=block
+    )
     return int(config[0])
 
 
 def read_balance(client: RpcClient, token: str, holder: str, *, block: int) -> int:
     """Return ``token.balanceOf(holder)`` in base units."""
-    (balance,) = client.eth_call(token, "balanceOf(address)", (holder,), returns=("uint256",),
-                                 block=block)
+    (balance,) = client.eth_call(
+        token, "balanceOf(address)", (holder,), returns=("uint256",), block=block
+    )
     return int(balance)
 
 
@@ -488,8 +494,13 @@ def _read_user(
 ) -> UserPosition:
     account = read_user_account_data(client, pool, user, block=block)
     bitmap = read_user_configuration(client, pool, user, block=block)
-    emode = _optional(lambda: int(client.eth_call(pool, "getUserEMode(address)", (user,),
-                                                  returns=("uint256",), block=block)[0]))
+    emode = _optional(
+        lambda: int(
+            client.eth_call(
+                pool, "getUserEMode(address)", (user,), returns=("uint256",), block=block
+            )[0]
+        )
+    )
     positions = []
     for reserve in reserves:
         rid = reserve.data.id
@@ -498,13 +509,24 @@ def _read_user(
         supplied = read_balance(client, reserve.data.a_token, user, block=block)
         debt = read_balance(client, reserve.data.variable_debt_token, user, block=block)
         if supplied or debt or borrowing or collateral:
-            positions.append(UserReservePosition(
-                asset=reserve.asset, reserve_id=rid, a_token_balance=supplied,
-                variable_debt_balance=debt, collateral_enabled=collateral, borrowing=borrowing,
-            ))
+            positions.append(
+                UserReservePosition(
+                    asset=reserve.asset,
+                    reserve_id=rid,
+                    a_token_balance=supplied,
+                    variable_debt_balance=debt,
+                    collateral_enabled=collateral,
+                    borrowing=borrowing,
+                )
+            )
     positions.sort(key=lambda p: p.reserve_id)
-    return UserPosition(user=user, account=account, configuration=bitmap, emode_category=emode,
-                        reserves=tuple(positions))
+    return UserPosition(
+        user=user,
+        account=account,
+        configuration=bitmap,
+        emode_category=emode,
+        reserves=tuple(positions),
+    )
 
 
 def read_pool_snapshot(
@@ -543,12 +565,14 @@ def read_pool_snapshot(
     reserves = []
     for asset in read_reserves_list(client, pool, block=at):
         data = read_reserve_data(client, pool, asset, block=at)
-        reserves.append(ReserveSnapshot(
-            asset=asset,
-            symbol=_read_symbol(client, asset, at),
-            data=data,
-            configuration=decode_reserve_configuration(data.configuration),
-        ))
+        reserves.append(
+            ReserveSnapshot(
+                asset=asset,
+                symbol=_read_symbol(client, asset, at),
+                data=data,
+                configuration=decode_reserve_configuration(data.configuration),
+            )
+        )
         if on_progress is not None:
             on_progress(f"reserve {asset}")
     positions = []
@@ -556,8 +580,14 @@ def read_pool_snapshot(
         positions.append(_read_user(client, pool, user, reserves, at))
         if on_progress is not None:
             on_progress(f"user {user}")
-    return PoolSnapshot(pool=pool, chain_id=chain_id, block_number=at, block_timestamp=timestamp,
-                        reserves=tuple(reserves), users=tuple(positions))
+    return PoolSnapshot(
+        pool=pool,
+        chain_id=chain_id,
+        block_number=at,
+        block_timestamp=timestamp,
+        reserves=tuple(reserves),
+        users=tuple(positions),
+    )
 
 
 def _amounts_as_strings(record: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
@@ -572,34 +602,48 @@ def snapshot_to_dict(snapshot: PoolSnapshot) -> dict[str, Any]:
     Base-unit amounts, ray indices and bitmaps are decimal strings (bitmaps also as
     hex); basis points, decimals, ids and flags are numbers.
     """
-    big_reserve_keys = ("liquidity_index", "current_liquidity_rate", "variable_borrow_index",
-                        "current_variable_borrow_rate", "current_stable_borrow_rate",
-                        "accrued_to_treasury", "unbacked", "isolation_mode_total_debt")
+    big_reserve_keys = (
+        "liquidity_index",
+        "current_liquidity_rate",
+        "variable_borrow_index",
+        "current_variable_borrow_rate",
+        "current_stable_borrow_rate",
+        "accrued_to_treasury",
+        "unbacked",
+        "isolation_mode_total_debt",
+    )
     reserves = []
     for r in snapshot.reserves:
         data = asdict(r.data)
         bitmap = data.pop("configuration")
-        reserves.append({
-            "asset": r.asset,
-            "symbol": r.symbol,
-            "configuration_bitmap": hex(bitmap),
-            "configuration": asdict(r.configuration),
-            **_amounts_as_strings(data, big_reserve_keys),
-        })
-    users = []
-    for u in snapshot.users:
-        users.append({
+        reserves.append(
+            {
+                "asset": r.asset,
+                "symbol": r.symbol,
+                "configuration_bitmap": hex(bitmap),
+                "configuration": asdict(r.configuration),
+                **_amounts_as_strings(data, big_reserve_keys),
+            }
+        )
+    account_keys = (
+        "total_collateral_base",
+        "total_debt_base",
+        "available_borrows_base",
+        "health_factor",
+    )
+    users = [
+        {
             "user": u.user,
             "emode_category": u.emode_category,
             "configuration_bitmap": hex(u.configuration),
-            "account": _amounts_as_strings(asdict(u.account), (
-                "total_collateral_base", "total_debt_base", "available_borrows_base",
-                "health_factor")),
+            "account": _amounts_as_strings(asdict(u.account), account_keys),
             "reserves": [
                 _amounts_as_strings(asdict(p), ("a_token_balance", "variable_debt_balance"))
                 for p in u.reserves
             ],
-        })
+        }
+        for u in snapshot.users
+    ]
     return {
         "format": SNAPSHOT_FORMAT,
         "pool": snapshot.pool,

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from eth_abi import decode as abi_decode
+from eth_abi.abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
 from web3 import Web3
 
@@ -293,8 +293,9 @@ def read_round_data(
     client: RpcClient, feed: str, round_id: int, *, block: BlockId = "latest"
 ) -> RoundData:
     """Return the feed's ``getRoundData(round_id)``; a missing round raises ``ChainReadError``."""
-    values = client.eth_call(feed, "getRoundData(uint80)", (round_id,), returns=_ROUND_TYPES,
-                             block=block)
+    values = client.eth_call(
+        feed, "getRoundData(uint80)", (round_id,), returns=_ROUND_TYPES, block=block
+    )
     return _round(values)
 
 
@@ -312,8 +313,9 @@ def resolve_aggregator(client: RpcClient, feed: str, *, block: BlockId = "latest
             return to_address(feed)
         raise
     if int(aggregator, 16) == 0:
-        raise ChainReadError("eth_call aggregator()", "the proxy points at the zero address",
-                             address=feed)
+        raise ChainReadError(
+            "eth_call aggregator()", "the proxy points at the zero address", address=feed
+        )
     return str(aggregator)
 
 
@@ -366,8 +368,9 @@ def read_answer_updates(
         start, end = pending.pop()
         call = f"eth_getLogs AnswerUpdated blocks {start}-{end}"
         try:
-            logs = client.get_logs(aggregator, topics=[ANSWER_UPDATED_TOPIC], from_block=start,
-                                   to_block=end, call=call)
+            logs = client.get_logs(
+                aggregator, topics=[ANSWER_UPDATED_TOPIC], from_block=start, to_block=end, call=call
+            )
         except ChainReadError as exc:
             if exc.kind == "rpc" and end > start and _RANGE_TOO_LARGE_RE.search(exc.detail):
                 middle = (start + end) // 2
@@ -380,8 +383,9 @@ def read_answer_updates(
             try:
                 updates.append(decode_answer_updated(log))
             except ValueError as exc:
-                raise ChainReadError(call, f"malformed AnswerUpdated log: {exc}",
-                                     address=aggregator) from None
+                raise ChainReadError(
+                    call, f"malformed AnswerUpdated log: {exc}", address=aggregator
+                ) from None
         done += end - start + 1
         if on_chunk is not None:
             on_chunk(done, total)
@@ -430,10 +434,18 @@ def read_feed_rounds(
         if exc.kind not in ("reverted", "malformed"):
             raise
         description = None
-    updates = read_answer_updates(client, aggregator, from_block, last, chunk_size=chunk_size,
-                                  on_chunk=on_chunk)
-    return FeedRounds(feed=feed, aggregator=aggregator, decimals=decimals, description=description,
-                      from_block=from_block, to_block=last, updates=tuple(updates))
+    updates = read_answer_updates(
+        client, aggregator, from_block, last, chunk_size=chunk_size, on_chunk=on_chunk
+    )
+    return FeedRounds(
+        feed=feed,
+        aggregator=aggregator,
+        decimals=decimals,
+        description=description,
+        from_block=from_block,
+        to_block=last,
+        updates=tuple(updates),
+    )
 
 
 def rounds_csv_text(updates: Sequence[AnswerUpdate], decimals: int) -> str:
@@ -451,13 +463,15 @@ def rounds_csv_text(updates: Sequence[AnswerUpdate], decimals: int) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for update in updates:
-        writer.writerow((
-            update.round_id,
-            format_answer(update.answer, decimals),
-            format_utc(update.updated_at),
-            update.block_number,
-            update.tx_hash,
-        ))
+        writer.writerow(
+            (
+                update.round_id,
+                format_answer(update.answer, decimals),
+                format_utc(update.updated_at),
+                update.block_number,
+                update.tx_hash,
+            )
+        )
     return buffer.getvalue()
 
 

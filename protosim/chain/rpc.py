@@ -19,8 +19,8 @@ from typing import Any, Literal, TypeAlias, cast
 from urllib.parse import urlsplit
 
 import requests
-from eth_abi import decode as abi_decode
-from eth_abi import encode as abi_encode
+from eth_abi.abi import decode as abi_decode
+from eth_abi.abi import encode as abi_encode
 from eth_abi.exceptions import DecodingError, EncodingError
 from web3 import Web3
 from web3.providers import BaseProvider, HTTPProvider
@@ -166,12 +166,12 @@ def parse_quantity(value: Any) -> int:
 
 
 def parse_data(value: Any) -> bytes:
-    """Return JSON-RPC data (``"0x00ff"``) as bytes.
+    r"""Return JSON-RPC data (``"0x00ff"``) as bytes.
 
     Examples
     --------
     >>> parse_data("0x00ff")
-    b'\\x00\\xff'
+    b'\x00\xff'
     """
     if isinstance(value, bytes | bytearray):
         return bytes(value)
@@ -251,8 +251,12 @@ def _revert_reason(message: str, data: Any) -> str:
             pass
     if raw and raw[:4] == _PANIC_SELECTOR and len(raw) >= 36:
         return f"panic 0x{int.from_bytes(raw[4:36], 'big'):02x}"
-    reason = re.sub(r"^(VM Exception while processing transaction: )?(execution )?reverted:?\s*", "",
-                    message, flags=re.IGNORECASE).strip()
+    reason = re.sub(
+        r"^(VM Exception while processing transaction: )?(execution )?reverted:?\s*",
+        "",
+        message,
+        flags=re.IGNORECASE,
+    ).strip()
     if reason:
         return reason
     if raw:
@@ -267,13 +271,21 @@ def _classify_rpc_error(error: Any) -> _Failure:
     code = raw_code if isinstance(raw_code, int) and not isinstance(raw_code, bool) else None
     message = str(error.get("message", ""))
     if code == 429 or _RATE_LIMIT_RE.search(message):
-        return _Failure(True, "rpc", f"rate limited (JSON-RPC error {code}: {message})",
-                        rpc_code=code, rpc_message=message)
+        return _Failure(
+            True,
+            "rpc",
+            f"rate limited (JSON-RPC error {code}: {message})",
+            rpc_code=code,
+            rpc_message=message,
+        )
     if code == 3 or "revert" in message.lower():
         reason = _revert_reason(message, error.get("data"))
-        return _Failure(False, "reverted", f"reverted: {reason}", rpc_code=code, rpc_message=message)
-    return _Failure(False, "rpc", f"JSON-RPC error {code}: {message}", rpc_code=code,
-                    rpc_message=message)
+        return _Failure(
+            False, "reverted", f"reverted: {reason}", rpc_code=code, rpc_message=message
+        )
+    return _Failure(
+        False, "rpc", f"JSON-RPC error {code}: {message}", rpc_code=code, rpc_message=message
+    )
 
 
 def _parse_retry_after(value: str | None) -> float | None:
@@ -304,7 +316,9 @@ def _classify_exception(exc: Exception) -> _Failure:
         status = response.status_code if response is not None else None
         reason = response.reason if response is not None else ""
         retry_after = (
-            _parse_retry_after(response.headers.get("Retry-After")) if response is not None else None
+            _parse_retry_after(response.headers.get("Retry-After"))
+            if response is not None
+            else None
         )
         return _Failure(
             status in RETRYABLE_HTTP_STATUS,
@@ -459,12 +473,24 @@ class RpcClient:
                 detail = failure.detail
                 if failure.kind == "transport":
                     detail = f"{detail} (via {self.label})"
-                raise ChainReadError(name, detail, address=address, kind=failure.kind,
-                                     rpc_code=failure.rpc_code, rpc_message=failure.rpc_message)
+                raise ChainReadError(
+                    name,
+                    detail,
+                    address=address,
+                    kind=failure.kind,
+                    rpc_code=failure.rpc_code,
+                    rpc_message=failure.rpc_message,
+                )
             if attempt + 1 < attempts:
                 delay = self._retry.delay_s(attempt, retry_after_s=failure.retry_after_s)
-                _log.info("%s: %s; retry %d/%d in %.2f s", name, failure.detail, attempt + 1,
-                          self._retry.max_retries, delay)
+                _log.info(
+                    "%s: %s; retry %d/%d in %.2f s",
+                    name,
+                    failure.detail,
+                    attempt + 1,
+                    self._retry.max_retries,
+                    delay,
+                )
                 self._sleep(delay)
         raise ChainReadError(
             name,
@@ -480,7 +506,9 @@ class RpcClient:
     @staticmethod
     def _unwrap(response: Any) -> tuple[bool, Any]:
         if not isinstance(response, Mapping):
-            return False, _Failure(False, "malformed", f"response is not a JSON object: {response!r:.200}")
+            return False, _Failure(
+                False, "malformed", f"response is not a JSON object: {response!r:.200}"
+            )
         error = response.get("error")
         if error is not None:
             return False, _classify_rpc_error(error)
@@ -509,8 +537,11 @@ class RpcClient:
         call = f"eth_getBlockByNumber {block}"
         result = self.request("eth_getBlockByNumber", [format_block(block), False], call=call)
         if not isinstance(result, Mapping):
-            raise ChainReadError(call, f"expected a block object, was {result!r:.80}"
-                                 + (" (block not found)" if result is None else ""))
+            raise ChainReadError(
+                call,
+                f"expected a block object, was {result!r:.80}"
+                + (" (block not found)" if result is None else ""),
+            )
         try:
             return parse_quantity(result.get("timestamp"))
         except ValueError as exc:
@@ -557,7 +588,9 @@ class RpcClient:
         try:
             payload = Web3.keccak(text=signature)[:4] + abi_encode(arg_types, list(args))
         except (EncodingError, TypeError, OverflowError) as exc:
-            raise ValueError(f"cannot encode arguments {list(args)!r} for {signature}: {exc}") from exc
+            raise ValueError(
+                f"cannot encode arguments {list(args)!r} for {signature}: {exc}"
+            ) from exc
         shown = f"{name}({', '.join(_format_arg(a) for a in args)})"
         call = f"eth_call {shown}" + (f" at block {block}" if isinstance(block, int) else "")
         result = self.request(
@@ -576,7 +609,8 @@ class RpcClient:
                 call,
                 f"returned no data; expected ABI-encoded {expected}. Is there a contract "
                 f"with {name}() at this address on this chain"
-                + (f" at block {block}" if isinstance(block, int) else "") + "?",
+                + (f" at block {block}" if isinstance(block, int) else "")
+                + "?",
                 address=address,
             )
         try:
@@ -616,16 +650,19 @@ class RpcClient:
         name = call or f"eth_getLogs blocks {from_block}-{to_block}"
         result = self.request(
             "eth_getLogs",
-            [{
-                "address": address,
-                "fromBlock": format_block(from_block),
-                "toBlock": format_block(to_block),
-                "topics": list(topics),
-            }],
+            [
+                {
+                    "address": address,
+                    "fromBlock": format_block(from_block),
+                    "toBlock": format_block(to_block),
+                    "topics": list(topics),
+                }
+            ],
             call=name,
             address=address,
         )
         if not isinstance(result, list) or not all(isinstance(log, Mapping) for log in result):
-            raise ChainReadError(name, f"expected a list of log objects, was {result!r:.120}",
-                                 address=address)
+            raise ChainReadError(
+                name, f"expected a list of log objects, was {result!r:.120}", address=address
+            )
         return result

@@ -151,7 +151,9 @@ class TwapReading:
         return float(Fraction(10) ** (self.token0.decimals - self.token1.decimals))
 
 
-def arithmetic_mean_tick(tick_cumulative_start: int, tick_cumulative_end: int, window_s: int) -> int:
+def arithmetic_mean_tick(
+    tick_cumulative_start: int, tick_cumulative_end: int, window_s: int
+) -> int:
     """Return the arithmetic-mean tick over a window, rounded toward negative infinity.
 
     Parameters
@@ -190,8 +192,12 @@ def tick_to_price(tick: int) -> float:
     --------
     >>> tick_to_price(0)
     1.0
-    >>> round(tick_to_price(-887272) * 1e39, 6)   # the lowest tick Uniswap allows
-    2.939544
+
+    At the lowest tick it agrees with TickMath.MIN_SQRT_RATIO (4295128739), the
+    sqrtPriceX96 Uniswap v3 computes for that tick:
+
+    >>> abs(tick_to_price(-887272) / sqrt_price_x96_to_price(4295128739) - 1) < 1e-9
+    True
     """
     if not -_MAX_TICK <= tick <= _MAX_TICK:
         raise ValueError(f"expected a tick in [-{_MAX_TICK}, {_MAX_TICK}], was {tick}")
@@ -229,8 +235,9 @@ def read_observe(
     client: RpcClient, pool: str, seconds_agos: list[int], *, block: BlockId = "latest"
 ) -> tuple[list[int], list[int]]:
     """Return ``observe(secondsAgos)``: tick cumulatives and seconds-per-liquidity cumulatives."""
-    ticks, per_liquidity = client.eth_call(pool, "observe(uint32[])", (seconds_agos,),
-                                           returns=("int56[]", "uint160[]"), block=block)
+    ticks, per_liquidity = client.eth_call(
+        pool, "observe(uint32[])", (seconds_agos,), returns=("int56[]", "uint160[]"), block=block
+    )
     if len(ticks) != len(seconds_agos):
         raise ChainReadError(
             f"eth_call observe({seconds_agos})",
@@ -255,11 +262,16 @@ def _token(client: RpcClient, pool: str, which: str, block: int) -> TokenInfo | 
         return None
     symbol = _optional(client, address, "symbol()", "string", block)
     decimals = _optional(client, address, "decimals()", "uint8", block)
-    return TokenInfo(address=str(address), symbol=None if symbol is None else str(symbol),
-                     decimals=None if decimals is None else int(decimals))
+    return TokenInfo(
+        address=str(address),
+        symbol=None if symbol is None else str(symbol),
+        decimals=None if decimals is None else int(decimals),
+    )
 
 
-def read_twap(client: RpcClient, pool: str, window_s: int, *, block: int | None = None) -> TwapReading:
+def read_twap(
+    client: RpcClient, pool: str, window_s: int, *, block: int | None = None
+) -> TwapReading:
     """Read a pool's ``slot0`` and its TWAP over `window_s` seconds ending at `block`.
 
     Parameters
@@ -299,7 +311,10 @@ def read_twap(client: RpcClient, pool: str, window_s: int, *, block: int | None 
                 exc.call,
                 f"{exc.detail}: the pool's {slot0.observation_cardinality} observations do "
                 f"not reach {window_s} s back; use a shorter window",
-                address=pool, kind="reverted", rpc_code=exc.rpc_code, rpc_message=exc.rpc_message,
+                address=pool,
+                kind="reverted",
+                rpc_code=exc.rpc_code,
+                rpc_message=exc.rpc_message,
             ) from None
         raise
     start, end = ticks
@@ -370,4 +385,6 @@ def write_twap_json(path: str | Path, reading: TwapReading) -> Path:
     Path
         The file written.
     """
-    return write_text_atomic(path, json.dumps(twap_to_dict(reading), indent=2, sort_keys=True) + "\n")
+    return write_text_atomic(
+        path, json.dumps(twap_to_dict(reading), indent=2, sort_keys=True) + "\n"
+    )

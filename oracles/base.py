@@ -1,0 +1,257 @@
+"""What every feed model shares: the answer consumers read, subscribers, the live / outage /
+frozen state, landing a round (on a chain, or at once for an off-chain feed), and the failure
+modes a scenario can inject (a bad print, an extra publication delay).
+
+A feed model subclasses `Feed` and implements `run`: when to observe and what to report. It
+calls `publish` with the price, the reason and the cause; `Feed` does the rest.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+
+import simpy
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from protosim.blocks import Chain, Tx
+from protosim.clock import Phase, ProcessGenerator
+from protosim.context import SimContext
+from protosim.events import OracleRoundRejected, OracleStateChanged, OracleUpdated
+from protosim.interfaces import OracleReading
+
+STATES = ("live", "outage", "frozen")
+
+
+class FeedParams(BaseModel):
+    """Parameters every feed has: what it prices and where (if anywhere) it publishes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    asset: str
+    chain: str | None = None
+    """Chain the answer is published on; None for an off-chain feed (a CEX or perp index)."""
+    latency_min_s: float = Field(default=1.0, ge=0)
+    latency_max_s: float = Field(default=30.0, ge=0)
+    """Publish latency drawn uniformly from [min, max] before block inclusion (on-chain feeds)."""
+    decimals: int = Field(default=8, ge=0, le=18)
+    min_answer: float = Field(default=0.0, ge=0)
+    max_answer: float = Field(default=float("inf"), gt=0)
+    """Reports outside [min_answer, max_answer] are rejected; the last answer stands."""
+    gas: int = Field(default=250_000, gt=0)
+    priority_fee_gwei: float = Field(default=5.0, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FeedParams:
+        if self.latency_max_s < self.latency_min_s:
+            raise ValueError(
+                "expected latency_max_s >= latency_min_s, "
+                f"was {self.latency_max_s} < {self.latency_min_s}"
+            )
+        if self.max_answer <= self.min_answer:
+            raise ValueError(
+                f"expected max_answer > min_answer, was {self.max_answer} <= {self.min_answer}"
+            )
+        return self
+
+
+class Feed(ABC):
+    """Base of the feed models.
+
+    Parameters
+    ----------
+    ctx : SimContext
+        The run's context.
+    oracle_id : str
+        The feed's id.
+    params : FeedParams
+        Common parameters (subclasses extend them).
+    initial_price : float
+        The answer at t = 0.
+    """
+
+    def __init__(
+        self, ctx: SimContext, oracle_id: str, params: FeedParams, initial_price: float
+    ) -> None:
+        self.oracle_id = oracle_id
+        self.asset = params.asset
+        self._ctx = ctx
+        self._base = params
+        self._chain: Chain | None = ctx.chain(params.chain) if params.chain else None
+        self._rng = ctx.rng.stream(f"oracle.{oracle_id}")
+        self._state = "live"
+        self._state_cause = -1
+        self._state_changed: simpy.Event = ctx.clock.env.event()
+        self._subscribers: list[Callable[[OracleReading], None]] = []
+        self._reading = OracleReading(
+            price=self._quantize(initial_price), updated_at=0.0, observed_at=0.0, round_id=1
+        )
+        self._bad_print: tuple[float, int] | None = None
+        self._delays: list[tuple[float, float]] = []  # (until, extra seconds)
+        self.rounds = 0
+        self.rejected = 0
+
+    # -- Oracle protocol ----------------------------------------------------------------------
+
+    def read(self) -> OracleReading:
+        """Return the latest answer (no staleness check: that is the consumer's guard)."""
+        return self._reading
+
+    def subscribe(self, callback: Callable[[OracleReading], None]) -> None:
+        """Call `callback` with each new answer as it lands."""
+        self._subscribers.append(callback)
+
+    def set_state(self, state: str, *, cause: int) -> None:
+        """Switch between ``live``, ``outage`` (no rounds) and ``frozen`` (rounds repeat the
+        last answer on the feed's own schedule)."""
+        if state not in STATES:
+            raise ValueError(f"expected state live, outage or frozen, was {state!r}")
+        self._state = state
+        self._state_cause = cause
+        self._ctx.log.emit(OracleStateChanged, cause=cause, oracle=self.oracle_id, state=state)
+        self._wake()
+
+    def inject_bad_print(self, price: float, *, cause: int) -> None:
+        """Make the next round report `price` whatever the market says, now."""
+        if not price > 0:
+            raise ValueError(f"expected a bad print > 0, was {price}")
+        self._bad_print = (price, cause)
+        self._wake()
+
+    def add_delay(self, extra_s: float, until_s: float) -> None:
+        """Add `extra_s` seconds to the publication latency of rounds started before `until_s`."""
+        if extra_s < 0:
+            raise ValueError(f"expected extra_s >= 0, was {extra_s}")
+        self._delays.append((until_s, extra_s))
+
+    def start(self) -> None:
+        """Start the feed's process."""
+        self._ctx.clock.start(f"oracle.{self.oracle_id}", self.run())
+
+    def metrics(self) -> dict[str, float]:
+        """Return the number of rounds landed and rejected, and the last answer."""
+        return {
+            "rounds": float(self.rounds),
+            "rejected_rounds": float(self.rejected),
+            "last_answer": self._reading.price,
+        }
+
+    @abstractmethod
+    def run(self) -> ProcessGenerator:
+        """Observe and publish by the model's rules (each model defines it)."""
+
+    # -- helpers for models -------------------------------------------------------------------
+
+    @property
+    def state(self) -> str:
+        """``live``, ``outage`` or ``frozen``."""
+        return self._state
+
+    @property
+    def state_changed(self) -> simpy.Event:
+        """An event that fires at the next state change, bad print or other wake-up."""
+        return self._state_changed
+
+    def _wake(self) -> None:
+        event, self._state_changed = self._state_changed, self._ctx.clock.env.event()
+        event.succeed()
+
+    def _quantize(self, price: float) -> float:
+        return round(price, self._base.decimals)
+
+    def take_bad_print(self) -> tuple[float, int] | None:
+        """Return and clear a pending bad print ``(price, cause)``."""
+        pending, self._bad_print = self._bad_print, None
+        return pending
+
+    def publish(
+        self,
+        price: float,
+        *,
+        observed_at: float,
+        reason: str,
+        cause: int,
+        cause_span: int = 1,
+        landed: simpy.Event | None = None,
+    ) -> bool:
+        """Report `price`; it lands now (off-chain) or in a later block (on-chain).
+
+        Returns False, and lands nothing, when the report is outside the answer bounds.
+        `landed`, if given, fires when the round lands.
+        """
+        p = self._base
+        price = self._quantize(price)
+        if not p.min_answer <= price <= p.max_answer:
+            self.rejected += 1
+            self._ctx.log.emit(
+                OracleRoundRejected,
+                cause=cause,
+                cause_span=max(cause_span, 1),
+                oracle=self.oracle_id,
+                asset=self.asset,
+                observed=price,
+                reason="below_min_answer" if price < p.min_answer else "above_max_answer",
+            )
+            return False
+
+        def execute(start: int = 0, stop: int = 1) -> None:
+            del start, stop
+            self._land(price, observed_at, reason, cause, cause_span)
+            if landed is not None:
+                landed.succeed()
+
+        if self._chain is None:
+            execute()
+            return True
+        now = self._ctx.clock.now
+        latency = float(self._rng.uniform(p.latency_min_s, p.latency_max_s))
+        latency += sum(extra for until, extra in self._delays if now < until)
+        self._chain.submit(
+            Tx(
+                sender=self.oracle_id,
+                phase=Phase.ORACLE,
+                gas_per_item=p.gas,
+                priority_fee_gwei=p.priority_fee_gwei,
+                execute=execute,
+            ),
+            latency_s=latency,
+        )
+        return True
+
+    def _land(self, price: float, observed_at: float, reason: str, cause: int, span: int) -> None:
+        self.rounds += 1
+        previous = self._reading
+        seq = self._ctx.log.emit(
+            OracleUpdated,
+            cause=cause,
+            cause_span=max(span, 1),
+            oracle=self.oracle_id,
+            asset=self.asset,
+            answer=price,
+            previous=previous.price,
+            round_id=previous.round_id + 1,
+            observed_at=observed_at,
+            reason=reason,
+        )
+        self._reading = OracleReading(
+            price=price,
+            updated_at=self._ctx.clock.now,
+            observed_at=observed_at,
+            round_id=previous.round_id + 1,
+            seq=seq,
+        )
+        self.on_landed(self._reading)
+        for callback in self._subscribers:
+            callback(self._reading)
+
+    def on_landed(self, reading: OracleReading) -> None:
+        """Hook for models that keep state about their own rounds (default: nothing)."""
+        del reading
+
+
+def check_observed_venues(ctx: SimContext, asset: str, venues: tuple[str, ...]) -> None:
+    """Raise KeyError naming the first of `venues` that is not a trading venue of `asset`."""
+    for venue in venues:
+        found = ctx.market.venues.get(venue)
+        if found is None or found.asset != asset:
+            raise KeyError(f"observes: {venue!r} is not a trading venue of {asset!r}")
