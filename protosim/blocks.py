@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from protosim.clock import Clock, Phase, ProcessGenerator
 from protosim.eventlog import EventLog
-from protosim.events import ROOT, TransactionsDelayed
+from protosim.events import ROOT, ChainStateChanged, TransactionsDelayed
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,6 +107,9 @@ class Chain:
         self._arrived: list[Tx] = []
         self._congestion: list[_Congestion] = []
         self.gas_used_last_block = 0
+        self._halted_until = 0.0
+        self.sequencer_up_since = 0.0
+        """When the sequencer last came back up (0 if it never went down)."""
 
     # -- registration -------------------------------------------------------------------------
 
@@ -124,6 +127,11 @@ class Chain:
         """Send `tx`; it can be included in the first block strictly after ``now + latency_s``."""
         if latency_s < 0:
             raise ValueError(f"expected latency_s >= 0, was {latency_s}")
+        if tx.gas_per_item > self.params.gas_limit:
+            raise ValueError(
+                f"{tx.sender}: one item needs {tx.gas_per_item} gas, more than the block gas "
+                f"limit {self.params.gas_limit} of chain {self.params.chain_id!r}"
+            )
         tx.arrival_s = self.clock.now + latency_s
         tx.submit_seq = self._submitted
         self._submitted += 1
@@ -169,10 +177,41 @@ class Chain:
 
     # -- block production ---------------------------------------------------------------------
 
+    def halt(self, duration_s: float, *, cause: int = ROOT) -> None:
+        """Stop producing blocks for `duration_s` from now (an L2 sequencer outage)."""
+        if duration_s <= 0:
+            raise ValueError(f"expected duration_s > 0, was {duration_s}")
+        was_up = self.sequencer_up
+        self._halted_until = max(self._halted_until, self.clock.now + duration_s)
+        if was_up and self.log is not None:
+            self.log.emit(ChainStateChanged, cause=cause, chain=self.params.chain_id, state="down")
+        self._halt_cause = cause
+
+    @property
+    def sequencer_up(self) -> bool:
+        """Whether blocks are being produced now."""
+        return self.clock.now >= self._halted_until
+
     def run(self) -> ProcessGenerator:
-        """Produce a block every ``block_time_s``, the first one at ``t = block_time_s``."""
+        """Produce a block every ``block_time_s``, the first one at ``t = block_time_s``; none
+        while the chain is halted. The first block after a halt comes at the end of the halt,
+        when the sequencer is up again."""
         while True:
-            yield self.clock.timeout(self.params.block_time_s)
+            wait = self.params.block_time_s
+            if not self.sequencer_up:
+                wait = self._halted_until - self.clock.now
+            yield self.clock.timeout(wait)
+            if not self.sequencer_up:
+                continue
+            if self._halted_until and self.sequencer_up_since < self._halted_until:
+                self.sequencer_up_since = self._halted_until
+                if self.log is not None:
+                    self.log.emit(
+                        ChainStateChanged,
+                        cause=self._halt_cause,
+                        chain=self.params.chain_id,
+                        state="up",
+                    )
             self.block += 1
             self._produce_block()
 

@@ -167,6 +167,27 @@ class BadDebtRealized(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ChainStateChanged(Event):
+    """A chain's sequencer stopped producing blocks (``down``) or came back (``up``)."""
+
+    chain: str
+    state: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OracleGuardTriggered(Event):
+    """A venue's price guard changed what it does with an oracle's answer for an asset."""
+
+    venue: str
+    asset: str
+    oracle: str
+    condition: str
+    """``stale``, ``invalid`` (zero or negative), ``sequencer_grace`` or ``ok``."""
+    action: str
+    """``pause`` (liquidations involving the asset revert), ``fallback`` or ``use``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TransactionsDelayed(Event):
     """Pending transactions did not fit a block (gas limit) or bid below the base fee."""
 
@@ -187,4 +208,6 @@ EVENT_KINDS: tuple[type[Event], ...] = (
     LiquidationsDeclined,
     BadDebtRealized,
     TransactionsDelayed,
+    ChainStateChanged,
+    OracleGuardTriggered,
 )

@@ -42,10 +42,18 @@ class ImpactModel(Protocol):
         """Return the USD each of `quantities` (>= 0) would fetch if sold alone now."""
         ...
 
+    def quantity_for_price(self, price: float, target: float) -> float:
+        """Return the signed quantity one trade needs to move the price from `price` to `target`."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class ConstantProductPool:
     """Uniswap v2-style pool ``x · y = k`` against a USD stablecoin (mechanics §12.1).
+
+    The fee is taken from the input and kept outside the reserves, so ``k`` is the same before
+    and after every trade and the price after it is ``k / x'²`` (mechanics §12.1 writes the
+    fee-inclusive variant ``(y − Δy)/(x + Δx)``, which differs by about ``f · Δx / x``).
 
     The pool's liquidity is fixed by its USD depth at a reference price: with ``y0 = depth_usd``
     USD and ``x0 = depth_usd / p0`` tokens, ``k = depth_usd² / p0``. At any price ``p`` the
@@ -105,6 +113,29 @@ class ConstantProductPool:
             raise ValueError(f"cannot buy {quantity} from a pool holding {x}")
         x_after = x - quantity
         return Fill(quantity, y * quantity / x_after / keep, k / (x_after * x_after))
+
+    def quantity_for_price(self, price: float, target: float) -> float:
+        """Return the signed quantity that moves the pool price from `price` to `target`.
+
+        The price is ``k / x²``, so the pool must hold ``x' = √(k / target)`` tokens: a buy
+        takes ``x − x'`` out; a sale puts ``(x' − x) / (1 − fee)`` in (the fee stays outside).
+
+        Examples
+        --------
+        Doubling the price of a 100-token pool needs ``100 − 100/√2 = 29.29`` tokens bought:
+
+        >>> pool = ConstantProductPool(depth_usd=100_000.0, reference_price=1_000.0, fee_bps=0.0)
+        >>> round(pool.quantity_for_price(1_000.0, 2_000.0), 4)
+        29.2893
+        """
+        if not target > 0:
+            raise ValueError(f"expected a target price > 0, was {target}")
+        k = self.k
+        x = math.sqrt(k / price)
+        x_target = math.sqrt(k / target)
+        if x_target < x:
+            return x - x_target
+        return -(x_target - x) / (1.0 - self.fee_bps / 10_000)
 
     def sell_proceeds(self, price: float, quantities: NDArray[np.float64]) -> NDArray[np.float64]:
         """Return the USD each of `quantities` would fetch if sold alone at `price`."""
@@ -172,6 +203,15 @@ class SquareRootBook:
         average = price * math.exp(sign * impact * 2.0 / 3.0)
         fee = 1.0 + sign * self.fee_bps / 10_000
         return Fill(quantity, abs(quantity) * average * fee, price * math.exp(sign * impact))
+
+    def quantity_for_price(self, price: float, target: float) -> float:
+        """Return the signed quantity whose impact moves the mid from `price` to `target`:
+        ``|ln(target/price)| = Y σ √(Q/V)``, so ``Q = V · (ln(target/price) / (Y σ))²`` USD."""
+        if not target > 0:
+            raise ValueError(f"expected a target price > 0, was {target}")
+        move = math.log(target / price)
+        notional = self.daily_volume_usd * (move / (self.impact_coefficient * self.daily_volatility)) ** 2
+        return math.copysign(notional / price, move)
 
     def sell_proceeds(self, price: float, quantities: NDArray[np.float64]) -> NDArray[np.float64]:
         """Return the USD each of `quantities` would fetch if sold alone at `price`."""

@@ -269,7 +269,7 @@ class Market:
             return None
         step = min(self._state(asset).path.dt_s, resolution_s)
         first = math.floor(t_from / step) + 1
-        last = math.floor(t_to / step)
+        last = math.floor(t_to / step + 1e-9)  # t_to itself counts despite float error
         price = self.observed_prices(asset, venues, np.array([t_from]))[0]
         if not low <= price <= high:
             return t_from
@@ -369,7 +369,7 @@ class Market:
         for mover in reversed(self._state(asset).movers):
             if mover.until < since_s:
                 continue
-            if mover.venue is None or not watched or mover.venue in watched:
+            if mover.venue is None or mover.venue in watched:
                 return mover.seq, mover.span
         return ROOT, 0
 

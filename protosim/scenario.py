@@ -171,8 +171,71 @@ class ChainCongestionSpec(_ShockBase):
     background_priority_fee_gwei: float = Field(default=100.0, ge=0, allow_inf_nan=False)
 
 
+class OracleBadPrintSpec(_ShockBase):
+    """An oracle reports one wrong value now (a single bad print), then recovers."""
+
+    kind: Literal["oracle_bad_print"]
+    oracle: str
+    price: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    """The wrong answer in USD; or give `change`."""
+    change: float | None = Field(default=None, gt=-1, allow_inf_nan=False)
+    """The wrong answer relative to the current one (-0.5: half of it)."""
+
+    @model_validator(mode="after")
+    def _one_value(self) -> OracleBadPrintSpec:
+        if (self.price is None) == (self.change is None):
+            raise ValueError("expected exactly one of price or change")
+        return self
+
+
+class OracleDelaySpec(_ShockBase):
+    """An oracle's rounds take `extra_latency_s` longer to reach the chain for a while."""
+
+    kind: Literal["oracle_delay"]
+    oracle: str
+    extra_latency_s: float = Field(gt=0, allow_inf_nan=False)
+    duration_s: float = Field(gt=0, allow_inf_nan=False)
+
+
+class MarketTradeSpec(_ShockBase):
+    """Someone trades on a market venue: a forced seller, or a manipulator moving a thin market
+    that an oracle reads (with `hold_s`, the position is unwound after that long)."""
+
+    kind: Literal["market_trade"]
+    venue: str
+    quantity: float | None = Field(default=None, allow_inf_nan=False)
+    """Signed quantity of the venue's asset bought (+) or sold (-); or give `target_change`."""
+    target_change: float | None = Field(default=None, gt=-1, allow_inf_nan=False)
+    """Move the venue's price by this fraction (0.5: up 50%) with one trade."""
+    hold_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    trader: str = "shock"
+
+    @model_validator(mode="after")
+    def _one_size(self) -> MarketTradeSpec:
+        if (self.quantity is None) == (self.target_change is None):
+            raise ValueError("expected exactly one of quantity or target_change")
+        if self.quantity == 0 or self.target_change == 0:
+            raise ValueError("expected a non-zero trade")
+        return self
+
+
+class SequencerOutageSpec(_ShockBase):
+    """An L2 sequencer stops: no blocks, no transactions, until it comes back (mechanics §4.2)."""
+
+    kind: Literal["sequencer_outage"]
+    chain: str
+    duration_s: float = Field(gt=0, allow_inf_nan=False)
+
+
 ShockSpec = Annotated[
-    PriceJumpSpec | OracleOutageSpec | ChainCongestionSpec, Field(discriminator="kind")
+    PriceJumpSpec
+    | OracleOutageSpec
+    | OracleBadPrintSpec
+    | OracleDelaySpec
+    | ChainCongestionSpec
+    | SequencerOutageSpec
+    | MarketTradeSpec,
+    Field(discriminator="kind"),
 ]
 
 
@@ -228,18 +291,26 @@ class Scenario(_Strict):
                 )
         oracle_ids = [o.id for o in self.oracles]
         chain_ids = [c.id for c in self.chains]
+        market_ids = [m.id for m in self.markets]
         for i, shock in enumerate(self.shocks):
             if isinstance(shock, PriceJumpSpec) and shock.asset not in assets:
                 raise _at(
                     f"shocks[{i}].asset",
                     f"expected one of the assets {assets}, was {shock.asset!r}",
                 )
-            if isinstance(shock, OracleOutageSpec) and shock.oracle not in oracle_ids:
+            oracle_shocks = (OracleOutageSpec, OracleBadPrintSpec, OracleDelaySpec)
+            if isinstance(shock, oracle_shocks) and shock.oracle not in oracle_ids:
                 raise _at(
                     f"shocks[{i}].oracle",
                     f"expected one of the oracles {oracle_ids}, was {shock.oracle!r}",
                 )
-            if isinstance(shock, ChainCongestionSpec) and shock.chain not in chain_ids:
+            if isinstance(shock, MarketTradeSpec) and shock.venue not in market_ids:
+                raise _at(
+                    f"shocks[{i}].venue",
+                    f"expected one of the markets {market_ids}, was {shock.venue!r}",
+                )
+            chain_shocks = (ChainCongestionSpec, SequencerOutageSpec)
+            if isinstance(shock, chain_shocks) and shock.chain not in chain_ids:
                 raise _at(
                     f"shocks[{i}].chain",
                     f"expected one of the chains {chain_ids}, was {shock.chain!r}",
@@ -290,11 +361,16 @@ class Scenario(_Strict):
         return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
 
     def replace(self, **changes: Any) -> Scenario:
-        """Return a validated copy with top-level fields changed."""
+        """Return a validated copy with top-level fields changed (components included)."""
         data = _thaw(self.model_dump())
         data.update(changes)
         data["base_dir"] = self.base_dir
-        return Scenario.model_validate(data)
+        try:
+            scenario = Scenario.model_validate(data)
+        except ValidationError as exc:
+            raise _scenario_error(exc, None) from None
+        scenario.validate_components(default_registry())
+        return scenario
 
     def with_values(self, assignments: dict[str, Any]) -> Scenario:
         """Return a validated copy with values set by dotted key path.
@@ -307,9 +383,11 @@ class Scenario(_Strict):
             _set_path(data, key, value)
         data["base_dir"] = self.base_dir
         try:
-            return Scenario.model_validate(data)
+            scenario = Scenario.model_validate(data)
         except ValidationError as exc:
             raise _scenario_error(exc, None) from None
+        scenario.validate_components(default_registry())
+        return scenario
 
     # -- loading ----------------------------------------------------------------------------
 
@@ -400,6 +478,10 @@ def _loc(loc: tuple[int | str, ...]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         elif part in {
+            "oracle_bad_print",
+            "oracle_delay",
+            "market_trade",
+            "sequencer_outage",
             "constant",
             "gbm",
             "replay",

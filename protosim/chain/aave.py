@@ -403,7 +403,7 @@ class PoolSnapshot:
 def read_reserves_list(client: RpcClient, pool: str, *, block: int) -> list[str]:
     """Return ``getReservesList()``: the pool's reserve assets, in id order."""
     (assets,) = client.eth_call(pool, "getReservesList()", returns=("address[]",), block=block)
-    return [str(a) for a in assets]
+    return [to_address(a) for a in assets]
 
 
 def read_reserve_data(client: RpcClient, pool: str, asset: str, *, block: int) -> ReserveData:
@@ -420,10 +420,10 @@ def read_reserve_data(client: RpcClient, pool: str, asset: str, *, block: int) -
         current_stable_borrow_rate=int(v[5]),
         last_update_timestamp=int(v[6]),
         id=int(v[7]),
-        a_token=str(v[8]),
-        stable_debt_token=str(v[9]),
-        variable_debt_token=str(v[10]),
-        interest_rate_strategy=str(v[11]),
+        a_token=to_address(v[8]),
+        stable_debt_token=to_address(v[9]),
+        variable_debt_token=to_address(v[10]),
+        interest_rate_strategy=to_address(v[11]),
         accrued_to_treasury=int(v[12]),
         unbacked=int(v[13]),
         isolation_mode_total_debt=int(v[14]),

@@ -316,7 +316,7 @@ def resolve_aggregator(client: RpcClient, feed: str, *, block: BlockId = "latest
         raise ChainReadError(
             "eth_call aggregator()", "the proxy points at the zero address", address=feed
         )
-    return str(aggregator)
+    return to_address(aggregator)
 
 
 def read_answer_updates(

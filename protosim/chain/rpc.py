@@ -52,8 +52,9 @@ RETRYABLE_HTTP_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 # exceeded", Alchemy 429 "Your app has exceeded its compute units per second capacity",
 # QuickNode -32007 "request limit reached"); match on the words, not on one code.
 _RATE_LIMIT_RE = re.compile(
-    r"rate.?limit|too many requests|request limit reached|requests? per second"
-    r"|exceeded .*(rate|quota|capacity|compute units)|capacity exceeded|throttl",
+    r"rate.?limit|too many requests|request limit reached|requests? per second|throttl"
+    r"|(rate|quota|capacity|compute units).{0,20}exceeded"
+    r"|exceeded .{0,40}(rate|quota|capacity|compute units)",
     re.IGNORECASE,
 )
 _ERROR_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)

@@ -263,7 +263,7 @@ def _token(client: RpcClient, pool: str, which: str, block: int) -> TokenInfo | 
     symbol = _optional(client, address, "symbol()", "string", block)
     decimals = _optional(client, address, "decimals()", "uint8", block)
     return TokenInfo(
-        address=str(address),
+        address=to_address(address),
         symbol=None if symbol is None else str(symbol),
         decimals=None if decimals is None else int(decimals),
     )

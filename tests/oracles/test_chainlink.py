@@ -1,4 +1,4 @@
-"""Chainlink push feed: deviation and heartbeat triggers, latency, bounds, outages (mechanics §4.1)."""
+"""Chainlink push feed: deviation and heartbeat, latency, bounds, outages (mechanics §4.1)."""
 
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ from fractions import Fraction
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from protosim.protocols.lending.aave_v3.math import (
     LiquidationInput,
     LiquidationOutcome,
@@ -28,7 +29,6 @@ from protosim.protocols.lending.aave_v3.math import (
     to_base_currency,
     user_account_data,
 )
-
 from protosim.units import (
     MAX_UINT256,
     WAD,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import pytest
 from hypothesis import given, settings
@@ -33,7 +34,9 @@ class Rig:
     clock: Clock
     chain: Chain
     log: EventLog
-    executed: list[tuple[int, str, int, int]] = field(default_factory=list)  # block, name, start, stop
+    executed: list[tuple[int, str, int, int]] = field(
+        default_factory=list
+    )  # block, name, start, stop
 
     def tx(
         self,
@@ -70,7 +73,9 @@ class Rig:
 
     def delayed(self) -> list[tuple[int, int, str, int]]:
         """(block, count, reason, cause) of every TransactionsDelayed event."""
-        return [(e.block, e.count, e.reason, e.cause) for e in self.log.of_type(TransactionsDelayed)]
+        return [
+            (e.block, e.count, e.reason, e.cause) for e in self.log.of_type(TransactionsDelayed)
+        ]
 
 
 def make_rig(
@@ -80,7 +85,10 @@ def make_rig(
     chain = Chain(
         clock,
         ChainParams(
-            chain_id="testnet", block_time_s=block_time_s, gas_limit=gas_limit, base_fee_gwei=base_fee_gwei
+            chain_id="testnet",
+            block_time_s=block_time_s,
+            gas_limit=gas_limit,
+            base_fee_gwei=base_fee_gwei,
         ),
     )
     log = EventLog(now=lambda: clock.now, block=lambda: chain.block)
@@ -111,9 +119,15 @@ def test_chain_blocks_produced_at_multiples_of_block_time(block_time_s: float) -
 
 @pytest.mark.parametrize(
     ("kwargs", "field_name"),
-    [({"block_time_s": 0.0}, "block_time_s"), ({"block_time_s": -12.0}, "block_time_s"), ({"gas_limit": 0}, "gas_limit")],
+    [
+        ({"block_time_s": 0.0}, "block_time_s"),
+        ({"block_time_s": -12.0}, "block_time_s"),
+        ({"gas_limit": 0}, "gas_limit"),
+    ],
 )
-def test_chainparams_nonpositive_values_raise_value_error(kwargs: dict[str, float], field_name: str) -> None:
+def test_chainparams_nonpositive_values_raise_value_error(
+    kwargs: dict[str, float], field_name: str
+) -> None:
     """A block time or gas limit that is not > 0 is rejected, naming the field."""
     with pytest.raises(ValueError, match=field_name):
         ChainParams(chain_id="x", **kwargs)  # type: ignore[arg-type]
@@ -129,18 +143,29 @@ def test_chain_submit_negative_latency_raises_value_error(rig: Rig) -> None:
 
 
 def test_block_phases_run_in_order_with_transactions_before_handlers(rig: Rig) -> None:
-    """In a block the phases run MARKET..OBSERVE; a phase's transactions execute before its handlers."""
+    """Phases run MARKET..OBSERVE; a phase's transactions execute before its handlers."""
     order: list[str] = []
+
+    def record(label: str, *args: int) -> None:
+        order.append(label)
+
     # Registered in scrambled phase order, so only the phase rule can sort them.
-    for phase in (Phase.OBSERVE, Phase.KEEPER, Phase.MARKET, Phase.SETTLE, Phase.RISK, Phase.ORACLE):
-        rig.chain.on_phase(phase, lambda block, p=phase: order.append(f"handler:{p.name}"))
+    for phase in (
+        Phase.OBSERVE,
+        Phase.KEEPER,
+        Phase.MARKET,
+        Phase.SETTLE,
+        Phase.RISK,
+        Phase.ORACLE,
+    ):
+        rig.chain.on_phase(phase, partial(record, f"handler:{phase.name}"))
     for phase in (Phase.KEEPER, Phase.ORACLE):  # the keeper tx is sent first and bids more
         tx = Tx(
             sender=phase.name,
             phase=phase,
             gas_per_item=21_000,
             priority_fee_gwei=10.0 if phase == Phase.KEEPER else 1.0,
-            execute=lambda start, stop, p=phase: order.append(f"tx:{p.name}"),
+            execute=partial(record, f"tx:{phase.name}"),
         )
         rig.chain.submit(tx)
     rig.run_blocks(1)
@@ -159,8 +184,12 @@ def test_block_phases_run_in_order_with_transactions_before_handlers(rig: Rig) -
 def test_phase_handlers_equal_phase_run_by_rank_then_registration(rig: Rig) -> None:
     """Handlers of one phase run by rank ascending, equal ranks in registration order."""
     order: list[str] = []
+
+    def record(label: str, block: int) -> None:
+        order.append(label)
+
     for name, rank in [("a", 10), ("b", 0), ("c", 10), ("d", 0), ("e", -5)]:
-        rig.chain.on_phase(Phase.RISK, lambda block, n=name: order.append(n), rank=rank)
+        rig.chain.on_phase(Phase.RISK, partial(record, name), rank=rank)
     rig.run_blocks(2)
     assert order == ["e", "b", "d", "a", "c"] * 2
 
@@ -187,7 +216,7 @@ def test_inclusion_order_priority_fee_desc_then_submission_asc(rig: Rig) -> None
 @settings(max_examples=40, deadline=None)
 @given(fees=st.lists(st.sampled_from([0.0, 0.5, 1.0, 2.0, 30.0]), min_size=1, max_size=12))
 def test_inclusion_order_any_fees_sorted_by_fee_then_submission(fees: list[float]) -> None:
-    """For any bids that all fit one block, execution order is sorted by (-fee, submission index)."""
+    """For bids that fit one block, execution order is sorted by (-fee, submission index)."""
     rig = make_rig()
     for i, fee in enumerate(fees):
         rig.chain.submit(rig.tx(str(i), priority_fee_gwei=fee))
@@ -235,7 +264,7 @@ def test_tx_submitted_during_a_block_goes_in_the_next_block(rig: Rig) -> None:
 
 
 def test_multi_item_tx_split_across_blocks_executes_each_item_once_in_order(rig: Rig) -> None:
-    """A 75-item batch at 1M gas each fills 30M-gas blocks 30, 30, 15 items, each item once, in order."""
+    """75 items of 1M gas fill 30M-gas blocks 30, 30, 15 items: each item once, in order."""
     rig.chain.submit(rig.tx("batch", gas_per_item=1_000_000, items=75))
     rig.run_blocks(4)
     # 30_000_000 // 1_000_000 = 30 items per block; 75 = 30 + 30 + 15.
@@ -249,7 +278,7 @@ def test_multi_item_tx_split_across_blocks_executes_each_item_once_in_order(rig:
 
 
 def test_gas_limit_higher_bid_fills_first_lower_bid_gets_remainder(rig: Rig) -> None:
-    """The higher bid takes the gas it needs; the lower bid gets what is left, then the rest next block."""
+    """The higher bid takes its gas; the lower bid gets what is left, the rest next block."""
     rig.chain.submit(rig.tx("low", gas_per_item=1_000_000, items=20, priority_fee_gwei=1.0))
     rig.chain.submit(rig.tx("high", gas_per_item=1_000_000, items=20, priority_fee_gwei=2.0))
     rig.run_blocks(2)
@@ -273,7 +302,7 @@ def test_gas_limit_higher_bid_fills_first_lower_bid_gets_remainder(rig: Rig) -> 
 def test_gas_limit_any_batches_conserve_items_and_respect_block_gas(
     txs: list[tuple[int, int, float]],
 ) -> None:
-    """Whatever the batches, every item executes exactly once, in order, and no block exceeds its gas."""
+    """Every item of any batches executes once, in order, and no block exceeds its gas."""
     gas_limit = 10_000_000
     rig = make_rig(gas_limit=gas_limit)
     for i, (items, gas, fee) in enumerate(txs):
@@ -296,7 +325,7 @@ def test_gas_limit_any_batches_conserve_items_and_respect_block_gas(
 
 
 def test_tx_max_fee_below_base_fee_waits_and_logs_delay(rig: Rig) -> None:
-    """A bid whose max fee is below the base fee (20 gwei) waits; TransactionsDelayed is logged each block."""
+    """A max fee below the base fee (20 gwei) waits; TransactionsDelayed is logged each block."""
     rig.chain.submit(rig.tx("capped", max_fee_gwei=15.0))
     rig.chain.submit(rig.tx("ok", max_fee_gwei=25.0))
     rig.run_blocks(3)
@@ -306,14 +335,21 @@ def test_tx_max_fee_below_base_fee_waits_and_logs_delay(rig: Rig) -> None:
 
 
 def test_congestion_base_fee_multiplier_ends_after_duration(rig: Rig) -> None:
-    """During congestion the base fee is multiplied; from start + duration_s on it is back to normal."""
+    """Congestion multiplies the base fee; from start + duration_s on it is back to normal."""
     seen: dict[float, float] = {}
+
+    def probe(t: float) -> None:
+        seen[t] = rig.chain.base_fee_gwei
+
     for t in (4.9, 5.1, 34.9, 35.1, 60.0):
-        rig.at(t, lambda t=t: seen.__setitem__(t, rig.chain.base_fee_gwei))
+        rig.at(t, partial(probe, t))
     rig.at(
         5.0,
         lambda: rig.chain.congest(
-            duration_s=30.0, base_fee_multiplier=10.0, background_gas_share=0.0, background_priority_fee_gwei=0.0
+            duration_s=30.0,
+            base_fee_multiplier=10.0,
+            background_gas_share=0.0,
+            background_priority_fee_gwei=0.0,
         ),
     )
     rig.run_blocks(5)
@@ -322,8 +358,10 @@ def test_congestion_base_fee_multiplier_ends_after_duration(rig: Rig) -> None:
 
 
 def test_congestion_fee_capped_tx_waits_until_congestion_ends(rig: Rig) -> None:
-    """A max fee of 100 gwei waits out a 10x base fee (200 gwei) and lands in the first block after it."""
-    cause = rig.log.emit(ShockApplied, shock="chain_congestion", target="testnet", size=10.0, duration_s=30.0)
+    """A max fee of 100 gwei waits out a 10x base fee (200 gwei), then lands in the next block."""
+    cause = rig.log.emit(
+        ShockApplied, shock="chain_congestion", target="testnet", size=10.0, duration_s=30.0
+    )
     rig.chain.congest(
         duration_s=30.0,
         base_fee_multiplier=10.0,
@@ -339,9 +377,12 @@ def test_congestion_fee_capped_tx_waits_until_congestion_ends(rig: Rig) -> None:
 
 
 def test_congestion_low_bid_waits_while_bid_above_background_gets_in(rig: Rig) -> None:
-    """Under congestion a tx bidding below the background fee waits; one bidding above it is included."""
+    """Under congestion a bid below the background fee waits; one above it is included."""
     rig.chain.congest(
-        duration_s=30.0, base_fee_multiplier=1.0, background_gas_share=0.9, background_priority_fee_gwei=100.0
+        duration_s=30.0,
+        base_fee_multiplier=1.0,
+        background_gas_share=0.9,
+        background_priority_fee_gwei=100.0,
     )
     rig.chain.submit(rig.tx("low", gas_per_item=5_000_000, priority_fee_gwei=2.0))
     rig.chain.submit(rig.tx("high", gas_per_item=5_000_000, priority_fee_gwei=150.0))
@@ -349,25 +390,28 @@ def test_congestion_low_bid_waits_while_bid_above_background_gets_in(rig: Rig) -
     # Background takes 0.9 * 30M = 27M at 100 gwei, leaving 3M < 5M to bids under 100 gwei
     # while congestion lasts (blocks 1 and 2); block 3 at 36 s is after it.
     assert rig.executed == [(1, "high", 0, 1), (3, "low", 0, 1)]
-    assert [(b, n, r) for b, n, r, _ in rig.delayed()] == [(1, 1, "congestion"), (2, 1, "congestion")]
+    assert [(b, n, r) for b, n, r, _ in rig.delayed()] == [
+        (1, 1, "congestion"),
+        (2, 1, "congestion"),
+    ]
 
 
 def test_congestion_low_bid_fits_in_non_background_share(rig: Rig) -> None:
     """A low bid small enough for the gas background demand leaves (3M of 30M) is still included."""
     rig.chain.congest(
-        duration_s=30.0, base_fee_multiplier=1.0, background_gas_share=0.9, background_priority_fee_gwei=100.0
+        duration_s=30.0,
+        base_fee_multiplier=1.0,
+        background_gas_share=0.9,
+        background_priority_fee_gwei=100.0,
     )
     rig.chain.submit(rig.tx("small", gas_per_item=2_000_000, priority_fee_gwei=2.0))
     rig.run_blocks(1)
     assert rig.executed == [(1, "small", 0, 1)]
 
 
-@pytest.mark.xfail(
-    reason="BUG: blocks.py Chain._include gives every below-background bid its own "
-    "gas_limit - background room instead of sharing what background demand leaves, so "
-    "transactions plus background exceed the block gas limit",
-    strict=True,
-)
+# Regression test, bug fixed in 4f6da39: blocks.py Chain._include gave every below-background bid
+# its own gas_limit - background room instead of sharing what background demand leaves, so
+# transactions plus background exceeded the block gas limit
 @pytest.mark.parametrize(
     ("txs", "expected_block_1"),
     [
@@ -384,7 +428,10 @@ def test_congestion_below_background_bids_share_the_gas_background_leaves(
 ) -> None:
     """Bids under the background fee share the gas left after higher bids and background demand."""
     rig.chain.congest(
-        duration_s=30.0, base_fee_multiplier=1.0, background_gas_share=0.9, background_priority_fee_gwei=100.0
+        duration_s=30.0,
+        base_fee_multiplier=1.0,
+        background_gas_share=0.9,
+        background_priority_fee_gwei=100.0,
     )
     for name, gas, fee in txs:
         rig.chain.submit(rig.tx(name, gas_per_item=gas, priority_fee_gwei=fee))

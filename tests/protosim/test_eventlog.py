@@ -10,6 +10,7 @@ import dataclasses
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -49,7 +50,12 @@ def log(stamp: Stamp) -> EventLog:
 
 
 def shock(log: EventLog, **overrides: object) -> int:
-    fields: dict[str, object] = {"shock": "price_jump", "target": "ETH", "size": -0.2, "duration_s": 300.0}
+    fields: dict[str, object] = {
+        "shock": "price_jump",
+        "target": "ETH",
+        "size": -0.2,
+        "duration_s": 300.0,
+    }
     fields.update(overrides)
     return log.emit(ShockApplied, **fields)  # type: ignore[arg-type]
 
@@ -84,10 +90,12 @@ LIQ = {
 }
 
 
-BAD_DEBT = {"venue": "aave", "asset": "USDC", "amount": 0.0, "treatment": "deficit"}
+BAD_DEBT: dict[str, Any] = {"venue": "aave", "asset": "USDC", "amount": 0.0, "treatment": "deficit"}
 
 
-def liquidations(log: EventLog, *, cause: int | np.ndarray = ROOT, cause_span: int | np.ndarray = 1) -> int:
+def liquidations(
+    log: EventLog, *, cause: int | np.ndarray = ROOT, cause_span: int | np.ndarray = 1
+) -> int:
     return log.emit_batch(LiquidationExecuted, 4, cause=cause, cause_span=cause_span, **LIQ)
 
 
@@ -126,8 +134,10 @@ def test_emit_stamps_current_time_and_block(log: EventLog, stamp: Stamp) -> None
         {"shock": "x", "target": "ETH", "size": 0.0, "duration": 0.0},  # misspelt
     ],
 )
-def test_emit_missing_or_unknown_field_raises_type_error(log: EventLog, payload: dict[str, object]) -> None:
-    """Emitting an event without all its fields, or with a field it does not have, is a TypeError."""
+def test_emit_missing_or_unknown_field_raises_type_error(
+    log: EventLog, payload: dict[str, object]
+) -> None:
+    """Emitting without all of a kind's fields, or with a field it lacks, is a TypeError."""
     with pytest.raises(TypeError, match="ShockApplied"):
         log.emit(ShockApplied, **payload)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="ShockApplied"):
@@ -154,37 +164,33 @@ def test_emit_batch_wrong_column_length_raises_value_error(log: EventLog) -> Non
     assert len(log) == 0
 
 
-@pytest.mark.xfail(
-    reason="BUG: eventlog.py EventLog.emit_batch names its size parameter `count`, which clashes "
-    "with the `count` field of PositionsBecameLiquidatable, LiquidationsFailed, "
-    "LiquidationsDeclined and TransactionsDelayed, so those kinds cannot be batched",
-    strict=True,
-)
+# Regression test, bug fixed in 4f6da39: eventlog.py EventLog.emit_batch named its size parameter
+# `count`, which clashed with the `count` field of PositionsBecameLiquidatable,
+# LiquidationsFailed, LiquidationsDeclined and TransactionsDelayed, so those kinds could not be
+# batched
 def test_emit_batch_kind_with_count_field_round_trips(log: EventLog) -> None:
     """A kind whose payload has a field called `count` can be emitted as a batch like any other."""
-    first = log.emit_batch(PositionsBecameLiquidatable, 2, venue="aave", count=np.array([3, 4]), debt_usd=10.0)
+    first = log.emit_batch(
+        PositionsBecameLiquidatable, 2, venue="aave", count=np.array([3, 4]), debt_usd=10.0
+    )
     assert first == 0
     assert log.column(PositionsBecameLiquidatable, "count").tolist() == [3, 4]
 
 
-@pytest.mark.xfail(
-    reason="BUG: eventlog.py EventLog.emit takes the seq (self._next_seq += 1) before encoding "
-    "string fields, so an emit rejected with TypeError leaves a hole in the seq numbering",
-    strict=True,
-)
+# Regression test, bug fixed in 4f6da39: eventlog.py EventLog.emit took the seq (self._next_seq +=
+# 1) before encoding string fields, so an emit rejected with TypeError left a hole in the seq
+# numbering
 def test_emit_rejected_string_value_consumes_no_seq(log: EventLog) -> None:
-    """An emit that raises leaves the log as it was: the next event gets the seq it would have had."""
+    """An emit that raises leaves the log as it was: the next event gets the next seq."""
     with pytest.raises(TypeError):
         shock(log, shock=123)
     assert len(log) == 0
     assert shock(log) == 0
 
 
-@pytest.mark.xfail(
-    reason="BUG: eventlog.py EventLog.emit/emit_batch check only cause < next seq, so a cause "
-    "below ROOT, or a cause_span reaching events not yet logged (or < 1), is stored",
-    strict=True,
-)
+# Regression test, bug fixed in 4f6da39: eventlog.py EventLog.emit/emit_batch checked only cause <
+# next seq, so a cause below ROOT, or a cause_span reaching events not yet logged (or < 1), was
+# stored
 @pytest.mark.parametrize(
     ("cause", "cause_span"),
     [
@@ -198,7 +204,7 @@ def test_emit_cause_range_outside_logged_events_raises_value_error(
 ) -> None:
     """Every seq in cause .. cause + cause_span - 1 must be an event already logged."""
     shock(log)  # seq 0, the only event
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="TradeExecuted"):
         trade(log, cause=cause, cause_span=cause_span)
 
 
@@ -207,11 +213,14 @@ def test_emit_cause_range_outside_logged_events_raises_value_error(
 
 def liq_row(i: int) -> dict[str, object]:
     """Row i of the LIQ batch as plain Python values."""
-    return {k: (v[i].item() if hasattr(v[i], "item") else v[i]) if isinstance(v, np.ndarray) else v for k, v in LIQ.items()}
+    return {
+        k: (v[i].item() if hasattr(v[i], "item") else v[i]) if isinstance(v, np.ndarray) else v
+        for k, v in LIQ.items()
+    }
 
 
 def test_emit_batch_scalar_and_array_columns_round_trip(log: EventLog, stamp: Stamp) -> None:
-    """A batch's scalar columns read back broadcast and its array columns element-wise, in every reader."""
+    """Batch scalar columns read back broadcast, array columns element-wise, in every reader."""
     stamp.t, stamp.block = 600.0, 50
     root = shock(log)
     first = liquidations(log, cause=root)
@@ -226,7 +235,7 @@ def test_emit_batch_scalar_and_array_columns_round_trip(log: EventLog, stamp: St
     frame = log.frame(LiquidationExecuted)
     categorical = frame.select_dtypes("category").columns
     assert set(categorical) == {"venue", "liquidator", "collateral_asset", "debt_asset"}
-    assert frame.astype({c: object for c in categorical}).to_dict("records") == expected
+    assert frame.astype(dict.fromkeys(categorical, object)).to_dict("records") == expected
 
     assert [dataclasses.asdict(e) for e in log.of_type(LiquidationExecuted)] == expected
     assert [dataclasses.asdict(log.get(first + i)) for i in range(n)] == expected
@@ -237,18 +246,28 @@ def test_emit_batch_scalar_and_array_columns_round_trip(log: EventLog, stamp: St
 
 
 def test_frame_string_fields_are_categoricals_decoding_to_inputs(log: EventLog) -> None:
-    """String fields come back as categoricals whose values are the strings emitted, in log order."""
+    """String fields come back as categoricals of the strings emitted, in log order."""
     log.emit(OracleStateChanged, oracle="usdc-usd", state="live")
     log.emit_batch(
-        OracleStateChanged, 3, oracle=np.array(["eth-usd", "btc-usd", "eth-usd"], dtype=object), state="outage"
+        OracleStateChanged,
+        3,
+        oracle=np.array(["eth-usd", "btc-usd", "eth-usd"], dtype=object),
+        state="outage",
     )
     log.emit(OracleStateChanged, oracle="aaa-usd", state="frozen")  # sorts first, appears last
     frame = log.frame(OracleStateChanged)
     assert isinstance(frame["oracle"].dtype, pd.CategoricalDtype)
     assert isinstance(frame["state"].dtype, pd.CategoricalDtype)
-    assert frame["oracle"].astype(str).tolist() == ["usdc-usd", "eth-usd", "btc-usd", "eth-usd", "aaa-usd"]
+    assert frame["oracle"].astype(str).tolist() == [
+        "usdc-usd",
+        "eth-usd",
+        "btc-usd",
+        "eth-usd",
+        "aaa-usd",
+    ]
     assert frame["state"].astype(str).tolist() == ["live", "outage", "outage", "outage", "frozen"]
-    assert [log.get(s).oracle for s in range(5)] == ["usdc-usd", "eth-usd", "btc-usd", "eth-usd", "aaa-usd"]  # type: ignore[attr-defined]
+    got = [getattr(log.get(s), "oracle") for s in range(5)]  # noqa: B009 - typed as Event
+    assert got == ["usdc-usd", "eth-usd", "btc-usd", "eth-usd", "aaa-usd"]
     codes, strings = log.codes(OracleStateChanged, "oracle")
     assert [strings[c] for c in codes] == ["usdc-usd", "eth-usd", "btc-usd", "eth-usd", "aaa-usd"]
 
@@ -278,7 +297,10 @@ OPS = st.lists(
     st.one_of(
         st.tuples(st.just("one"), st.floats(0, 1e9), st.integers(0, 10**6)),
         st.tuples(st.just("scalar"), st.floats(0, 1e9), st.integers(0, 10**6), st.integers(1, 50)),
-        st.tuples(st.just("array"), st.lists(st.tuples(st.floats(0, 1e9), st.integers(0, 10**6)), min_size=1, max_size=20)),
+        st.tuples(
+            st.just("array"),
+            st.lists(st.tuples(st.floats(0, 1e9), st.integers(0, 10**6)), min_size=1, max_size=20),
+        ),
     ),
     max_size=12,
 )
@@ -287,7 +309,7 @@ OPS = st.lists(
 @settings(max_examples=60, deadline=None)
 @given(ops=OPS)
 def test_total_equals_sum_of_column_and_of_inputs(ops: list[tuple]) -> None:  # type: ignore[type-arg]
-    """total() of a field equals the sum of its column and of the values emitted, however they were batched."""
+    """total() equals the sum of the column and of the values emitted, however batched."""
     log = EventLog(now=lambda: 0.0, block=lambda: 0)
     emitted_usd: list[float] = []
     emitted_account: list[int] = []
@@ -315,16 +337,15 @@ def test_total_equals_sum_of_column_and_of_inputs(ops: list[tuple]) -> None:  # 
             emitted_account += [a for _, a in values]
     total_usd = log.total(BadDebtRealized, "amount_usd")
     assert total_usd == pytest.approx(math.fsum(emitted_usd), rel=1e-12, abs=1e-6)
-    assert total_usd == pytest.approx(float(log.column(BadDebtRealized, "amount_usd").sum()), rel=1e-12, abs=1e-6)
+    assert total_usd == pytest.approx(
+        float(log.column(BadDebtRealized, "amount_usd").sum()), rel=1e-12, abs=1e-6
+    )
     assert log.total(BadDebtRealized, "account") == sum(emitted_account)
     assert log.total(BadDebtRealized, "cause") == ROOT * len(emitted_account)
 
 
-@pytest.mark.xfail(
-    reason="BUG: eventlog.py EventLog.total multiplies a 0-d column by the chunk size, but a "
-    "batch's 0-d seq is the first of consecutive numbers, not a shared value",
-    strict=True,
-)
+# Regression test, bug fixed in 4f6da39: eventlog.py EventLog.total multiplied a 0-d column by the
+# chunk size, but a batch's 0-d seq is the first of consecutive numbers, not a shared value
 def test_total_seq_of_batch_equals_sum_of_column(log: EventLog) -> None:
     """total() of seq equals the sum of the seq column, also for a batch (0 + 1 + 2 = 3)."""
     log.emit_batch(OracleStateChanged, 3, oracle="o", state="live")
@@ -361,19 +382,27 @@ def test_cause_chain_single_and_batch_events_back_to_root(log: EventLog) -> None
 
 
 def test_cause_span_root_is_empty_range_and_span_names_consecutive_causes(log: EventLog) -> None:
-    """A root's causes are empty whatever span was passed; otherwise causes are cause .. cause+span-1."""
+    """A root's causes are empty whatever its span; else they are cause .. cause+span-1."""
     a = log.emit(OracleStateChanged, cause=ROOT, cause_span=5, oracle="o", state="outage")
     for _ in range(3):
         log.emit(OracleStateChanged, cause=a, oracle="o", state="live")
     b = log.emit(OracleStateChanged, cause=1, cause_span=3, oracle="o", state="live")
     first = log.emit_batch(
-        OracleStateChanged, 3, cause=np.array([ROOT, 0, 2]), cause_span=np.array([4, 2, 1]), oracle="o", state="x"
+        OracleStateChanged,
+        3,
+        cause=np.array([ROOT, 0, 2]),
+        cause_span=np.array([4, 2, 1]),
+        oracle="o",
+        state="x",
     )
-    scalar_root = log.emit_batch(OracleStateChanged, 2, cause=ROOT, cause_span=3, oracle="o", state="x")
+    scalar_root = log.emit_batch(
+        OracleStateChanged, 2, cause=ROOT, cause_span=3, oracle="o", state="x"
+    )
 
-    assert log.get(a).causes == range(0) and log.get(a).cause_span == 0
+    assert log.get(a).causes == range(0)
+    assert log.get(a).cause_span == 0
     assert log.get(b).causes == range(1, 4)
-    assert [log.get(first + i).causes for i in range(3)] == [range(0), range(0, 2), range(2, 3)]
+    assert [log.get(first + i).causes for i in range(3)] == [range(0), range(2), range(2, 3)]
     assert [log.get(scalar_root + i).cause_span for i in range(2)] == [0, 0]
 
 
@@ -407,7 +436,8 @@ def test_to_jsonl_rows_in_seq_order_with_sorted_keys(tmp_path: Path) -> None:
     ]  # fmt: skip
     for row in rows:  # json.loads keeps the file's key order
         assert list(row) == sorted(row)
-    assert rows[4]["collateral_asset"] == "WBTC" and rows[4]["account"] == 12  # batch row 2 is seq 4
+    assert rows[4]["collateral_asset"] == "WBTC"  # batch row 2 is seq 4
+    assert rows[4]["account"] == 12
     assert math.isnan(rows[7]["size"])
     assert not (tmp_path / "events.jsonl.tmp").exists()
 

@@ -38,7 +38,7 @@ def test_constant_product_k_from_depth_and_price() -> None:
 
 @pytest.mark.parametrize("fee_bps", [0.0, 30.0, 100.0])
 def test_constant_product_sell_by_hand(fee_bps: float) -> None:
-    """Selling 4 tokens pays y·4(1−f)/(x + 4(1−f)) and leaves the price at k/x'², x' = x + 4(1−f)."""
+    """Selling 4 pays y·4(1−f)/(x + 4(1−f)) and leaves the price at k/x'², x' = x + 4(1−f)."""
     keep = 1 - fee_bps / 10_000
     expected_out = Y0 * 4 * keep / (X0 + 4 * keep)  # fee 0: 100000·4/104 = 3846.153846...
     x_after = X0 + 4 * keep
@@ -96,7 +96,9 @@ def test_constant_product_buy_whole_pool_raises_value_error() -> None:
         ({"depth_usd": float("nan"), "reference_price": 1.0}, "depth_usd"),
     ],
 )
-def test_constant_product_invalid_params_raise_value_error(kwargs: dict[str, float], name: str) -> None:
+def test_constant_product_invalid_params_raise_value_error(
+    kwargs: dict[str, float], name: str
+) -> None:
     """Non-positive depth or price, and a fee outside [0, 10000) bps, are rejected by name."""
     with pytest.raises(ValueError, match=name):
         ConstantProductPool(**kwargs)
@@ -107,9 +109,8 @@ def test_constant_product_invalid_params_raise_value_error(kwargs: dict[str, flo
 DEPTHS = st.floats(min_value=1e3, max_value=1e10)
 PRICES = st.floats(min_value=1e-3, max_value=1e5)
 FEES = st.floats(min_value=0.0, max_value=1_000.0)
-# Trade size as a fraction of the token reserve. Below ~1e-3 the pool's subtraction y − k/x'
-# loses more than 1e-12 of the proceeds to cancellation (see the xfail test below).
-FRACTIONS = st.floats(min_value=1e-3, max_value=10.0)
+# Trade size as a fraction of the token reserve, down to dust in a deep pool.
+FRACTIONS = st.floats(min_value=1e-9, max_value=10.0)
 
 
 @settings(max_examples=200, deadline=None)
@@ -117,7 +118,7 @@ FRACTIONS = st.floats(min_value=1e-3, max_value=10.0)
 def test_constant_product_sell_never_pays_more_than_quantity_times_price(
     depth: float, p0: float, price: float, fee: float, frac: float
 ) -> None:
-    """A sell fetches at most quantity · pre-trade price, and leaves the price lower (no free money)."""
+    """A sell fetches at most quantity · price before, and lowers the price (no free money)."""
     amm = ConstantProductPool(depth_usd=depth, reference_price=p0, fee_bps=fee)
     q = frac * math.sqrt(amm.k / price)
     fill = amm.fill(price, -q)
@@ -126,7 +127,9 @@ def test_constant_product_sell_never_pays_more_than_quantity_times_price(
 
 
 @settings(max_examples=200, deadline=None)
-@given(depth=DEPTHS, p0=PRICES, price=PRICES, fee=FEES, frac=st.floats(min_value=1e-3, max_value=0.99))
+@given(
+    depth=DEPTHS, p0=PRICES, price=PRICES, fee=FEES, frac=st.floats(min_value=1e-9, max_value=0.99)
+)
 def test_constant_product_buy_never_costs_less_than_quantity_times_price(
     depth: float, p0: float, price: float, fee: float, frac: float
 ) -> None:
@@ -138,15 +141,14 @@ def test_constant_product_buy_never_costs_less_than_quantity_times_price(
     assert fill.price_after >= price * (1 - 1e-12)
 
 
-@pytest.mark.xfail(
-    reason="BUG: impact.py ConstantProductPool.fill/sell_proceeds compute proceeds as y - k/x' "
-    "(and cost as (k/x' - y)/keep), which cancels catastrophically for small trades in deep pools: "
-    "a sale can pay more than quantity · price",
-    strict=True,
-)
+# Regression test, bug fixed in 4f6da39: impact.py ConstantProductPool.fill/sell_proceeds computed
+# proceeds as y - k/x' (and cost as (k/x' - y)/keep), which cancelled catastrophically for small
+# trades in deep pools: a sale could pay more than quantity · price
 @pytest.mark.parametrize(("depth", "q"), [(2_457_049.0, 0.002457049)])  # found by hypothesis
-def test_constant_product_tiny_sell_never_pays_more_than_quantity_times_price(depth: float, q: float) -> None:
-    """Even a trade of 1e-9 of the reserve fetches at most quantity · price (no free money from rounding)."""
+def test_constant_product_tiny_sell_never_pays_more_than_quantity_times_price(
+    depth: float, q: float
+) -> None:
+    """Even a sale of 1e-9 of the reserve fetches at most quantity · price (no rounding gain)."""
     amm = ConstantProductPool(depth_usd=depth, reference_price=1.0, fee_bps=0.0)
     assert amm.fill(1.0, -q).notional_usd <= q * 1.0
     assert amm.sell_proceeds(1.0, np.array([q]))[0] <= q * 1.0
@@ -154,7 +156,9 @@ def test_constant_product_tiny_sell_never_pays_more_than_quantity_times_price(de
 
 @settings(max_examples=200, deadline=None)
 @given(depth=DEPTHS, p0=PRICES, price=PRICES, frac=FRACTIONS)
-def test_constant_product_feeless_sell_conserves_k(depth: float, p0: float, price: float, frac: float) -> None:
+def test_constant_product_feeless_sell_conserves_k(
+    depth: float, p0: float, price: float, frac: float
+) -> None:
     """Without a fee, reserves after a sell, (x + q)·(y − proceeds), still multiply to k."""
     amm = ConstantProductPool(depth_usd=depth, reference_price=p0, fee_bps=0.0)
     k = depth**2 / p0  # y0 = depth, x0 = depth / p0
@@ -166,11 +170,13 @@ def test_constant_product_feeless_sell_conserves_k(depth: float, p0: float, pric
 
 
 @settings(max_examples=200, deadline=None)
-@given(depth=DEPTHS, p0=PRICES, price=PRICES, fee=FEES, frac=st.floats(min_value=1e-6, max_value=10.0))
+@given(
+    depth=DEPTHS, p0=PRICES, price=PRICES, fee=FEES, frac=st.floats(min_value=1e-6, max_value=10.0)
+)
 def test_constant_product_sell_then_buy_back_never_profits(
     depth: float, p0: float, price: float, fee: float, frac: float
 ) -> None:
-    """Selling q and buying q back costs at least what the sale paid; fee-less, exactly that and the price returns."""
+    """Selling q and buying it back costs at least the sale's proceeds; fee-less, exactly them."""
     amm = ConstantProductPool(depth_usd=depth, reference_price=p0, fee_bps=fee)
     q = frac * math.sqrt(amm.k / price)
     sold = amm.fill(price, -q)
@@ -186,22 +192,28 @@ def test_constant_product_sell_then_buy_back_never_profits(
 
 
 def test_square_root_book_sell_by_hand() -> None:
-    """Selling Q = 1e7 USD into V = 2.5e8 with σ = 5%, Y = 0.5 moves the price by 0.5·0.05·√0.04 = 0.5%."""
-    book = SquareRootBook(daily_volume_usd=2.5e8, daily_volatility=0.05, impact_coefficient=0.5, fee_bps=10.0)
+    """Selling Q = 1e7 USD into V = 2.5e8, σ = 5%, Y = 0.5 moves the log price 0.5·0.05·√0.04."""
+    book = SquareRootBook(
+        daily_volume_usd=2.5e8, daily_volatility=0.05, impact_coefficient=0.5, fee_bps=10.0
+    )
     impact = 0.5 * 0.05 * math.sqrt(1e7 / 2.5e8)  # = 0.005
     assert impact == pytest.approx(0.005, rel=1e-12)
     fill = book.fill(200.0, -50_000.0)  # 50,000 units at 200 USD = 1e7 USD
     assert fill.price_after == pytest.approx(200.0 * math.exp(-0.005), rel=1e-12)
     # Average price two thirds of the way to the final (log) move, less the 10 bps taker fee.
-    assert fill.notional_usd == pytest.approx(50_000 * 200.0 * math.exp(-0.005 * 2 / 3) * (1 - 0.001), rel=1e-12)
+    assert fill.notional_usd == pytest.approx(
+        50_000 * 200.0 * math.exp(-0.005 * 2 / 3) * (1 - 0.001), rel=1e-12
+    )
 
 
 def test_square_root_book_buy_by_hand() -> None:
-    """Buying 1% of daily volume at σ = 4%, Y = 1 raises the price by e^{0.004} and pays the fee on top."""
+    """Buying 1% of daily volume at σ = 4%, Y = 1 raises the price by e^0.004, plus the fee."""
     book = SquareRootBook(daily_volume_usd=1e9, daily_volatility=0.04, fee_bps=5.0)
     fill = book.fill(100.0, 100_000.0)  # 1e7 USD = 1% of 1e9; impact 1·0.04·√0.01 = 0.004
     assert fill.price_after == pytest.approx(100.0 * math.exp(0.004), rel=1e-12)
-    assert fill.notional_usd == pytest.approx(1e7 * math.exp(0.004 * 2 / 3) * (1 + 0.0005), rel=1e-12)
+    assert fill.notional_usd == pytest.approx(
+        1e7 * math.exp(0.004 * 2 / 3) * (1 + 0.0005), rel=1e-12
+    )
 
 
 def test_square_root_book_impact_scales_with_square_root_of_size() -> None:
@@ -214,7 +226,9 @@ def test_square_root_book_impact_scales_with_square_root_of_size() -> None:
 
 def test_square_root_book_sell_proceeds_equals_fill_of_each_alone() -> None:
     """sell_proceeds gives, for each quantity, what a fill of that quantity alone would pay."""
-    book = SquareRootBook(daily_volume_usd=5e8, daily_volatility=0.06, impact_coefficient=0.7, fee_bps=4.0)
+    book = SquareRootBook(
+        daily_volume_usd=5e8, daily_volatility=0.06, impact_coefficient=0.7, fee_bps=4.0
+    )
     quantities = np.array([0.0, 1.0, 1e3, 1e5, 1e7])
     alone = [book.fill(37.5, -q).notional_usd for q in quantities]
     assert book.sell_proceeds(37.5, quantities) == pytest.approx(alone, rel=1e-12, abs=1e-12)
@@ -233,7 +247,9 @@ def test_square_root_book_sell_never_pays_more_than_quantity_times_price(
     volume: float, sigma: float, coeff: float, fee: float, price: float, q_usd_per_volume: float
 ) -> None:
     """A sell fetches at most quantity · mid price and leaves a positive, lower price."""
-    book = SquareRootBook(daily_volume_usd=volume, daily_volatility=sigma, impact_coefficient=coeff, fee_bps=fee)
+    book = SquareRootBook(
+        daily_volume_usd=volume, daily_volatility=sigma, impact_coefficient=coeff, fee_bps=fee
+    )
     q = q_usd_per_volume * volume / price
     fill = book.fill(price, -q)
     assert 0.0 <= fill.notional_usd <= q * price * (1 + 1e-12)
@@ -245,20 +261,23 @@ def test_square_root_book_sell_never_pays_more_than_quantity_times_price(
     [
         ({"daily_volume_usd": 0.0, "daily_volatility": 0.04}, "daily_volume_usd"),
         ({"daily_volume_usd": 1e9, "daily_volatility": 0.0}, "daily_volatility"),
-        ({"daily_volume_usd": 1e9, "daily_volatility": 0.04, "impact_coefficient": -1.0}, "impact_coefficient"),
+        (
+            {"daily_volume_usd": 1e9, "daily_volatility": 0.04, "impact_coefficient": -1.0},
+            "impact_coefficient",
+        ),
     ],
 )
-def test_square_root_book_invalid_params_raise_value_error(kwargs: dict[str, float], name: str) -> None:
+def test_square_root_book_invalid_params_raise_value_error(
+    kwargs: dict[str, float], name: str
+) -> None:
     """Non-positive volume, volatility or impact coefficient are rejected by name."""
     with pytest.raises(ValueError, match=name):
         SquareRootBook(**kwargs)
 
 
-@pytest.mark.xfail(
-    reason="BUG: impact.py SquareRootBook.__post_init__ does not check fee_bps (ConstantProductPool "
-    "and SquareRootSpec require 0 <= fee_bps < 10000); fee_bps=20000 makes sell proceeds negative",
-    strict=True,
-)
+# Regression test, bug fixed in 4f6da39: impact.py SquareRootBook.__post_init__ did not check
+# fee_bps (ConstantProductPool and SquareRootSpec require 0 <= fee_bps < 10000); fee_bps=20000
+# made sell proceeds negative
 @pytest.mark.parametrize("fee_bps", [-10.0, 10_000.0, 20_000.0])
 def test_square_root_book_fee_outside_range_raises_value_error(fee_bps: float) -> None:
     """A taker fee outside [0, 10000) bps is rejected, as for the constant-product pool."""

@@ -48,7 +48,10 @@ def make_rig(
 ) -> Rig:
     clock = Clock()
     log = EventLog(now=lambda: clock.now, block=lambda: 0)
-    paths = paths or {"ETH": constant_path(1_000.0, 3_600.0), "BTC": constant_path(50_000.0, 3_600.0)}
+    paths = paths or {
+        "ETH": constant_path(1_000.0, 3_600.0),
+        "BTC": constant_path(50_000.0, 3_600.0),
+    }
     trading = [
         TradingVenueParams(
             venue_id=v,
@@ -86,7 +89,9 @@ def test_reference_price_ramped_jump_is_log_linear(t: float, expected: float) ->
     rig.advance_to(600.0)
     rig.jump("ETH", 0.8, 300.0)
     assert rig.market.reference_price("ETH", t) == pytest.approx(expected, rel=1e-12)
-    assert rig.market.reference_prices("ETH", np.array([t]))[0] == pytest.approx(expected, rel=1e-12)
+    assert rig.market.reference_prices("ETH", np.array([t]))[0] == pytest.approx(
+        expected, rel=1e-12
+    )
 
 
 def test_reference_price_instant_jumps_compound() -> None:
@@ -108,13 +113,17 @@ def test_min_reference_price_includes_end_of_ramp() -> None:
     rig = make_rig({"ETH": path}, venues=())
     rig.advance_to(90.0)
     rig.jump("ETH", 0.75, 500.0)
-    assert rig.market.min_reference_price("ETH", 3_600.0) == pytest.approx(1_900.0 * 0.75, rel=1e-12)
+    assert rig.market.min_reference_price("ETH", 3_600.0) == pytest.approx(
+        1_900.0 * 0.75, rel=1e-12
+    )
 
 
 @pytest.mark.parametrize(("factor", "duration_s"), [(0.0, 10.0), (-0.5, 10.0), (0.9, -1.0)])
-def test_apply_jump_invalid_factor_or_duration_raises_value_error(rig: Rig, factor: float, duration_s: float) -> None:
+def test_apply_jump_invalid_factor_or_duration_raises_value_error(
+    rig: Rig, factor: float, duration_s: float
+) -> None:
     """A price factor must be > 0 and a duration >= 0."""
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"factor > 0|duration_s >= 0"):
         rig.market.apply_jump("ETH", factor, duration_s, seq=ROOT)
 
 
@@ -130,7 +139,8 @@ def test_market_venue_trading_unknown_asset_raises_value_error() -> None:
     """A trading venue must trade an asset the market prices."""
     pool = ConstantProductPool(depth_usd=1e5, reference_price=1.0)
     with pytest.raises(ValueError, match="unknown asset"):
-        Market(Clock(), EventLog(now=lambda: 0.0, block=lambda: 0), {"ETH": constant_path(1.0, 10.0)},
+        Market(Clock(), EventLog(now=lambda: 0.0, block=lambda: 0),
+               {"ETH": constant_path(1.0, 10.0)},
                [TradingVenueParams(venue_id="p", asset="SOL", impact=pool)])  # fmt: skip
 
 
@@ -138,28 +148,36 @@ def test_market_venue_trading_unknown_asset_raises_value_error() -> None:
 
 
 def test_trade_venue_price_after_equals_constant_product_by_hand(rig: Rig) -> None:
-    """Selling 4 of 100 pool tokens leaves the venue at k/104² = 924.56 while the reference stays at 1,000."""
+    """Selling 4 of 100 pool tokens leaves the venue at k/104² = 924.56, the reference at 1,000."""
     fill = rig.market.trade("pool", -4.0, trader="keeper")
     assert fill.price_after == pytest.approx(K / 104.0**2, rel=1e-12)
     assert rig.market.price("ETH", "pool") == pytest.approx(K / 104.0**2, rel=1e-12)
-    assert rig.market.venue_prices("pool", np.array([0.0, 1_000.0])) == pytest.approx([K / 104.0**2] * 2, rel=1e-12)
+    assert rig.market.venue_prices("pool", np.array([0.0, 1_000.0])) == pytest.approx(
+        [K / 104.0**2] * 2, rel=1e-12
+    )
     assert rig.market.price("ETH") == 1_000.0
     assert rig.market.min_trade_price("pool") == pytest.approx(K / 104.0**2, rel=1e-12)
 
 
 def test_trade_logs_trade_executed_with_fill(rig: Rig) -> None:
-    """A trade logs TradeExecuted with its venue, trader, quantity, USD and prices before and after."""
+    """A trade logs TradeExecuted with venue, trader, quantity, USD and prices before and after."""
     root = rig.jump("BTC", 0.9, 0.0)
     rig.market.trade("pool", -4.0, trader="keeper", cause=root, cause_span=1)
     (event,) = rig.log.of_type(TradeExecuted)
-    assert (event.venue, event.asset, event.trader, event.quantity, event.cause) == ("pool", "ETH", "keeper", -4.0, root)
+    assert (event.venue, event.asset, event.trader, event.quantity, event.cause) == (
+        "pool",
+        "ETH",
+        "keeper",
+        -4.0,
+        root,
+    )
     assert event.notional_usd == pytest.approx(100_000.0 * 4 / 104, rel=1e-12)  # y·Δx/(x + Δx)
     assert event.price_before == 1_000.0
     assert event.price_after == pytest.approx(K / 104.0**2, rel=1e-12)
 
 
 def test_trade_second_trade_starts_from_displaced_price(rig: Rig) -> None:
-    """A buy of 4 after a sell of 4 walks the fee-less pool back to x = 100, price 1,000, at the same USD."""
+    """Buying back 4 after selling 4 returns a fee-less pool to price 1,000 for the same USD."""
     sold = rig.market.trade("pool", -4.0, trader="a")
     bought = rig.market.trade("pool", 4.0, trader="b")
     assert bought.notional_usd == pytest.approx(sold.notional_usd, rel=1e-12)
@@ -170,7 +188,9 @@ def test_trade_displacement_rides_on_reference_moves(rig: Rig) -> None:
     """After a trade, a shock moves the venue with the reference: venue = ref · (k/104²)/1,000."""
     rig.market.trade("pool", -4.0, trader="a")
     rig.jump("ETH", 0.5, 0.0)
-    assert rig.market.price("ETH", "pool") == pytest.approx(500.0 * (K / 104.0**2) / 1_000.0, rel=1e-12)
+    assert rig.market.price("ETH", "pool") == pytest.approx(
+        500.0 * (K / 104.0**2) / 1_000.0, rel=1e-12
+    )
 
 
 def test_trade_on_one_venue_leaves_other_venue_at_reference() -> None:
@@ -179,12 +199,18 @@ def test_trade_on_one_venue_leaves_other_venue_at_reference() -> None:
     rig.market.trade("pool", -4.0, trader="a")
     assert rig.market.price("ETH", "other") == 1_000.0
     # The median of two venues is their mean.
-    assert rig.market.observe("ETH", ["pool", "other"]) == pytest.approx((K / 104.0**2 + 1_000.0) / 2, rel=1e-12)
+    assert rig.market.observe("ETH", ["pool", "other"]) == pytest.approx(
+        (K / 104.0**2 + 1_000.0) / 2, rel=1e-12
+    )
 
 
-@pytest.mark.parametrize(("elapsed_half_lives", "fraction_left"), [(0.0, 1.0), (1.0, 0.5), (2.0, 0.25), (3.5, 2**-3.5)])
-def test_trade_displacement_decays_with_recovery_half_life(elapsed_half_lives: float, fraction_left: float) -> None:
-    """The log offset of a venue halves every recovery half-life: after one, venue/ref = √(after/before)."""
+@pytest.mark.parametrize(
+    ("elapsed_half_lives", "fraction_left"), [(0.0, 1.0), (1.0, 0.5), (2.0, 0.25), (3.5, 2**-3.5)]
+)
+def test_trade_displacement_decays_with_recovery_half_life(
+    elapsed_half_lives: float, fraction_left: float
+) -> None:
+    """A venue's log offset halves every half-life: after one, venue/ref = √(after/before)."""
     half_life = 120.0
     rig = make_rig(half_life_s=half_life)
     rig.advance_to(10.0)
@@ -202,7 +228,9 @@ def test_trade_displacement_decays_with_recovery_half_life(elapsed_half_lives: f
 
 # -- band crossings -----------------------------------------------------------------------------
 
-STEPS = PricePath(dt_s=10.0, prices=np.array([100.0, 101.0, 102.0, 99.0, 98.0, 110.0, 100.0]), source="steps")
+STEPS = PricePath(
+    dt_s=10.0, prices=np.array([100.0, 101.0, 102.0, 99.0, 98.0, 110.0, 100.0]), source="steps"
+)
 
 
 @pytest.mark.parametrize(
@@ -220,7 +248,7 @@ STEPS = PricePath(dt_s=10.0, prices=np.array([100.0, 101.0, 102.0, 99.0, 98.0, 1
 def test_next_crossing_first_time_outside_closed_band(
     low: float, high: float, t_from: float, t_to: float, expected: float | None
 ) -> None:
-    """next_crossing returns the first time the price is strictly outside [low, high], t_from if it already is, else None."""
+    """Return the first time outside [low, high] (bounds inside), t_from if already, else None."""
     rig = make_rig({"ETH": STEPS}, venues=())
     got = rig.market.next_crossing("ETH", [], low=low, high=high, t_from=t_from, t_to=t_to)
     assert got == (pytest.approx(expected) if expected is not None else None)
@@ -240,7 +268,7 @@ def test_next_crossing_finds_ramp_crossing_between_coarse_samples(path_dt_s: flo
 
 
 def test_next_crossing_watches_venue_price_not_reference(rig: Rig) -> None:
-    """After a sale moves the pool to 924.56, a ±5% band around 1,000 is crossed on the pool, not on the reference."""
+    """After a sale to 924.56, a ±5% band around 1,000 is crossed on the pool, not the reference."""
     rig.advance_to(30.0)
     rig.market.trade("pool", -4.0, trader="a")
     band = {"low": 950.0, "high": 1_050.0, "t_from": 30.0, "t_to": 3_000.0}
@@ -263,7 +291,10 @@ def test_last_mover_latest_trade_on_watched_venue() -> None:
     assert rig.market.last_mover("ETH", ["pool"], since_s=0.0) == (pool_seq, 1)
     assert rig.market.last_mover("ETH", ["other"], since_s=0.0) == (other_seq, 1)
     assert rig.market.last_mover("ETH", ["pool", "other"], since_s=0.0) == (other_seq, 1)
-    assert rig.market.last_mover("ETH", ["pool"], since_s=15.0) == (ROOT, 0)  # pool's trade was at 10
+    assert rig.market.last_mover("ETH", ["pool"], since_s=15.0) == (
+        ROOT,
+        0,
+    )  # pool's trade was at 10
 
 
 def test_last_mover_shock_moves_every_venue_while_ramping(rig: Rig) -> None:
@@ -282,11 +313,7 @@ def test_last_mover_only_path_moved_returns_root(rig: Rig) -> None:
     assert rig.market.last_mover("ETH", ["pool"], since_s=0.0) == (ROOT, 0)
 
 
-@pytest.mark.xfail(
-    reason="BUG: market.py Market.last_mover treats an empty `venues` (an observer of the reference "
-    "price) as watching every venue, so it names a trade that did not move the reference price",
-    strict=True,
-)
+# Regression: last_mover once counted venue trades as moving the reference price.
 def test_last_mover_reference_observer_ignores_venue_trades(rig: Rig) -> None:
     """An observer of the reference price (no venues) is not moved by a trade on a venue."""
     rig.market.trade("pool", -4.0, trader="a")
@@ -295,7 +322,7 @@ def test_last_mover_reference_observer_ignores_venue_trades(rig: Rig) -> None:
 
 
 def test_moved_fires_on_trade_with_its_seq(rig: Rig) -> None:
-    """A process waiting on moved(asset) wakes at the time of the next trade, with the trade's seq."""
+    """A process waiting on moved(asset) wakes at the next trade, with the trade's seq."""
     woke: list[tuple[float, int]] = []
 
     def waiter() -> ProcessGenerator:
@@ -303,7 +330,11 @@ def test_moved_fires_on_trade_with_its_seq(rig: Rig) -> None:
         woke.append((rig.clock.now, value))
 
     rig.clock.start("waiter", waiter())
-    rig.clock.call_at(50.0, "trade", lambda: rig.market.trade("pool", -1.0, trader="a"))
+
+    def sell() -> None:
+        rig.market.trade("pool", -1.0, trader="a")
+
+    rig.clock.call_at(50.0, "trade", sell)
     rig.advance_to(100.0)
     (trade,) = rig.log.of_type(TradeExecuted)
     assert woke == [(50.0, trade.seq)]
@@ -314,8 +345,10 @@ def test_moved_fires_on_shock_and_rearms(rig: Rig) -> None:
     first = rig.market.moved("ETH")
     assert rig.market.moved("ETH") is first  # same pending event until something moves
     shock = rig.jump("ETH", 0.9, 0.0)
-    assert first.triggered and first.value == shock
+    assert first.triggered
+    assert first.value == shock
     second = rig.market.moved("ETH")
-    assert second is not first and not second.triggered
+    assert second is not first
+    assert not second.triggered
     rig.market.trade("pool", -1.0, trader="a")
     assert second.triggered

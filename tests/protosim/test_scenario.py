@@ -93,7 +93,7 @@ def test_from_toml_valid_file_loads_every_table(toml_file: Path, base: dict[str,
 
 
 def test_from_toml_equals_from_dict(toml_file: Path, base: dict[str, Any]) -> None:
-    """Loading the TOML gives the same scenario (and id) as validating the dicts it was written from."""
+    """Loading the TOML gives the scenario (and id) of the dicts it was written from."""
     from_file = Scenario.from_toml(toml_file)
     from_dict = Scenario.from_dict(base, base_dir=toml_file.parent)
     assert from_file == from_dict
@@ -152,7 +152,9 @@ def _shock_unknown_asset(d: dict[str, Any]) -> None:
 
 
 def _shock_unknown_oracle(d: dict[str, Any]) -> None:
-    d["shocks"].append({"kind": "oracle_outage", "at_s": 60.0, "oracle": "btc-usd", "duration_s": 600.0})
+    d["shocks"].append(
+        {"kind": "oracle_outage", "at_s": 60.0, "oracle": "btc-usd", "duration_s": 600.0}
+    )
 
 
 def _unknown_kind(d: dict[str, Any]) -> None:
@@ -184,7 +186,11 @@ def _missing_required(d: dict[str, Any]) -> None:
             "less than or equal to 10000",
         ),
         (_negative_price, "key assets[0].path.price", "greater than 0"),
-        (_shock_unknown_asset, "key shocks[0].asset", "expected one of the assets ['ETH', 'USDC'], was 'BTC'"),
+        (
+            _shock_unknown_asset,
+            "key shocks[0].asset",
+            "expected one of the assets ['ETH', 'USDC'], was 'BTC'",
+        ),
         (
             _shock_unknown_oracle,
             "key shocks[1].oracle",
@@ -203,7 +209,7 @@ def test_from_toml_invalid_input_raises_scenario_error_naming_file_key_and_expec
     key_path: str,
     expected: str,
 ) -> None:
-    """Each invalid input is a ScenarioError whose message names the file, the key path and what was expected."""
+    """An invalid input is a ScenarioError naming the file, the key path and what was expected."""
     data = copy.deepcopy(base)
     mutate(data)
     path = write(tmp_path / "bad.toml", data)
@@ -223,7 +229,9 @@ def test_from_toml_wrong_type_reports_value_found(tmp_path: Path, base: dict[str
         Scenario.from_toml(write(tmp_path / "bad.toml", base))
 
 
-def test_from_toml_at_utc_with_start_utc_resolves_shock_time(tmp_path: Path, base: dict[str, Any]) -> None:
+def test_from_toml_at_utc_with_start_utc_resolves_shock_time(
+    tmp_path: Path, base: dict[str, Any]
+) -> None:
     """With start_utc, a shock at_utc 21:10 of a run starting 21:00 happens at t = 600 s."""
     base["start_utc"] = datetime(2025, 10, 10, 21, 0, tzinfo=UTC)
     del base["shocks"][0]["at_s"]
@@ -241,7 +249,12 @@ def _replay_scenario(tmp_path: Path, csv_name: str) -> Scenario:
     data = {
         "name": "replay",
         "horizon_s": 600.0,
-        "assets": [{"id": "ETH", "path": {"kind": "replay", "file": csv_name, "fill": "step", "dt_s": 60.0}}],
+        "assets": [
+            {
+                "id": "ETH",
+                "path": {"kind": "replay", "file": csv_name, "fill": "step", "dt_s": 60.0},
+            }
+        ],
     }
     return Scenario.from_toml(write(tmp_path / "replay.toml", data))
 
@@ -256,7 +269,7 @@ def _replay_scenario(tmp_path: Path, csv_name: str) -> Scenario:
 def test_simulation_bad_replay_csv_raises_data_file_error_naming_file_and_line(
     tmp_path: Path, csv_name: str, line: int, column: str
 ) -> None:
-    """A replay CSV out of order or with NaN fails when the Simulation is built, naming file, line and column."""
+    """A replay CSV out of order or with NaN fails at Simulation(), naming file, line, column."""
     scenario = _replay_scenario(tmp_path, csv_name)  # loading does not read the CSV
     with pytest.raises(DataFileError) as info:
         Simulation(scenario)
@@ -281,14 +294,23 @@ def test_scenario_id_stable_across_loads_and_folders(tmp_path: Path, base: dict[
     first = write(tmp_path / "a.toml", base)
     (tmp_path / "elsewhere").mkdir()
     second = write(tmp_path / "elsewhere" / "b.toml", base)
-    ids = {Scenario.from_toml(first).id, Scenario.from_toml(first).id, Scenario.from_toml(second).id}
+    ids = {
+        Scenario.from_toml(first).id,
+        Scenario.from_toml(first).id,
+        Scenario.from_toml(second).id,
+    }
     assert len(ids) == 1
     assert re.fullmatch(r"[0-9a-f]{16}", ids.pop())
 
 
 @pytest.mark.parametrize(
     "path",
-    [("horizon_s",), ("shocks", 0, "change"), ("venues", 0, "params", "rules"), ("markets", 0, "impact", "fee_bps")],
+    [
+        ("horizon_s",),
+        ("shocks", 0, "change"),
+        ("venues", 0, "params", "rules"),
+        ("markets", 0, "impact", "fee_bps"),
+    ],
 )
 def test_scenario_id_changes_when_a_value_changes(
     tmp_path: Path, base: dict[str, Any], path: tuple[Any, ...]
@@ -327,7 +349,13 @@ def test_with_values_by_id_path_sets_component_param(toml_file: Path) -> None:
 def test_with_values_by_index_sets_shock_field(toml_file: Path) -> None:
     """`shocks[0].change` addresses the first shock; several assignments apply together."""
     scenario = Scenario.from_toml(toml_file)
-    variant = scenario.with_values({"shocks[0].change": -0.35, "horizon_s": 7200.0, "oracles.eth-usd.params.deviation_bps": 100.0})
+    variant = scenario.with_values(
+        {
+            "shocks[0].change": -0.35,
+            "horizon_s": 7200.0,
+            "oracles.eth-usd.params.deviation_bps": 100.0,
+        }
+    )
     assert isinstance(variant.shocks[0], PriceJumpSpec)
     assert variant.shocks[0].change == -0.35
     assert variant.horizon_s == 7200.0
@@ -354,18 +382,13 @@ def test_with_values_back_to_original_restores_id(toml_file: Path) -> None:
 def test_with_values_invalid_assignment_raises_scenario_error(
     toml_file: Path, assignment: dict[str, Any], key_path: str
 ) -> None:
-    """An assignment to a missing id or key, or of an invalid value, is a ScenarioError naming the key."""
+    """Assigning to a missing id or key, or an invalid value, is a ScenarioError naming the key."""
     with pytest.raises(ScenarioError) as info:
         Scenario.from_toml(toml_file).with_values(assignment)
     assert info.value.key_path == key_path
 
 
-@pytest.mark.xfail(
-    reason="BUG: scenario.py Scenario.with_values (and replace) re-validate only the Scenario model, "
-    "not the component params against the registry, so an invalid venue param passes until "
-    "Simulation() is built",
-    strict=True,
-)
+# Regression: with_values once skipped validating component params.
 def test_with_values_invalid_component_param_raises_scenario_error(toml_file: Path) -> None:
     """with_values returns a validated copy: an unknown Aave rule set is rejected at once."""
     with pytest.raises(ScenarioError, match="rules"):
@@ -374,7 +397,9 @@ def test_with_values_invalid_component_param_raises_scenario_error(toml_file: Pa
 
 def test_oracle_outage_shock_loads_with_default_mode(tmp_path: Path, base: dict[str, Any]) -> None:
     """An oracle_outage shock naming a defined oracle loads; its mode defaults to outage."""
-    base["shocks"].append({"kind": "oracle_outage", "at_s": 60.0, "oracle": "eth-usd", "duration_s": 600.0})
+    base["shocks"].append(
+        {"kind": "oracle_outage", "at_s": 60.0, "oracle": "eth-usd", "duration_s": 600.0}
+    )
     scenario = Scenario.from_toml(write(tmp_path / "outage.toml", base))
     assert isinstance(scenario.shocks[1], OracleOutageSpec)
     assert scenario.shocks[1].mode == "outage"

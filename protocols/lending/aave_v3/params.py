@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from protosim.errors import KeyedValueError
+from protosim.protocols.lending.guards import OracleGuardParams
 
 
 class _Strict(BaseModel):
@@ -22,6 +23,8 @@ class ReserveParams(_Strict):
 
     oracle: str
     """Id of the oracle that prices this reserve (AaveOracle source)."""
+    fallback_oracle: str | None = None
+    """Used when the source answers zero or below (AaveOracle), or is stale under a guard."""
     ltv_bps: int = Field(default=8050, ge=0, le=10_000)
     liquidation_threshold_bps: int = Field(default=8300, gt=0, le=10_000)
     liquidation_bonus_bps: int = Field(default=10_500, ge=10_000, le=20_000)
@@ -94,6 +97,9 @@ class AaveV3Params(_Strict):
     """Close-factor and bad-debt rules: v3.3+ (deficit), v3.0–v3.2 or v2 (mechanics §1.3, §1.5)."""
     reserves: dict[str, ReserveParams] = Field(min_length=1)
     populations: tuple[PopulationParams, ...] = ()
+    oracle_guard: OracleGuardParams = OracleGuardParams()
+    """What the market does with stale or invalid answers; default: AaveOracle (no staleness
+    check, fallback on answers <= 0) on L1 (no sentinel)."""
 
     def protocol_fee_bps(self, asset: str) -> int:
         """Return the liquidation protocol fee of reserve `asset` under these rules."""

@@ -30,6 +30,7 @@ from protosim.interfaces import Oracle, OracleReading
 from protosim.protocols.lending.aave_v3 import kernels
 from protosim.protocols.lending.aave_v3.book import PairBook
 from protosim.protocols.lending.aave_v3.params import AaveV3Params, PopulationParams, ReserveParams
+from protosim.protocols.lending.guards import PriceGuard
 from protosim.scenario import ComponentSpec
 
 if TYPE_CHECKING:
@@ -88,6 +89,20 @@ class AaveV3Market:
                     f"{oracle.asset!r}, not {asset!r}"
                 )
             self.oracles[asset] = oracle
+        fallbacks: dict[str, Oracle | None] = {}
+        for asset, reserve in self.reserves.items():
+            fallbacks[asset] = None
+            if reserve.fallback_oracle is not None:
+                fallback = ctx.oracle(reserve.fallback_oracle)
+                if fallback.asset != asset:
+                    raise KeyError(
+                        f"reserves.{asset}.fallback_oracle: oracle {reserve.fallback_oracle!r} "
+                        f"prices {fallback.asset!r}, not {asset!r}"
+                    )
+                fallbacks[asset] = fallback
+        self.guard = PriceGuard(
+            ctx, venue_id, self.oracles, fallbacks, params.oracle_guard, self.chain
+        )
         self.books: list[PairBook] = []
         next_account = 0
         for i, population in enumerate(params.populations):
@@ -110,7 +125,7 @@ class AaveV3Market:
             "failed_liquidations": 0.0,
         }
         self.deficit: dict[str, float] = dict.fromkeys(self.reserves, 0.0)
-        for oracle in self.oracles.values():
+        for oracle in [*self.oracles.values(), *(f for f in fallbacks.values() if f)]:
             oracle.subscribe(self._on_price)
 
     # -- set-up -------------------------------------------------------------------------------
@@ -141,36 +156,40 @@ class AaveV3Market:
     # -- risk ---------------------------------------------------------------------------------
 
     def price(self, asset: str) -> float:
-        """Return the oracle price of `asset` this venue uses now."""
+        """Return the price of `asset` this venue uses now, after its oracle guard.
+
+        Raises
+        ------
+        PriceUnavailableError
+            When the guard pauses the asset (a call using it would revert).
+        """
+        return self.guard.price(asset).price
+
+    def valuation_price(self, asset: str) -> float:
+        """Return the guarded price, or the raw oracle answer when the guard pauses the asset
+        (for reporting values, never for liquidating).
+        """
+        if self.guard.available(asset):
+            return self.price(asset)
         return self.oracles[asset].read().price
+
+    def _pair_prices(self, book: PairBook) -> tuple[float, float, int] | None:
+        guard = self.guard
+        if not (guard.available(book.collateral_asset) and guard.available(book.debt_asset)):
+            return None
+        coll, debt = guard.price(book.collateral_asset), guard.price(book.debt_asset)
+        return coll.price, debt.price, max(coll.seq, debt.seq)
 
     def _check_risk(self, block: int) -> None:
         del block
-        found: list[Candidates] = []
-        if self._dirty:
-            # A price moved: query every book's index.
-            self._dirty = False
-            self._recheck = []
-            for i, book in enumerate(self.books):
-                coll = self.oracles[book.collateral_asset].read()
-                debt = self.oracles[book.debt_asset].read()
-                positions = book.liquidatable(coll.price / debt.price)
-                if positions.size:
-                    found.append(Candidates(i, positions, max(coll.seq, debt.seq)))
-        elif self._recheck:
-            # Prices unchanged: only positions just partially liquidated can still be below 1.
-            for i, positions, cause in self._recheck:
-                book = self.books[i]
-                ratio = self.price(book.collateral_asset) / self.price(book.debt_asset)
-                left = book.still_liquidatable(positions, ratio)
-                if left.size:
-                    found.append(Candidates(i, left, cause))
-            self._recheck = []
+        if (self._dirty or self.guard.watches_time) and self.guard.refresh():
+            self._dirty = True
+        found = self._sentinel_filter(self._find_candidates())
         self.candidates = found
         for cand in found:
             book = self.books[cand.book]
             positions, cause = cand.positions, cand.cause
-            debt = self.oracles[book.debt_asset].read()
+            debt = self.guard.price(book.debt_asset)
             self._ctx.log.emit(
                 PositionsBecameLiquidatable,
                 cause=cause,
@@ -178,6 +197,44 @@ class AaveV3Market:
                 count=int(positions.size),
                 debt_usd=float(book.debt[positions].sum() * debt.price),
             )
+
+    def _find_candidates(self) -> list[Candidates]:
+        found: list[Candidates] = []
+        if self._dirty:
+            # A price moved: query every book's index.
+            self._dirty = False
+            self._recheck = []
+            for i, book in enumerate(self.books):
+                prices = self._pair_prices(book)
+                if prices is None:
+                    continue
+                p_c, p_d, cause = prices
+                positions = book.liquidatable(p_c / p_d)
+                if positions.size:
+                    found.append(Candidates(i, positions, cause))
+        elif self._recheck:
+            # Prices unchanged: only positions just partially liquidated can still be below 1.
+            for i, positions, cause in self._recheck:
+                prices = self._pair_prices(self.books[i])
+                if prices is None:
+                    continue
+                left = self.books[i].still_liquidatable(positions, prices[0] / prices[1])
+                if left.size:
+                    found.append(Candidates(i, left, cause))
+            self._recheck = []
+        return found
+
+    def _sentinel_filter(self, found: list[Candidates]) -> list[Candidates]:
+        kept = []
+        for cand in found:
+            book = self.books[cand.book]
+            ratio = self.price(book.collateral_asset) / self.price(book.debt_asset)
+            allowed = self.guard.sentinel_allows(book.health_factors(ratio, cand.positions))
+            if allowed.all():
+                kept.append(cand)
+            elif allowed.any():
+                kept.append(Candidates(cand.book, cand.positions[allowed], cand.cause))
+        return kept
 
     # -- liquidation --------------------------------------------------------------------------
 
@@ -208,23 +265,19 @@ class AaveV3Market:
         ``liquidationCall``s; calls that would revert (health restored, dust) are counted.
         """
         book = self.books[book_index]
-        p_c = self.price(book.collateral_asset)
-        p_d = self.price(book.debt_asset)
-        batch = self.quote(book_index, positions)
-        ok = batch.executed
-        done = positions[ok]
         log = self._ctx.log
+        prices = self._pair_prices(book)
+        if prices is None:
+            return self._fail(book, positions, liquidator, cause, "oracle_unavailable")
+        p_c, p_d, _ = prices
+        batch = self.quote(book_index, positions)
+        ok = batch.executed & self.guard.sentinel_allows(
+            book.health_factors(p_c / p_d, positions)
+        )
+        done = positions[ok]
         failed = int(positions.size - done.size)
         if failed:
-            self.totals["failed_liquidations"] += failed
-            log.emit(
-                LiquidationsFailed,
-                cause=int(np.max(cause)) if np.ndim(cause) else int(cause),
-                venue=self.venue_id,
-                liquidator=liquidator,
-                count=failed,
-                reason="health_factor_not_below_threshold_or_dust",
-            )
+            self._fail(book, positions[~ok], liquidator, cause, "reverted")
         if done.size == 0:
             return LiquidationReport(len(log), done, book.collateral_asset, 0.0, 0.0, failed)
         health_before = book.health_factors(p_c / p_d, done)
@@ -285,6 +338,28 @@ class AaveV3Market:
             first, done, book.collateral_asset, to_liquidator, float(repaid.sum()), failed
         )
 
+    def _fail(
+        self,
+        book: PairBook,
+        positions: NDArray[np.int64],
+        liquidator: str,
+        cause: int | NDArray[np.int64],
+        reason: str,
+    ) -> LiquidationReport:
+        count = int(positions.size)
+        self.totals["failed_liquidations"] += count
+        log = self._ctx.log
+        log.emit(
+            LiquidationsFailed,
+            cause=int(np.max(cause)) if np.ndim(cause) else int(cause),
+            venue=self.venue_id,
+            liquidator=liquidator,
+            count=count,
+            reason=reason,
+        )
+        empty = positions[:0]
+        return LiquidationReport(len(log), empty, book.collateral_asset, 0.0, 0.0, count)
+
     # -- reporting ----------------------------------------------------------------------------
 
     def metrics(self) -> dict[str, float]:
@@ -292,9 +367,11 @@ class AaveV3Market:
         out = dict(self.totals)
         out["accounts"] = float(sum(len(b) for b in self.books))
         out["collateral_usd"] = float(
-            sum(b.collateral.sum() * self.price(b.collateral_asset) for b in self.books)
+            sum(b.collateral.sum() * self.valuation_price(b.collateral_asset) for b in self.books)
         )
-        out["debt_usd"] = float(sum(b.debt.sum() * self.price(b.debt_asset) for b in self.books))
+        out["debt_usd"] = float(
+            sum(b.debt.sum() * self.valuation_price(b.debt_asset) for b in self.books)
+        )
         out["bad_debt_usd"] = out["deficit_usd"] + out["residual_bad_debt_usd"]
         return out
 
@@ -304,7 +381,8 @@ class AaveV3Market:
 
         frames = []
         for book in self.books:
-            p_c, p_d = self.price(book.collateral_asset), self.price(book.debt_asset)
+            p_c = self.valuation_price(book.collateral_asset)
+            p_d = self.valuation_price(book.debt_asset)
             frames.append(
                 pd.DataFrame(
                     {

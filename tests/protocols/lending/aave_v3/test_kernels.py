@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from numpy.typing import NDArray
+
 from protosim.protocols.lending.aave_v3 import kernels
 from protosim.protocols.lending.aave_v3.math import (
     LiquidationInput,
@@ -23,7 +24,6 @@ from protosim.protocols.lending.aave_v3.math import (
     LiquidationRules,
     liquidation_call,
 )
-
 from protosim.units import MAX_UINT256
 
 V2, V3_0, V3_3 = LiquidationRules.V2, LiquidationRules.V3_0, LiquidationRules.V3_3

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+
 from protosim.protocols.lending.aave_v3.math import (
     CLOSE_FACTOR_HF_THRESHOLD,
     LiquidationInput,
@@ -26,7 +27,6 @@ from protosim.protocols.lending.aave_v3.math import (
     max_liquidatable_debt,
     user_account_data,
 )
-
 from protosim.units import MAX_UINT256, WAD
 
 USD = 10**8  # AaveOracle base currency: USD with 8 decimals

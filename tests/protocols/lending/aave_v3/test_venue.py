@@ -12,8 +12,7 @@ from protosim.testing import tiny_scenario_dict
 
 def _run(rules: str = "v3.3", accounts: int = 1_000, depth_usd: float = 30e6) -> Simulation:
     data = tiny_scenario_dict(accounts=accounts, depth_usd=depth_usd, rules=rules)
-    sim = Simulation(Scenario.from_dict(data), seed=11)
-    return sim
+    return Simulation(Scenario.from_dict(data), seed=11)
 
 
 @pytest.mark.parametrize("rules", ["v3.3", "v3.0", "v2"])
