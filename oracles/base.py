@@ -103,7 +103,8 @@ class Feed(ABC):
 
     def set_state(self, state: str, *, cause: int) -> None:
         """Switch between ``live``, ``outage`` (no rounds) and ``frozen`` (rounds repeat the
-        last answer on the feed's own schedule)."""
+        last answer on the feed's own schedule).
+        """
         if state not in STATES:
             raise ValueError(f"expected state live, outage or frozen, was {state!r}")
         self._state = state
@@ -245,7 +246,7 @@ class Feed(ABC):
             callback(self._reading)
 
     def on_landed(self, reading: OracleReading) -> None:
-        """Hook for models that keep state about their own rounds (default: nothing)."""
+        """Update model state after one of the feed's own rounds lands (default: nothing)."""
         del reading
 
 

@@ -195,7 +195,8 @@ class Chain:
     def run(self) -> ProcessGenerator:
         """Produce a block every ``block_time_s``, the first one at ``t = block_time_s``; none
         while the chain is halted. The first block after a halt comes at the end of the halt,
-        when the sequencer is up again."""
+        when the sequencer is up again.
+        """
         while True:
             wait = self.params.block_time_s
             if not self.sequencer_up:

@@ -206,11 +206,13 @@ class SquareRootBook:
 
     def quantity_for_price(self, price: float, target: float) -> float:
         """Return the signed quantity whose impact moves the mid from `price` to `target`:
-        ``|ln(target/price)| = Y σ √(Q/V)``, so ``Q = V · (ln(target/price) / (Y σ))²`` USD."""
+        ``|ln(target/price)| = Y σ √(Q/V)``, so ``Q = V · (ln(target/price) / (Y σ))²`` USD.
+        """
         if not target > 0:
             raise ValueError(f"expected a target price > 0, was {target}")
         move = math.log(target / price)
-        notional = self.daily_volume_usd * (move / (self.impact_coefficient * self.daily_volatility)) ** 2
+        scale = self.impact_coefficient * self.daily_volatility
+        notional = self.daily_volume_usd * (move / scale) ** 2
         return math.copysign(notional / price, move)
 
     def sell_proceeds(self, price: float, quantities: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -199,7 +199,8 @@ class OracleDelaySpec(_ShockBase):
 
 class MarketTradeSpec(_ShockBase):
     """Someone trades on a market venue: a forced seller, or a manipulator moving a thin market
-    that an oracle reads (with `hold_s`, the position is unwound after that long)."""
+    that an oracle reads (with `hold_s`, the position is unwound after that long).
+    """
 
     kind: Literal["market_trade"]
     venue: str

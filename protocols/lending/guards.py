@@ -71,6 +71,9 @@ class PriceGuard:
         For the events.
     oracles, fallbacks : dict
         The primary oracle of each asset, and its fallback (None if it has none).
+    max_ages : dict
+        Per-asset staleness limits overriding ``params.max_age_s`` (feeds differ: a 24 h
+        heartbeat stablecoin feed is not stale after an hour).
     params : OracleGuardParams
         The guard's rules.
     chain : Chain
@@ -85,6 +88,7 @@ class PriceGuard:
         fallbacks: dict[str, Oracle | None],
         params: OracleGuardParams,
         chain: Chain,
+        max_ages: dict[str, float | None] | None = None,
     ) -> None:
         self._ctx = ctx
         self._venue_id = venue_id
@@ -92,18 +96,24 @@ class PriceGuard:
         self._fallbacks = fallbacks
         self._params = params
         self._chain = chain
+        overrides = max_ages or {}
+        self._max_age = {
+            asset: overrides.get(asset) if overrides.get(asset) is not None else params.max_age_s
+            for asset in oracles
+        }
         self._decisions: dict[str, tuple[str, str]] = dict.fromkeys(oracles, ("ok", "use"))
         self._sentinel_state = "ok"
 
     def _decide(self, asset: str) -> tuple[str, str, GuardedPrice | None]:
         now = self._ctx.clock.now
         p = self._params
+        max_age = self._max_age[asset]
         primary = self._oracles[asset]
         reading = primary.read()
         condition = "ok"
         if reading.price <= 0:
             condition = "invalid"
-        elif p.max_age_s is not None and now - reading.updated_at > p.max_age_s:
+        elif max_age is not None and now - reading.updated_at > max_age:
             condition = "stale"
         if condition == "ok" or (condition == "stale" and p.on_stale == "use"):
             return condition, "use", GuardedPrice(reading.price, reading.seq, primary.oracle_id)
@@ -111,7 +121,7 @@ class PriceGuard:
         fallback = self._fallbacks.get(asset)
         if wants_fallback and fallback is not None:
             backup = fallback.read()
-            fresh = p.max_age_s is None or now - backup.updated_at <= p.max_age_s
+            fresh = max_age is None or now - backup.updated_at <= max_age
             if backup.price > 0 and fresh:
                 guarded = GuardedPrice(backup.price, backup.seq, fallback.oracle_id)
                 return condition, "fallback", guarded
@@ -183,5 +193,5 @@ class PriceGuard:
     @property
     def watches_time(self) -> bool:
         """Whether decisions can change with time alone (a staleness check or a sentinel)."""
-        p = self._params
-        return p.max_age_s is not None or p.sentinel_grace_period_s is not None
+        has_age = any(age is not None for age in self._max_age.values())
+        return has_age or self._params.sentinel_grace_period_s is not None

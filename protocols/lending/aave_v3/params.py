@@ -25,6 +25,8 @@ class ReserveParams(_Strict):
     """Id of the oracle that prices this reserve (AaveOracle source)."""
     fallback_oracle: str | None = None
     """Used when the source answers zero or below (AaveOracle), or is stale under a guard."""
+    max_oracle_age_s: float | None = Field(default=None, gt=0)
+    """Staleness limit for this reserve's feed, overriding the venue's ``oracle_guard``."""
     ltv_bps: int = Field(default=8050, ge=0, le=10_000)
     liquidation_threshold_bps: int = Field(default=8300, gt=0, le=10_000)
     liquidation_bonus_bps: int = Field(default=10_500, ge=10_000, le=20_000)

@@ -101,7 +101,13 @@ class AaveV3Market:
                     )
                 fallbacks[asset] = fallback
         self.guard = PriceGuard(
-            ctx, venue_id, self.oracles, fallbacks, params.oracle_guard, self.chain
+            ctx,
+            venue_id,
+            self.oracles,
+            fallbacks,
+            params.oracle_guard,
+            self.chain,
+            {asset: r.max_oracle_age_s for asset, r in self.reserves.items()},
         )
         self.books: list[PairBook] = []
         next_account = 0
@@ -271,9 +277,7 @@ class AaveV3Market:
             return self._fail(book, positions, liquidator, cause, "oracle_unavailable")
         p_c, p_d, _ = prices
         batch = self.quote(book_index, positions)
-        ok = batch.executed & self.guard.sentinel_allows(
-            book.health_factors(p_c / p_d, positions)
-        )
+        ok = batch.executed & self.guard.sentinel_allows(book.health_factors(p_c / p_d, positions))
         done = positions[ok]
         failed = int(positions.size - done.size)
         if failed:
