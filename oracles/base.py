@@ -137,6 +137,15 @@ class Feed(ABC):
             "last_answer": self._reading.price,
         }
 
+    def sources(self) -> tuple[tuple[str, str], ...]:
+        """Return what the answer is computed from: the trading venues named in the params'
+        ``observes``, else the asset's reference price; models that read other feeds or
+        constants override this."""
+        observes = getattr(self._base, "observes", ())
+        if observes:
+            return tuple(("market", venue) for venue in observes)
+        return (("reference", self.asset),)
+
     @abstractmethod
     def run(self) -> ProcessGenerator:
         """Observe and publish by the model's rules (each model defines it)."""

@@ -59,6 +59,8 @@ class Simulation:
         self.registry = registry or default_registry()
         scenario.validate_components(self.registry)
         self._ctx = self._build()
+        self._samples = PriceSamples()
+        self._started = False
 
     @property
     def context(self) -> SimContext:
@@ -112,6 +114,34 @@ class Simulation:
                     raise ScenarioError(str(exc.args[0]), key_path=where) from None
         return ctx
 
+    def _start(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        ctx = self._ctx
+        scenario = self.scenario
+        for chain_id, chain in ctx.chains.items():
+            ctx.clock.start(f"chain.{chain_id}", chain.run())
+        for store in (ctx.oracles, ctx.venues, ctx.agents):
+            for component in store.values():
+                component.start()
+        for i, shock in enumerate(scenario.shocks):
+            schedule_shock(ctx, shock, scenario.shock_time(i), f"shock[{i}]")
+        ctx.clock.start("prices", _sample_prices(ctx, self._samples, scenario.price_sample_s))
+
+    def run_until(self, t: float) -> None:
+        """Advance the simulation to time `t` (at most the horizon) and stop there.
+
+        The state can then be inspected (venues' positions, oracle answers, an
+        `ExposureGraph` of that moment) and the run continued with `run`.
+        """
+        if t > self.scenario.horizon_s:
+            raise ValueError(f"expected t <= horizon_s ({self.scenario.horizon_s}), was {t}")
+        if t < self._ctx.clock.now:
+            raise ValueError(f"the run is already at t = {self._ctx.clock.now}, past {t}")
+        self._start()
+        self._ctx.clock.env.run(until=t)
+
     def run(self, progress: Callable[[float], None] | None = None) -> RunResult:
         """Run to the scenario's horizon and return the result.
 
@@ -122,27 +152,27 @@ class Simulation:
         """
         ctx = self._ctx
         scenario = self.scenario
-        for chain_id, chain in ctx.chains.items():
-            ctx.clock.start(f"chain.{chain_id}", chain.run())
-        for store in (ctx.oracles, ctx.venues, ctx.agents):
-            for component in store.values():
-                component.start()
-        for i, shock in enumerate(scenario.shocks):
-            schedule_shock(ctx, shock, scenario.shock_time(i), f"shock[{i}]")
-        samples = PriceSamples.empty(ctx.market)
-        ctx.clock.start("prices", _sample_prices(ctx, samples, scenario.price_sample_s))
+        self._start()
+        start = ctx.clock.now
         steps = 100 if progress is not None else 1
         for k in range(1, steps + 1):
-            ctx.clock.env.run(until=scenario.horizon_s * k / steps)
+            until = start + (scenario.horizon_s - start) * k / steps
+            if until > ctx.clock.now:
+                ctx.clock.env.run(until=until)
             if progress is not None:
                 progress(ctx.clock.now)
+        return self.result()
+
+    def result(self) -> RunResult:
+        """Return the result of the run so far."""
+        ctx = self._ctx
         components: dict[str, Any] = {**ctx.oracles, **ctx.venues, **ctx.agents}
         return RunResult(
-            scenario=scenario,
+            scenario=self.scenario,
             seed=self.seed,
             log=ctx.log,
             component_metrics={cid: dict(c.metrics()) for cid, c in components.items()},
-            price_samples=samples,
+            price_samples=self._samples,
             market=ctx.market,
         )
 

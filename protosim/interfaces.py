@@ -8,9 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from protosim.events import ROOT
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    from numpy.typing import NDArray
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +75,37 @@ class Oracle(Protocol):
 
     def start(self) -> None:
         """Start the oracle's processes."""
+        ...
+
+    def sources(self) -> tuple[tuple[str, str], ...]:
+        """Return what the answer is computed from: ``("market", venue id)``,
+        ``("reference", asset id)``, ``("oracle", oracle id)`` or ``("constant", value)``."""
+        ...
+
+
+@runtime_checkable
+class ExposureVenue(Protocol):
+    """A venue whose positions exposure analysis can read and stress at first order."""
+
+    venue_id: str
+
+    @property
+    def chain_id(self) -> str | None:
+        """The chain the venue settles on (None for an off-chain venue)."""
+        ...
+
+    def positions_frame(self) -> pd.DataFrame:
+        """Return one row per position with at least ``venue``, ``account``,
+        ``collateral_usd``, ``debt_usd`` and ``health_factor``."""
+        ...
+
+    def health_under(self, prices: Mapping[str, float]) -> NDArray[np.float64]:
+        """Return each position's health (liquidatable below 1) if its oracles answered
+        `prices`, in `positions_frame` order."""
+        ...
+
+    def priced_by(self) -> Mapping[str, tuple[str, ...]]:
+        """Return, per asset the venue prices, the oracle ids it reads (in order of use)."""
         ...
 
 

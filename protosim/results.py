@@ -29,12 +29,6 @@ class PriceSamples:
     venue: list[str] = field(default_factory=list)
     price: list[float] = field(default_factory=list)
 
-    @classmethod
-    def empty(cls, market: Market) -> PriceSamples:
-        """Return an empty sample set (the market is where samples will come from)."""
-        del market
-        return cls()
-
     def add(self, t: float, asset: str, venue: str, price: float) -> None:
         """Append one sample."""
         self.t.append(t)

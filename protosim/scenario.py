@@ -59,11 +59,15 @@ PathSpec = Annotated[ConstantPathSpec | GbmPathSpec | ReplayPathSpec, Field(disc
 
 
 class AssetSpec(_Strict):
-    """An asset: its id, token decimals and exogenous price path."""
+    """An asset: its id, token decimals, exogenous price path, and what it is tied to."""
 
     id: str = Field(min_length=1)
     decimals: int = Field(default=18, ge=0, le=36)
     path: PathSpec
+    pegged_to: str | None = None
+    """The asset (or ``"USD"``) this one is meant to trade at par with: a stablecoin's peg."""
+    underlying: str | None = None
+    """The asset this one is staked or bridged from (stETH from ETH, wBETH from ETH)."""
 
 
 # -- trading venues (where trades move prices) ----------------------------------------------
@@ -284,6 +288,14 @@ class Scenario(_Strict):
             [c.id for group in (self.oracles, self.venues, self.agents) for c in group],
             "oracles/venues/agents",
         )
+        for i, asset in enumerate(self.assets):
+            for field in ("pegged_to", "underlying"):
+                target = getattr(asset, field)
+                if target is not None and target not in assets and target != "USD":
+                    raise _at(
+                        f"assets[{i}].{field}",
+                        f"expected one of the assets {assets} or 'USD', was {target!r}",
+                    )
         for i, market in enumerate(self.markets):
             if market.asset not in assets:
                 raise _at(

@@ -11,6 +11,7 @@ The AaveOracle has no staleness check (§1.8): the venue reads whatever answer i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -380,7 +381,12 @@ class AaveV3Market:
         return out
 
     def positions_frame(self) -> pd.DataFrame:
-        """Return every position now: account, reserves, amounts, USD values, health factor."""
+        """Return every position now, one row each (the rows `health_under` follows).
+
+        Columns: ``venue``, ``account``, ``collateral_asset``, ``debt_asset``, ``collateral``
+        and ``debt`` (tokens), ``collateral_usd``, ``debt_usd``, ``liquidation_threshold``,
+        ``health_factor``, ``collateral_oracle``, ``debt_oracle``.
+        """
         import pandas as pd
 
         frames = []
@@ -390,6 +396,7 @@ class AaveV3Market:
             frames.append(
                 pd.DataFrame(
                     {
+                        "venue": self.venue_id,
                         "account": np.arange(len(book)) + book.first_account,
                         "collateral_asset": book.collateral_asset,
                         "debt_asset": book.debt_asset,
@@ -397,11 +404,37 @@ class AaveV3Market:
                         "debt": book.debt,
                         "collateral_usd": book.collateral * p_c,
                         "debt_usd": book.debt * p_d,
+                        "liquidation_threshold": book.liquidation_threshold,
                         "health_factor": book.health_factors(p_c / p_d),
+                        "collateral_oracle": self.reserves[book.collateral_asset].oracle,
+                        "debt_oracle": self.reserves[book.debt_asset].oracle,
                     }
                 )
             )
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def health_under(self, prices: Mapping[str, float]) -> NDArray[np.float64]:
+        """Return every position's health factor if the venue's oracles answered `prices`
+        (asset → USD; assets not given keep their current price), in `positions_frame` order.
+        First order: no liquidation, no market impact."""
+        out = []
+        for book in self.books:
+            p_c = prices.get(book.collateral_asset, self.valuation_price(book.collateral_asset))
+            p_d = prices.get(book.debt_asset, self.valuation_price(book.debt_asset))
+            out.append(book.health_factors(p_c / p_d))
+        return np.concatenate(out) if out else np.empty(0)
+
+    def priced_by(self) -> dict[str, tuple[str, ...]]:
+        """Return the oracle ids each reserve's price comes from (source, then fallback)."""
+        return {
+            asset: tuple(o for o in (r.oracle, r.fallback_oracle) if o is not None)
+            for asset, r in self.reserves.items()
+        }
+
+    @property
+    def chain_id(self) -> str:
+        """The chain the market lives on."""
+        return self.params.chain
 
 
 def build(ctx: SimContext, spec: ComponentSpec, params: AaveV3Params, where: str) -> AaveV3Market:

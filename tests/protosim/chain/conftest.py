@@ -29,15 +29,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eth_abi.abi import encode as abi_encode
+from web3 import EthereumTesterProvider, Web3
+from web3.contract import Contract
 
-vyper = pytest.importorskip("vyper", reason="the chain tests compile Vyper test contracts")
-pytest.importorskip("eth_tester", reason="the chain tests run on eth-tester")
-
-from eth_abi.abi import encode as abi_encode  # noqa: E402
-from web3 import EthereumTesterProvider, Web3  # noqa: E402
-from web3.contract import Contract  # noqa: E402
-
-from protosim.chain.rpc import RetryPolicy, RpcClient  # noqa: E402
+from protosim.chain.rpc import RetryPolicy, RpcClient
 
 CONTRACTS = Path(__file__).resolve().parent / "contracts"
 FAULTS = ("close", "503", "429", "retry_after", "delay", "rate_limit_rpc", "garbage")
@@ -49,7 +45,7 @@ class Artifact:
     bytecode: str
 
 
-def _compile(path: Path, cache_dir: Path) -> Artifact:
+def _compile(vyper: Any, path: Path, cache_dir: Path) -> Artifact:
     source = path.read_text()
     key = hashlib.sha256(f"{vyper.__version__}\n{source}".encode()).hexdigest()[:24]
     cached = cache_dir / f"{path.stem}-{key}.json"
@@ -65,10 +61,12 @@ def _compile(path: Path, cache_dir: Path) -> Artifact:
 
 @pytest.fixture(scope="session")
 def contracts() -> dict[str, Artifact]:
-    """ABI and bytecode of every test contract, by file stem."""
+    """ABI and bytecode of every test contract, by file stem (skips if vyper is missing)."""
+    vyper = pytest.importorskip("vyper", reason="the chain tests compile Vyper contracts")
+    pytest.importorskip("eth_tester", reason="the chain tests run on eth-tester")
     cache_dir = Path(tempfile.gettempdir()) / f"protosim-vyper-cache-{os.getuid()}"
     cache_dir.mkdir(exist_ok=True)
-    return {p.stem: _compile(p, cache_dir) for p in sorted(CONTRACTS.glob("*.vy"))}
+    return {p.stem: _compile(vyper, p, cache_dir) for p in sorted(CONTRACTS.glob("*.vy"))}
 
 
 class Chain:
@@ -156,89 +154,92 @@ class Bridge:
         return [params for m, params in self.methods if m == method]
 
 
+class _Handler(BaseHTTPRequestHandler):
+    chain: Chain
+    bridge: Bridge
+    lock: threading.Lock
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _drop(self) -> None:
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _fault(self, fault: str, rid: Any) -> None:
+        if fault == "delay":
+            time.sleep(self.bridge.delay_s)  # past the client's timeout, then hang up
+        if fault in ("close", "delay"):
+            return self._drop()
+        if fault == "rate_limit_rpc":
+            error = {"code": -32005, "message": "project ID request rate exceeded"}
+            body = json.dumps({"jsonrpc": "2.0", "id": rid, "error": error}).encode()
+            return self._send(200, body)
+        status, body, headers = {
+            "503": (503, b"upstream unavailable", {}),
+            "429": (429, b"slow down", {}),
+            "retry_after": (429, b"slow down", {"Retry-After": "7"}),
+            "garbage": (200, b"<html><body>502 Bad Gateway</body></html>", {}),
+        }[fault]
+        return self._send(status, body, headers)
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        method, params, rid = body["method"], body.get("params", []), body.get("id")
+        with self.lock:
+            self.bridge.methods.append((method, params))
+            fault = self.bridge.faults.pop(0) if self.bridge.faults else None
+            failing = (
+                self.bridge.fail_after is not None and self.bridge.served >= self.bridge.fail_after
+            )
+            if fault is None and failing:
+                fault = self.bridge.fail_after_mode
+        if fault is not None:
+            return self._fault(fault, rid)
+        return self._send(200, json.dumps(self._answer(method, params, rid)).encode())
+
+    def _answer(self, method: str, params: Any, rid: Any) -> dict[str, Any]:
+        if method == "eth_getLogs" and self.bridge.max_log_range is not None:
+            flt = params[0]
+            width = int(flt["toBlock"], 16) - int(flt["fromBlock"], 16) + 1
+            if width > self.bridge.max_log_range:
+                error = {"code": -32005, "message": "query returned more than 10000 results"}
+                return {"jsonrpc": "2.0", "id": rid, "error": error}
+        with self.lock:
+            try:
+                response = self.chain.w3.manager._make_request(method, params)
+            except Exception as exc:
+                message = str(exc)
+                if "revert" in message:
+                    reason = message.split("execution reverted:", 1)[-1].strip()
+                    data = "0x08c379a0" + abi_encode(["string"], [reason]).hex()
+                    error = {"code": 3, "message": message, "data": data}
+                else:
+                    error = {"code": -32000, "message": message}
+                return {"jsonrpc": "2.0", "id": rid, "error": error}
+            self.bridge.served += 1
+        out: dict[str, Any] = {"jsonrpc": "2.0", "id": rid}
+        if "error" in response:
+            out["error"] = dict(response["error"])
+        else:
+            out["result"] = _to_wire(response["result"])
+        return out
+
+
 def _make_handler(
     chain: Chain, bridge: Bridge, lock: threading.Lock
 ) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            for key, value in (headers or {}).items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(body)
-
-        def _drop(self) -> None:
-            self.close_connection = True
-            try:
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            method, params, rid = body["method"], body.get("params", []), body.get("id")
-            with lock:
-                bridge.methods.append((method, params))
-                fault = bridge.faults.pop(0) if bridge.faults else None
-                if (
-                    fault is None
-                    and bridge.fail_after is not None
-                    and bridge.served >= bridge.fail_after
-                ):
-                    fault = bridge.fail_after_mode
-            if fault == "close":
-                return self._drop()
-            if fault == "delay":
-                time.sleep(bridge.delay_s)
-                return self._drop()
-            if fault == "503":
-                return self._send(503, b"upstream unavailable")
-            if fault == "429":
-                return self._send(429, b"slow down")
-            if fault == "retry_after":
-                return self._send(429, b"slow down", {"Retry-After": "7"})
-            if fault == "garbage":
-                return self._send(200, b"<html><body>502 Bad Gateway</body></html>")
-            if fault == "rate_limit_rpc":
-                error = {"code": -32005, "message": "project ID request rate exceeded"}
-                return self._send(
-                    200, json.dumps({"jsonrpc": "2.0", "id": rid, "error": error}).encode()
-                )
-            return self._send(200, json.dumps(self._answer(method, params, rid)).encode())
-
-        def _answer(self, method: str, params: Any, rid: Any) -> dict[str, Any]:
-            if method == "eth_getLogs" and bridge.max_log_range is not None:
-                flt = params[0]
-                width = int(flt["toBlock"], 16) - int(flt["fromBlock"], 16) + 1
-                if width > bridge.max_log_range:
-                    error = {"code": -32005, "message": "query returned more than 10000 results"}
-                    return {"jsonrpc": "2.0", "id": rid, "error": error}
-            with lock:
-                try:
-                    response = chain.w3.manager._make_request(method, params)
-                except Exception as exc:
-                    message = str(exc)
-                    if "revert" in message:
-                        reason = message.split("execution reverted:", 1)[-1].strip()
-                        data = "0x08c379a0" + abi_encode(["string"], [reason]).hex()
-                        error = {"code": 3, "message": message, "data": data}
-                    else:
-                        error = {"code": -32000, "message": message}
-                    return {"jsonrpc": "2.0", "id": rid, "error": error}
-                bridge.served += 1
-            out: dict[str, Any] = {"jsonrpc": "2.0", "id": rid}
-            if "error" in response:
-                out["error"] = dict(response["error"])
-            else:
-                out["result"] = _to_wire(response["result"])
-            return out
-
-    return Handler
+    return type("Handler", (_Handler,), {"chain": chain, "bridge": bridge, "lock": lock})
 
 
 @pytest.fixture
@@ -334,7 +335,7 @@ def _answer(i: int) -> int:
     return -123_456_789 if i == 17 else 150_000_000_000 + 37_123_456 * i
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def feed_history(contracts: dict[str, Artifact]) -> Iterator[FeedHistory]:
     """An aggregator with 50 rounds, each mined in its own block, some empty blocks between."""
     chain = Chain(contracts)

@@ -42,7 +42,9 @@ SOLIDITY_MASKS = {
     "reserve_factor_bps": 0x00000000000000000000000000000000000000000000FFFF0000000000000000,
     "borrow_cap": 0x00000000000000000000000000000000000FFFFFFFFF00000000000000000000,
     "supply_cap": 0x00000000000000000000000000FFFFFFFFF00000000000000000000000000000,
-    "liquidation_protocol_fee_bps": 0x0000000000000000000000FFFF00000000000000000000000000000000000000,
+    "liquidation_protocol_fee_bps": (
+        0x0000000000000000000000FFFF00000000000000000000000000000000000000
+    ),
     "emode_category": 0xFF << 168,
     "unbacked_mint_cap": 0xFFFFFFFFF << 176,
     "debt_ceiling": 0x0FFFFFFFFFF00000000000000000000000000000000000000000000000000000,
@@ -186,43 +188,64 @@ class AavePool:
 
 @pytest.fixture(scope="module")
 def aave_pool(chain_factory: Callable[[], Any], serve: Any) -> Iterator[AavePool]:
-    """Three reserves; alice borrows USDC on WETH and WBTC, bob supplies USDC only, carol is empty."""
+    """Three reserves; alice borrows USDC on WETH and WBTC, bob supplies USDC, carol has nothing."""
     chain = chain_factory()
     pool = chain.deploy("MockAavePool")
     assets, a_tokens, debt_tokens = {}, {}, {}
-    for name, params, index in (("WETH", WETH, 1_02 * RAY // 100), ("USDC", USDC, RAY),
-                                ("WBTC", WBTC, 1_05 * RAY // 100)):
+    for name, params, index in (
+        ("WETH", WETH, 1_02 * RAY // 100),
+        ("USDC", USDC, RAY),
+        ("WBTC", WBTC, 1_05 * RAY // 100),
+    ):
         underlying = chain.deploy("MockToken", f"Wrapped {name}", name, params["decimals"])
         a_token = chain.deploy("MockToken", f"Aave {name}", f"a{name}", params["decimals"])
         debt = chain.deploy("MockToken", f"Debt {name}", f"variableDebt{name}", params["decimals"])
-        chain.transact(pool.functions.initReserve(underlying.address, a_token.address, debt.address,
-                                                  index, index + RAY // 10))
+        chain.transact(
+            pool.functions.initReserve(
+                underlying.address, a_token.address, debt.address, index, index + RAY // 10
+            )
+        )
         chain.transact(pool.functions.setReserveParams(underlying.address, *params.values()))
         chain.transact(pool.functions.setReserveFlags(underlying.address, *FLAGS[name]))
         chain.transact(pool.functions.setLegacyFields(underlying.address, *LEGACY[name]))
         assets[name], a_tokens[name], debt_tokens[name] = underlying.address, a_token, debt
     alice, bob, carol = chain.accounts[1:4]
     balances = [
-        (a_tokens["WETH"], alice, 10 * 10**18), (a_tokens["WBTC"], alice, 25_000_000),
-        (debt_tokens["USDC"], alice, 12_345_678_901), (a_tokens["USDC"], bob, 5_000 * 10**6),
+        (a_tokens["WETH"], alice, 10 * 10**18),
+        (a_tokens["WBTC"], alice, 25_000_000),
+        (debt_tokens["USDC"], alice, 12_345_678_901),
+        (a_tokens["USDC"], bob, 5_000 * 10**6),
     ]
     for token, holder, amount in balances:
         chain.transact(token.functions.setBalance(holder, amount))
     chain.transact(pool.functions.setUsingAsCollateral(alice, 0, True))
     chain.transact(pool.functions.setUsingAsCollateral(alice, 2, True))
     chain.transact(pool.functions.setBorrowing(alice, 1, True))
-    chain.transact(pool.functions.setUserAccountData(alice, 3_780_000_000_000, 1_234_567_890_100,
-                                                     1_500_000_000_000, 8150, 7900,
-                                                     1_249_000_000_000_000_000))
-    chain.transact(pool.functions.setUserAccountData(bob, 500_000_000_000, 0, 375_000_000_000,
-                                                     7800, 7500, 0))
+    chain.transact(
+        pool.functions.setUserAccountData(
+            alice,
+            3_780_000_000_000,
+            1_234_567_890_100,
+            1_500_000_000_000,
+            8150,
+            7900,
+            1_249_000_000_000_000_000,
+        )
+    )
+    chain.transact(
+        pool.functions.setUserAccountData(bob, 500_000_000_000, 0, 375_000_000_000, 7800, 7500, 0)
+    )
     chain.transact(pool.functions.setUserEMode(alice, 1))
     with serve(chain) as bridge:
         yield AavePool(
-            chain=chain, bridge=bridge, pool=pool.address, assets=assets,
+            chain=chain,
+            bridge=bridge,
+            pool=pool.address,
+            assets=assets,
             a_tokens={k: v.address for k, v in a_tokens.items()},
             debt_tokens={k: v.address for k, v in debt_tokens.items()},
-            users={"alice": alice, "bob": bob, "carol": carol}, block=chain.latest,
+            users={"alice": alice, "bob": bob, "carol": carol},
+            block=chain.latest,
         )
 
 
@@ -232,8 +255,9 @@ def test_reserves_decoded_exactly_as_configured_on_chain(
     """Every configuration field the pool encoded on chain decodes to the value it was given."""
     snapshot = read_pool_snapshot(make_client(aave_pool.bridge.url), aave_pool.pool)
     assert [r.asset for r in snapshot.reserves] == list(aave_pool.assets.values())
-    for (name, params), reserve in zip((("WETH", WETH), ("USDC", USDC), ("WBTC", WBTC)),
-                                       snapshot.reserves, strict=True):
+    for (name, params), reserve in zip(
+        (("WETH", WETH), ("USDC", USDC), ("WBTC", WBTC)), snapshot.reserves, strict=True
+    ):
         assert reserve.symbol == name
         assert reserve.configuration == _expected_config(params, FLAGS[name], LEGACY[name])
         assert reserve.data.a_token == aave_pool.a_tokens[name]
@@ -248,11 +272,16 @@ def test_user_positions_match_balances_and_bitmaps(
 ) -> None:
     """Balances, collateral/borrowing bits, account data and eMode are read as written."""
     users = aave_pool.users
-    snapshot = read_pool_snapshot(make_client(aave_pool.bridge.url), aave_pool.pool,
-                                  [users["alice"], users["bob"], users["carol"]])
+    snapshot = read_pool_snapshot(
+        make_client(aave_pool.bridge.url),
+        aave_pool.pool,
+        [users["alice"], users["bob"], users["carol"]],
+    )
     alice, bob, carol = snapshot.users
-    assert [(p.asset, p.a_token_balance, p.variable_debt_balance, p.collateral_enabled, p.borrowing)
-            for p in alice.reserves] == [
+    assert [
+        (p.asset, p.a_token_balance, p.variable_debt_balance, p.collateral_enabled, p.borrowing)
+        for p in alice.reserves
+    ] == [
         (aave_pool.assets["WETH"], 10 * 10**18, 0, True, False),
         (aave_pool.assets["USDC"], 0, 12_345_678_901, False, True),
         (aave_pool.assets["WBTC"], 25_000_000, 0, True, False),
@@ -264,18 +293,22 @@ def test_user_positions_match_balances_and_bitmaps(
     assert alice.account.current_liquidation_threshold == 8150
     assert alice.emode_category == 1
     assert [(p.asset, p.a_token_balance, p.collateral_enabled) for p in bob.reserves] == [
-        (aave_pool.assets["USDC"], 5_000 * 10**6, False)]
+        (aave_pool.assets["USDC"], 5_000 * 10**6, False)
+    ]
     assert bob.account.health_factor == MAX_UINT256  # no debt
     assert carol.reserves == ()
     assert carol.configuration == 0
 
 
-def test_snapshot_is_pinned_to_one_block(aave_pool: AavePool, make_client: Callable[..., RpcClient]) -> None:
+def test_snapshot_is_pinned_to_one_block(
+    aave_pool: AavePool, make_client: Callable[..., RpcClient]
+) -> None:
     """Every eth_call of a snapshot names the same block, the one recorded in the snapshot."""
     client = make_client(aave_pool.bridge.url)
     aave_pool.bridge.methods.clear()
-    snapshot = read_pool_snapshot(client, aave_pool.pool, [aave_pool.users["alice"]],
-                                  block=aave_pool.block)
+    snapshot = read_pool_snapshot(
+        client, aave_pool.pool, [aave_pool.users["alice"]], block=aave_pool.block
+    )
     blocks = {params[1] for params in aave_pool.bridge.calls("eth_call")}
     assert blocks == {hex(aave_pool.block)}
     assert snapshot.block_number == aave_pool.block
@@ -309,5 +342,7 @@ def test_address_that_is_not_a_pool_raises_naming_call(
 ) -> None:
     """Pointing the reader at a token instead of a pool fails on getReservesList, naming it."""
     token = aave_pool.assets["WETH"]
-    with pytest.raises(ChainReadError, match=rf"eth_call getReservesList\(\) at block \d+ on {token}: reverted"):
+    with pytest.raises(
+        ChainReadError, match=rf"eth_call getReservesList\(\) at block \d+ on {token}: reverted"
+    ):
         read_pool_snapshot(make_client(aave_pool.bridge.url), token)

@@ -100,7 +100,8 @@ def test_chunks_cover_range_exactly_at_edges(
         (int(p[0]["fromBlock"], 16), int(p[0]["toBlock"], 16))
         for p in feed.bridge.calls("eth_getLogs")
     ]
-    assert ranges[0][0] == lo and ranges[-1][1] == hi
+    assert ranges[0][0] == lo
+    assert ranges[-1][1] == hi
     assert all(b - a + 1 <= 4 for a, b in ranges)
     assert all(ranges[i][1] + 1 == ranges[i + 1][0] for i in range(len(ranges) - 1))
 
@@ -119,13 +120,14 @@ def test_range_refused_as_too_large_is_split(
         int(p[0]["toBlock"], 16) - int(p[0]["fromBlock"], 16) + 1
         for p in feed.bridge.calls("eth_getLogs")
     ]
-    assert max(widths) == 40 and any(w <= 5 for w in widths)
+    assert max(widths) == 40
+    assert any(w <= 5 for w in widths)
 
 
 def test_feed_csv_matches_chain(
     feed: Any, make_client: Callable[..., RpcClient], tmp_path: Path
 ) -> None:
-    """The CSV has the header, one row per round, answers scaled by 1e-8 exactly, UTC times with Z."""
+    """The CSV has the header, one row per round, answers scaled by 1e-8 exactly, UTC with Z."""
     client = make_client(feed.bridge.url)
     rounds = read_feed_rounds(
         client, feed.aggregator, feed.first_block, feed.last_block, chunk_size=16
@@ -159,7 +161,8 @@ def test_proxy_address_reads_logs_of_its_aggregator(
     assert resolve_aggregator(client, feed.aggregator) == feed.aggregator
     rounds = read_feed_rounds(client, feed.proxy, feed.first_block, feed.last_block)
     assert rounds.aggregator == feed.aggregator
-    assert rounds.decimals == 8 and rounds.description == "ETH / USD"
+    assert rounds.decimals == 8
+    assert rounds.description == "ETH / USD"
     assert len(rounds.updates) == 50
     latest = read_latest_round_data(client, feed.proxy)
     assert latest.round_id == (3 << 64) | 50  # the proxy's phase-encoded id
@@ -172,11 +175,16 @@ def test_failure_mid_read_leaves_no_output_file(
     out = tmp_path / "rounds.csv"
     client = make_client(feed.bridge.url, max_retries=2)
     feed.bridge.fail_from(served=6)  # metadata calls and the first chunks succeed
-    with pytest.raises(ChainReadError) as info:
+
+    def read_then_write() -> None:
+        # The order the CLI uses: the file is written only after the whole read.
         rounds = read_feed_rounds(
             client, feed.aggregator, feed.first_block, feed.last_block, chunk_size=5
         )
         write_rounds_csv(out, rounds)
+
+    with pytest.raises(ChainReadError) as info:
+        read_then_write()
     assert str(info.value).startswith("eth_getLogs AnswerUpdated blocks ")
     assert f"on {feed.aggregator}: gave up after 3 attempts" in str(info.value)
     assert 1 < len(feed.bridge.calls("eth_getLogs")) < 20

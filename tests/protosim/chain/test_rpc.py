@@ -106,7 +106,7 @@ def test_revert_is_not_retried_and_names_reason(
 def test_call_to_address_without_code_says_no_contract(
     chain: Any, bridge: Any, make_client: Callable[..., RpcClient]
 ) -> None:
-    """An eth_call to an account without code returns no data: the error asks if it is a contract."""
+    """An eth_call to an account without code returns no data; the error asks for a contract."""
     eoa = chain.accounts[5]
     with pytest.raises(ChainReadError) as info:
         read_latest_round_data(make_client(bridge.url), eoa)
@@ -132,7 +132,7 @@ def test_non_json_answer_is_malformed_and_not_retried(
 def test_unreachable_node_error_names_host_but_not_url_path(
     make_client: Callable[..., RpcClient], sleeps: list[float]
 ) -> None:
-    """Connection refused is retried, then reported with scheme://host:port only (keys live in paths)."""
+    """Connection refused is retried, then reported with scheme://host:port only (no key)."""
     client = make_client("http://127.0.0.1:9/v2/SECRETKEY", max_retries=1)
     with pytest.raises(ChainReadError) as info:
         client.block_number()

@@ -26,9 +26,15 @@ from protosim.chain.univ3 import (
 Q96 = 2**96
 
 
-def _run_path(chain: Any, ticks: list[int], step_s: int, *, decimals: tuple[int, int] = (18, 18),
-              cardinality: int = 16) -> tuple[str, int, int]:
-    """Deploy a pool at T0 with ticks[0], move to ticks[i] at T0 + i*step_s, end at T0 + n*step_s."""
+def _run_path(
+    chain: Any,
+    ticks: list[int],
+    step_s: int,
+    *,
+    decimals: tuple[int, int] = (18, 18),
+    cardinality: int = 16,
+) -> tuple[str, int, int]:
+    """Pool at T0 with ticks[0], move to ticks[i] at T0 + i*step_s; end at T0 + n*step_s."""
     t0 = chain.timestamp(chain.latest) + 1000
     token0 = chain.deploy("MockToken", "Token0", "TKA", decimals[0])
     token1 = chain.deploy("MockToken", "Token1", "TKB", decimals[1])
@@ -43,7 +49,9 @@ def _run_path(chain: Any, ticks: list[int], step_s: int, *, decimals: tuple[int,
     return pool.address, chain.latest, t0
 
 
-def test_twap_of_known_tick_path(chain: Any, bridge: Any, make_client: Callable[..., RpcClient]) -> None:
+def test_twap_of_known_tick_path(
+    chain: Any, bridge: Any, make_client: Callable[..., RpcClient]
+) -> None:
     """Ticks 100, 200, -50 for 600 s each: cumulative delta 150000, mean 83.33 -> tick 83."""
     pool, block, _ = _run_path(chain, [100, 200, -50], 600)
     reading = read_twap(make_client(bridge.url), pool, 1800, block=block)
@@ -85,7 +93,7 @@ def test_twap_price_in_whole_tokens_uses_decimals(
     chain: Any, bridge: Any, make_client: Callable[..., RpcClient], tmp_path: Path
 ) -> None:
     """A USDC(6)/WETH(18)-like pool near tick 200133 prices about 2036 USDC per WETH."""
-    pool, block, t0 = _run_path(chain, [200_000, 201_000, 199_400], 600, decimals=(6, 18))
+    pool, block, _ = _run_path(chain, [200_000, 201_000, 199_400], 600, decimals=(6, 18))
     reading = read_twap(make_client(bridge.url), pool, 1800, block=block)
     # (200000 + 201000 + 199400) * 600 / 1800 = 200133.33
     assert reading.mean_tick == 200_133
@@ -110,34 +118,51 @@ def test_window_older_than_observations_raises_naming_observe(
     with pytest.raises(ChainReadError) as info:
         read_twap(make_client(bridge.url), pool, 1801, block=block)
     message = str(info.value)
-    assert message.startswith(f"eth_call observe([1801, 0]) at block {block} on {pool}: reverted: OLD")
+    assert message.startswith(
+        f"eth_call observe([1801, 0]) at block {block} on {pool}: reverted: OLD"
+    )
     assert "16 observations" in message
 
 
-def test_read_slot0_decodes_every_field(chain: Any, bridge: Any, make_client: Callable[..., RpcClient]) -> None:
+def test_read_slot0_decodes_every_field(
+    chain: Any, bridge: Any, make_client: Callable[..., RpcClient]
+) -> None:
     """slot0 carries price, negative tick and the observation ring buffer position."""
     pool, block, _ = _run_path(chain, [5, -887_000], 60, cardinality=3)
     slot0 = read_slot0(make_client(bridge.url), pool, block=block)
     assert (slot0.sqrt_price_x96, slot0.tick) == (2 * Q96, -887_000)
-    assert (slot0.observation_index, slot0.observation_cardinality,
-            slot0.observation_cardinality_next) == (1, 3, 3)
+    assert (
+        slot0.observation_index,
+        slot0.observation_cardinality,
+        slot0.observation_cardinality_next,
+    ) == (1, 3, 3)
     assert (slot0.fee_protocol, slot0.unlocked) == (0, True)
 
 
 @pytest.mark.parametrize(
     ("start", "end", "window", "mean"),
-    [(0, 1800, 1800, 1), (0, 1799, 1800, 0), (0, -1, 1800, -1), (0, -1800, 1800, -1),
-     (10**15, 10**15 + 7 * 60, 60, 7), (-(2**55), -(2**55) + 3600 * -887_272, 3600, -887_272)],
+    [
+        (0, 1800, 1800, 1),
+        (0, 1799, 1800, 0),
+        (0, -1, 1800, -1),
+        (0, -1800, 1800, -1),
+        (10**15, 10**15 + 7 * 60, 60, 7),
+        (-(2**55), -(2**55) + 3600 * -887_272, 3600, -887_272),
+    ],
 )
-def test_arithmetic_mean_tick_is_floor_of_average(start: int, end: int, window: int, mean: int) -> None:
+def test_arithmetic_mean_tick_is_floor_of_average(
+    start: int, end: int, window: int, mean: int
+) -> None:
     """The mean tick is floor(delta / window) for any signs and magnitudes int56 allows."""
     assert arithmetic_mean_tick(start, end, window) == mean
 
 
 def test_prices_from_tick_and_sqrt_price_agree() -> None:
-    """1.0001**tick equals (sqrtPriceX96 / 2**96)**2 for Uniswap's own tick 0 and max-tick ratios."""
+    """1.0001**tick equals (sqrtPriceX96 / 2**96)**2 at tick 0 and Uniswap's max tick."""
     assert tick_to_price(0) == sqrt_price_x96_to_price(Q96) == 1.0
     max_sqrt_ratio = 1461446703485210103287273052203988822378723970342  # TickMath.MAX_SQRT_RATIO
-    assert tick_to_price(887_272) == pytest.approx(sqrt_price_x96_to_price(max_sqrt_ratio), rel=1e-9)
+    assert tick_to_price(887_272) == pytest.approx(
+        sqrt_price_x96_to_price(max_sqrt_ratio), rel=1e-9
+    )
     with pytest.raises(ValueError, match="tick"):
         tick_to_price(887_273)
