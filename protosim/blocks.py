@@ -110,6 +110,7 @@ class Chain:
         self._halted_until = 0.0
         self.sequencer_up_since = 0.0
         """When the sequencer last came back up (0 if it never went down)."""
+        self._state_listeners: list[Callable[[bool, float, int], None]] = []
 
     # -- registration -------------------------------------------------------------------------
 
@@ -177,15 +178,24 @@ class Chain:
 
     # -- block production ---------------------------------------------------------------------
 
+    def on_sequencer_change(self, callback: Callable[[bool, float, int], None]) -> None:
+        """Call ``callback(up, at_s, cause)`` when the sequencer goes down or comes back."""
+        self._state_listeners.append(callback)
+
     def halt(self, duration_s: float, *, cause: int = ROOT) -> None:
         """Stop producing blocks for `duration_s` from now (an L2 sequencer outage)."""
         if duration_s <= 0:
             raise ValueError(f"expected duration_s > 0, was {duration_s}")
         was_up = self.sequencer_up
         self._halted_until = max(self._halted_until, self.clock.now + duration_s)
-        if was_up and self.log is not None:
-            self.log.emit(ChainStateChanged, cause=cause, chain=self.params.chain_id, state="down")
         self._halt_cause = cause
+        if was_up:
+            if self.log is not None:
+                self.log.emit(
+                    ChainStateChanged, cause=cause, chain=self.params.chain_id, state="down"
+                )
+            for callback in self._state_listeners:
+                callback(False, self.clock.now, cause)
 
     @property
     def sequencer_up(self) -> bool:
@@ -213,6 +223,8 @@ class Chain:
                         chain=self.params.chain_id,
                         state="up",
                     )
+                for callback in self._state_listeners:
+                    callback(True, self.sequencer_up_since, self._halt_cause)
             self.block += 1
             self._produce_block()
 

@@ -45,6 +45,9 @@ class OracleGuardParams(BaseModel):
     """What a stale answer leads to: revert (pause the asset), the fallback oracle, or use it."""
     sentinel_grace_period_s: float | None = Field(default=None, gt=0)
     """An L2 PriceOracleSentinel's grace period after the sequencer is back (3600 s on Aave)."""
+    sequencer_oracle: str | None = None
+    """The sequencer uptime feed the sentinel reads (answer 0 = up, ``startedAt`` = the
+    reading's ``observed_at``); None: the venue's chain's own state."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +92,7 @@ class PriceGuard:
         params: OracleGuardParams,
         chain: Chain,
         max_ages: dict[str, float | None] | None = None,
+        sequencer_feed: Oracle | None = None,
     ) -> None:
         self._ctx = ctx
         self._venue_id = venue_id
@@ -96,6 +100,7 @@ class PriceGuard:
         self._fallbacks = fallbacks
         self._params = params
         self._chain = chain
+        self._sequencer_feed = sequencer_feed
         overrides = max_ages or {}
         self._max_age = {
             asset: overrides.get(asset) if overrides.get(asset) is not None else params.max_age_s
@@ -180,8 +185,17 @@ class PriceGuard:
         grace = self._params.sentinel_grace_period_s
         if grace is None:
             return True
+        now = self._ctx.clock.now
+        if self._sequencer_feed is not None:
+            status = self._sequencer_feed.read()
+            return status.price == 0 and now - status.observed_at > grace
         chain = self._chain
-        return chain.sequencer_up and self._ctx.clock.now - chain.sequencer_up_since > grace
+        return chain.sequencer_up and now - chain.sequencer_up_since > grace
+
+    @property
+    def sentinel_closed(self) -> bool:
+        """Whether the sentinel is holding back liquidations of health 0.95 and above now."""
+        return not self._sentinel_open()
 
     def sentinel_allows(self, health: NDArray[np.float64]) -> NDArray[np.bool_]:
         """Return which positions with health factors `health` the sentinel lets be liquidated."""

@@ -215,7 +215,11 @@ class LendingKeeper:
                 reason=reason,
                 debt_usd=float(repay_usd[~choice.act].sum()),
             )
-        chosen = positions[choice.act]
+        profit = proceeds - repay_usd * (1.0 + self.params.flashloan_premium_bps / 10_000)
+        # Most profitable first: when the block's gas runs out, the best ones are in.
+        ranked = np.flatnonzero(choice.act)
+        ranked = ranked[np.argsort(-profit[ranked], kind="stable")]
+        chosen = positions[ranked]
         if chosen.size == 0:
             return
         self._in_flight[book_index][chosen] = True

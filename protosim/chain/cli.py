@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from protosim.errors import ProtosimError
 
@@ -162,7 +164,25 @@ def feed(
         )
     _check_out_dir(out)
     client = _client(rpc_url, timeout_s, max_retries, base_delay_s, max_delay_s)
-    rounds = read_feed_rounds(client, address, from_block, to_block, chunk_size=chunk_size)
+    console = Console(stderr=True)
+    # A bar only on a terminal: piped or captured stderr keeps just the error line.
+    with Progress(
+        TextColumn("eth_getLogs"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} blocks"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as progress:
+        task = progress.add_task("logs", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        rounds = read_feed_rounds(
+            client, address, from_block, to_block, chunk_size=chunk_size, on_chunk=advance
+        )
     write_rounds_csv(out, rounds)
     via = "" if rounds.aggregator == rounds.feed else f" (aggregator {rounds.aggregator})"
     click.echo(

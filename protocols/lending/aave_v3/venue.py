@@ -109,6 +109,11 @@ class AaveV3Market:
             params.oracle_guard,
             self.chain,
             {asset: r.max_oracle_age_s for asset, r in self.reserves.items()},
+            sequencer_feed=(
+                ctx.oracle(params.oracle_guard.sequencer_oracle)
+                if params.oracle_guard.sequencer_oracle
+                else None
+            ),
         )
         self.books: list[PairBook] = []
         next_account = 0
@@ -232,6 +237,8 @@ class AaveV3Market:
         return found
 
     def _sentinel_filter(self, found: list[Candidates]) -> list[Candidates]:
+        if not self.guard.sentinel_closed:
+            return found
         kept = []
         for cand in found:
             book = self.books[cand.book]
@@ -278,14 +285,17 @@ class AaveV3Market:
             return self._fail(book, positions, liquidator, cause, "oracle_unavailable")
         p_c, p_d, _ = prices
         batch = self.quote(book_index, positions)
-        ok = batch.executed & self.guard.sentinel_allows(book.health_factors(p_c / p_d, positions))
+        health = book.health_factors(p_c / p_d, positions)
+        ok = batch.executed
+        if self.guard.sentinel_closed:
+            ok = ok & self.guard.sentinel_allows(health)
         done = positions[ok]
         failed = int(positions.size - done.size)
         if failed:
             self._fail(book, positions[~ok], liquidator, cause, "reverted")
         if done.size == 0:
             return LiquidationReport(len(log), done, book.collateral_asset, 0.0, 0.0, failed)
-        health_before = book.health_factors(p_c / p_d, done)
+        health_before = health[ok]
         repaid = batch.debt_repaid[ok]
         seized = batch.collateral_seized[ok]
         fee = batch.protocol_fee[ok]

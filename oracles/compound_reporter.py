@@ -1,0 +1,231 @@
+"""Compound v2's Open Price Feed: a reporter's signed price, accepted only near a Uniswap anchor.
+
+`UniswapAnchoredView` stores, per asset, the price a trusted reporter signed (Coinbase, for
+Compound v2 from 2020) when a poster submits it, provided it is within the anchor tolerance of a
+Uniswap TWAP: ``isWithinAnchor`` computes ``anchorRatio = anchorPrice · 1e18 / reporterPrice``
+and accepts when ``lowerBoundAnchorRatio <= anchorRatio <= upperBoundAnchorRatio``, with
+``upper = 1 + tolerance`` and ``lower = 1 − tolerance`` (20% on mainnet). Otherwise it emits
+``PriceGuarded`` and the stored price stands. The check runs inside the posting transaction, so
+the anchor is the TWAP at the block the post lands in.
+
+On 26 Nov 2020 Coinbase printed DAI at ~$1.30; the Uniswap anchor had also moved up enough for
+the post to pass, and 85.2M DAI of Compound borrowers were liquidated (crashes §4). Note the
+ratio is anchor/reporter: with a 20% tolerance a reporter price passes up to ``anchor / 0.8``
+(25% above the anchor) and down to ``anchor / 1.2``.
+
+The anchor here is a Uniswap v3 tick TWAP over ``anchor_period_s`` of `anchor_venue`, computed
+with the same tick math as `protosim.oracles.twap` (the contract's current `getUniswapTwap`).
+The 2020 deployment used a Uniswap v2 arithmetic-mean cumulative price over a lagging window of
+at least ``anchorPeriod`` (30 min in the repository's real-world test); the v3 tick form is a
+geometric mean and reads slightly lower in a spike. The poster sends a post every
+`update_interval_s`, skipping it when the reporter price is within ``min_delta_pct`` percent of
+the last price it posted (the poster's ``price-deltas`` rule).
+
+Sources: compound-finance/open-oracle ``contracts/Uniswap/UniswapAnchoredView.sol``
+(``postPriceInternal``, ``isWithinAnchor``, constructor bounds; ``getUniswapTwap`` in the
+current version), ``poster/src/poster.ts`` (``inDeltaRange``),
+``tests/PostRealWorldPricesTest.js`` (``anchorPeriod = 30 * 60``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import simpy
+from pydantic import Field
+
+from protosim.clock import ProcessGenerator
+from protosim.context import SimContext
+from protosim.events import OracleRoundRejected
+from protosim.oracles.base import Feed, FeedParams, check_observed_venues
+from protosim.oracles.twap import TickAccumulator
+from protosim.scenario import ComponentSpec
+
+
+def anchor_ratio_bounds(tolerance: float) -> tuple[float, float]:
+    """Return ``(lower, upper)`` bounds of ``anchor / reporter``, as the constructor sets them.
+
+    ``upper = 1 + tolerance``; ``lower = 1 − tolerance``, or 1e-18 (the contract's ``1``
+    mantissa) when the tolerance is 100% or more.
+
+    Examples
+    --------
+    >>> anchor_ratio_bounds(0.2)
+    (0.8, 1.2)
+    >>> anchor_ratio_bounds(1.5)
+    (1e-18, 2.5)
+    """
+    if not tolerance >= 0:
+        raise ValueError(f"expected a tolerance >= 0, was {tolerance}")
+    lower = 1.0 - tolerance if tolerance < 1.0 else 1e-18
+    return lower, 1.0 + tolerance
+
+
+def is_within_anchor(reporter_price: float, anchor_price: float, tolerance: float) -> bool:
+    """Return whether `reporter_price` passes ``isWithinAnchor`` against `anchor_price`.
+
+    Parameters
+    ----------
+    reporter_price : float
+        The reporter's signed price (USD).
+    anchor_price : float
+        The Uniswap TWAP anchor (USD).
+    tolerance : float
+        ``anchorToleranceMantissa`` as a fraction (0.2 = 20%).
+
+    Returns
+    -------
+    bool
+        ``lower <= anchor / reporter <= upper``; False for a reporter price <= 0.
+
+    Examples
+    --------
+    DAI at 1.30 on Coinbase against an anchor of 1.10: 1.10 / 1.30 = 0.846 >= 0.8, accepted;
+    against an anchor of 1.00: 1.00 / 1.30 = 0.769 < 0.8, guarded.
+
+    >>> is_within_anchor(1.30, 1.10, 0.2), is_within_anchor(1.30, 1.00, 0.2)
+    (True, False)
+    """
+    if not reporter_price > 0:
+        return False
+    lower, upper = anchor_ratio_bounds(tolerance)
+    ratio = anchor_price / reporter_price
+    return lower <= ratio <= upper
+
+
+class CompoundReporterParams(FeedParams):
+    """Parameters of a Compound v2 anchored reporter feed (defaults: mainnet 2020)."""
+
+    chain: str  # type: ignore[assignment]  # the view is a contract: posts are transactions
+    observes: tuple[str, ...] = Field(min_length=1)
+    """Trading venue(s) the reporter signs (their median): Coinbase Pro."""
+    anchor_venue: str
+    """The trading venue standing for the Uniswap anchor pool."""
+    anchor_tolerance: float = Field(default=0.20, gt=0)
+    anchor_period_s: float = Field(default=1800.0, gt=0)
+    anchor_observation_s: float = Field(default=12.0, gt=0)
+    """How often the anchor pool's accumulator is written between trades."""
+    update_interval_s: float = Field(default=60.0, gt=0)
+    """How often the poster sends a post."""
+    min_delta_pct: float = Field(default=0.0, ge=0, le=100)
+    """Skip a post within this percentage of the last posted price (0: always post)."""
+
+
+class CompoundReporterFeed(Feed):
+    """A reporter price guarded by a Uniswap TWAP anchor.
+
+    Parameters
+    ----------
+    ctx : SimContext
+        The run's context.
+    oracle_id : str
+        The feed's id.
+    params : CompoundReporterParams
+        Reporter venue, anchor and cadence.
+    """
+
+    def __init__(self, ctx: SimContext, oracle_id: str, params: CompoundReporterParams) -> None:
+        check_observed_venues(ctx, params.asset, params.observes)
+        check_observed_venues(ctx, params.asset, (params.anchor_venue,))
+        now = ctx.clock.now
+        self.anchor = TickAccumulator(
+            ctx.market,
+            params.anchor_venue,
+            now,
+            keep_s=params.anchor_period_s + params.update_interval_s,
+        )
+        reporter = ctx.market.observe(params.asset, params.observes)
+        super().__init__(ctx, oracle_id, params, reporter)
+        self._params = params
+        self._posted = self.read().price
+        self._observed_state = ctx.market.price_state(params.asset, params.observes)
+        self.guarded = 0
+
+    def start(self) -> None:
+        """Start the anchor pool's accumulator and the poster."""
+        self._ctx.clock.start(
+            f"oracle.{self.oracle_id}.anchor",
+            self.anchor.run(self._ctx.clock, self._params.anchor_observation_s),
+        )
+        super().start()
+
+    def anchor_price(self) -> float:
+        """Return the anchor now: the tick TWAP of the anchor venue over the anchor period."""
+        now = self._ctx.clock.now
+        self.anchor.write(now)
+        return self.anchor.twap(now, self._params.anchor_period_s)
+
+    def metrics(self) -> dict[str, float]:
+        """Return the base metrics plus the number of posts guarded by the anchor."""
+        return {**super().metrics(), "guarded_posts": float(self.guarded)}
+
+    def _land(self, price: float, observed_at: float, reason: str, cause: int, span: int) -> None:
+        # postPriceInternal: the anchor check runs in the posting transaction, at its block.
+        anchor = self.anchor_price()
+        if not is_within_anchor(price, anchor, self._params.anchor_tolerance):
+            self.guarded += 1
+            self.rejected += 1
+            self._ctx.log.emit(
+                OracleRoundRejected,
+                cause=cause,
+                cause_span=max(span, 1),
+                oracle=self.oracle_id,
+                asset=self.asset,
+                observed=price,
+                reason="outside_anchor",
+            )
+            return
+        super()._land(price, observed_at, reason, cause, span)
+
+    def run(self) -> ProcessGenerator:
+        """Post the reporter's price at every multiple of `update_interval_s`."""
+        clock = self._ctx.clock
+        every = self._params.update_interval_s
+        while True:
+            if self.state == "outage":
+                yield self.state_changed
+                continue
+            if self._bad_print is None:
+                due = (math.floor(clock.now / every) + 1) * every
+                timer = clock.timeout(due - clock.now)
+                woke = yield clock.env.any_of([timer, self.state_changed])
+                if timer not in woke:
+                    continue
+            landed = clock.env.event()
+            if self._post(landed):
+                yield landed
+
+    def _post(self, landed: simpy.Event) -> bool:
+        now = self._ctx.clock.now
+        market = self._ctx.market
+        p = self._params
+        bad = self.take_bad_print()
+        if bad is not None:
+            price, cause = bad
+            reason, span = "bad_print", 1
+        elif self.state == "frozen":
+            price, reason = self._posted, "frozen"
+            cause, span = self._state_cause, 1
+        else:
+            price, reason = market.observe(self.asset, p.observes), "reporter"
+            # The poster's inDeltaRange: skip a post too close to the last one it sent.
+            if p.min_delta_pct > 0 and abs(self._posted - price) <= self._posted * (
+                p.min_delta_pct / 100
+            ):
+                return False
+            cause, span = market.attribute(self.asset, p.observes, self._observed_state)
+            self._observed_state = market.price_state(self.asset, p.observes)
+        self._posted = self._quantize(price)
+        return self.publish(
+            price, observed_at=now, reason=reason, cause=cause, cause_span=span, landed=landed
+        )
+
+
+def build(
+    ctx: SimContext, spec: ComponentSpec, params: CompoundReporterParams, where: str
+) -> CompoundReporterFeed:
+    """Build a `CompoundReporterFeed` from its scenario entry."""
+    del where
+    if params.asset not in ctx.market.assets:
+        raise KeyError(f"asset {params.asset!r} is not priced by the market")
+    return CompoundReporterFeed(ctx, spec.id, params)
