@@ -140,7 +140,8 @@ class Feed(ABC):
     def sources(self) -> tuple[tuple[str, str], ...]:
         """Return what the answer is computed from: the trading venues named in the params'
         ``observes``, else the asset's reference price; models that read other feeds or
-        constants override this."""
+        constants override this.
+        """
         observes = getattr(self._base, "observes", ())
         if observes:
             return tuple(("market", venue) for venue in observes)

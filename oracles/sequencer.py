@@ -46,7 +46,7 @@ class SequencerUptimeFeed(Feed):
         )
 
     def sources(self) -> tuple[tuple[str, str], ...]:
-        """The feed reads the sequencer of a chain, not a price."""
+        """Return the chain whose sequencer the feed reads (it reads no price)."""
         return (("chain", self._params.monitors),)
 
     def run(self) -> ProcessGenerator:

@@ -79,7 +79,8 @@ class Oracle(Protocol):
 
     def sources(self) -> tuple[tuple[str, str], ...]:
         """Return what the answer is computed from: ``("market", venue id)``,
-        ``("reference", asset id)``, ``("oracle", oracle id)`` or ``("constant", value)``."""
+        ``("reference", asset id)``, ``("oracle", oracle id)`` or ``("constant", value)``.
+        """
         ...
 
 
@@ -96,12 +97,14 @@ class ExposureVenue(Protocol):
 
     def positions_frame(self) -> pd.DataFrame:
         """Return one row per position with at least ``venue``, ``account``,
-        ``collateral_usd``, ``debt_usd`` and ``health_factor``."""
+        ``collateral_usd``, ``debt_usd`` and ``health_factor``.
+        """
         ...
 
     def health_under(self, prices: Mapping[str, float]) -> NDArray[np.float64]:
         """Return each position's health (liquidatable below 1) if its oracles answered
-        `prices`, in `positions_frame` order."""
+        `prices`, in `positions_frame` order.
+        """
         ...
 
     def priced_by(self) -> Mapping[str, tuple[str, ...]]:

@@ -426,7 +426,8 @@ class AaveV3Market:
     def health_under(self, prices: Mapping[str, float]) -> NDArray[np.float64]:
         """Return every position's health factor if the venue's oracles answered `prices`
         (asset → USD; assets not given keep their current price), in `positions_frame` order.
-        First order: no liquidation, no market impact."""
+        First order: no liquidation, no market impact.
+        """
         out = []
         for book in self.books:
             p_c = prices.get(book.collateral_asset, self.valuation_price(book.collateral_asset))
