@@ -133,7 +133,7 @@ class Bridge:
 
     url: str
     delay_s: float = 0.6
-    faults: list[str | None] = field(default_factory=list)
+    faults: list[str | dict[str, Any]] = field(default_factory=list)
     fail_after: int | None = None
     fail_after_mode: str = "503"
     max_log_range: int | None = None
@@ -144,6 +144,10 @@ class Bridge:
         """Make the next `count` requests fail with `mode`."""
         assert mode in FAULTS, mode
         self.faults.extend([mode] * count)
+
+    def error_next(self, count: int, code: int, message: str) -> None:
+        """Answer the next `count` requests with this JSON-RPC error object (HTTP 200)."""
+        self.faults.extend([{"code": code, "message": message}] * count)
 
     def fail_from(self, served: int, mode: str = "503") -> None:
         """Answer `served` more requests properly, then fail every later one."""
@@ -176,7 +180,11 @@ class _Handler(BaseHTTPRequestHandler):
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
 
-    def _fault(self, fault: str, rid: Any) -> None:
+    def _fault(self, fault: str | dict[str, Any], rid: Any) -> None:
+        if isinstance(fault, dict):
+            return self._send(
+                200, json.dumps({"jsonrpc": "2.0", "id": rid, "error": fault}).encode()
+            )
         if fault == "delay":
             time.sleep(self.bridge.delay_s)  # past the client's timeout, then hang up
         if fault in ("close", "delay"):

@@ -63,6 +63,46 @@ def test_request_when_failures_exceed_max_retries_raises_naming_call(
     assert sleeps == [0.01, 0.02, 0.04]
 
 
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        (-32005, "project ID request rate exceeded"),  # Infura
+        (429, "Your app has exceeded its compute units per second capacity."),  # Alchemy
+        (-32007, "15/second request limit reached - reduce calls per second"),  # QuickNode
+        (-32000, "Too Many Requests"),
+        (-32090, "Rate limit exceeded: retry in 1s"),
+    ],
+)
+def test_rate_limit_errors_of_known_providers_are_retried(
+    code: int,
+    message: str,
+    feed_on_bridge: tuple[Any, str],
+    make_client: Callable[..., RpcClient],
+    sleeps: list[float],
+) -> None:
+    """Rate-limit wordings of common providers count as transient, whatever their code."""
+    bridge, address = feed_on_bridge
+    bridge.error_next(1, code, message)
+    assert read_latest_round_data(make_client(bridge.url), address).answer == ANSWER
+    assert sleeps == [0.01]
+
+
+def test_other_rpc_errors_fail_at_once_with_code_and_message(
+    feed_on_bridge: tuple[Any, str], make_client: Callable[..., RpcClient], sleeps: list[float]
+) -> None:
+    """A JSON-RPC error that is not a rate limit (say, a missing archive state) is not retried."""
+    bridge, address = feed_on_bridge
+    bridge.error_next(1, -32000, "missing trie node abc (path ) state 0x0 is not available")
+    with pytest.raises(ChainReadError) as info:
+        read_latest_round_data(make_client(bridge.url), address)
+    assert str(info.value) == (
+        f"eth_call latestRoundData() on {address}: JSON-RPC error -32000: "
+        "missing trie node abc (path ) state 0x0 is not available"
+    )
+    assert info.value.kind == "rpc"
+    assert sleeps == []
+
+
 def test_backoff_is_capped_at_max_delay(
     feed_on_bridge: tuple[Any, str], make_client: Callable[..., RpcClient], sleeps: list[float]
 ) -> None:

@@ -1,0 +1,1 @@
+"""Perpetual futures venues: margin, liquidation, insurance funds and auto-deleveraging."""
