@@ -96,7 +96,7 @@ def is_within_anchor(reporter_price: float, anchor_price: float, tolerance: floa
 class CompoundReporterParams(FeedParams):
     """Parameters of a Compound v2 anchored reporter feed (defaults: mainnet 2020)."""
 
-    chain: str  # type: ignore[assignment]  # the view is a contract: posts are transactions
+    chain: str  # the view is a contract: posts are transactions
     observes: tuple[str, ...] = Field(min_length=1)
     """Trading venue(s) the reporter signs (their median): Coinbase Pro."""
     anchor_venue: str

@@ -77,7 +77,7 @@ class _Queued:
 class OsmParams(FeedParams):
     """Parameters of an Oracle Security Module."""
 
-    chain: str  # type: ignore[assignment]  # the OSM is a contract: pokes are transactions
+    chain: str  # the OSM is a contract: pokes are transactions
     observes: tuple[str, ...] = ()
     """Trading venues whose median is the source (the Medianizer); empty: the reference price."""
     hop_s: float = Field(default=3600.0, gt=0)
@@ -151,7 +151,7 @@ class OsmFeed(Feed):
                 self._read_source()
 
     def on_landed(self, reading: OracleReading) -> None:
-        """The poke executed: ``cur = nxt`` is done; read the source into ``nxt``."""
+        """Read the source into ``nxt`` once a poke has executed (``cur = nxt`` is done)."""
         del reading
         self._read_source()
 

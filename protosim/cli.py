@@ -151,6 +151,172 @@ def _print_summary(summary: dict[str, Any], components: dict[str, dict[str, floa
 
 
 @main.command()
+@click.argument("scenario")
+@click.option(
+    "--runs",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Repetitions (per grid point).",
+)
+@click.option(
+    "--grid",
+    "grid_items",
+    multiple=True,
+    metavar="KEY=V1,V2",
+    help="Values to sweep, by key path (repeatable).",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Base seed; each run's seed is spawned from it.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes (default: CPU count).",
+)
+@click.option(
+    "--executor",
+    "executor_kind",
+    type=click.Choice(["process", "dask", "serial"]),
+    default="process",
+    show_default=True,
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDR",
+    help="Dask scheduler address (tcp://host:port); implies --executor dask.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Checkpoint and result folder.",
+)
+@click.option("--resume", is_flag=True, help="Skip runs already checkpointed in --out.")
+@click.option("--json", "as_json", is_flag=True, help="Print the metric table as JSON.")
+def sweep(
+    scenario: str,
+    runs: int,
+    grid_items: tuple[str, ...],
+    seed: int,
+    workers: int | None,
+    executor_kind: str,
+    scheduler: str | None,
+    out_dir: Path | None,
+    resume: bool,
+    as_json: bool,
+) -> None:
+    """Run SCENARIO many times (optionally over a grid) and print tail metrics."""
+    from protosim.metrics import group_summary, tail_table
+    from protosim.runners import execute, parse_grid, plan
+    from protosim.scenario import Scenario
+
+    if resume and out_dir is None:
+        raise click.BadParameter("--resume needs --out", param_hint="--resume")
+    spec = Scenario.from_toml(resolve_scenario(scenario))
+    try:
+        grid = parse_grid(grid_items)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--grid") from None
+    for key, values in grid.items():  # fail on a bad key or value before starting any run
+        for value in values:
+            spec.with_values({key: value})
+    specs = plan(spec, runs=runs, seed=seed, grid=grid)
+    kind = "dask" if scheduler else executor_kind
+    with (
+        _executor(kind, workers, scheduler) as executor,
+        Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} runs"),
+            TextColumn("{task.fields[rate]}"),
+            TimeRemainingColumn(),
+            console=_err,
+            disable=as_json,
+        ) as progress,
+    ):
+        task = progress.add_task(spec.name, total=len(specs), rate="")
+        table = execute(
+            specs,
+            executor=executor,
+            workers=1 if kind == "serial" else workers,
+            out_dir=out_dir,
+            resume=resume,
+            progress=lambda done, total: progress.update(
+                task, completed=done, rate=_rate(progress, task)
+            ),
+        )
+    tails = tail_table(table, seed=seed)
+    groups = group_summary(table, sorted(grid)) if grid else None
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        table.to_parquet(out_dir / "runs.parquet", index=False)
+        tails.to_parquet(out_dir / "tails.parquet", index=False)
+        if groups is not None:
+            groups.to_parquet(out_dir / "grid.parquet", index=False)
+    if as_json:
+        payload = {"tails": tails.to_dict(orient="records")}
+        if groups is not None:
+            payload["grid"] = groups.to_dict(orient="records")
+        click.echo(json.dumps(payload, indent=2, sort_keys=True))
+        return
+    _print_frame(tails, f"{spec.name}: {len(table)} runs, tail metrics")
+    if groups is not None:
+        _print_frame(groups, "by grid point")
+
+
+def _rate(progress: Progress, task: Any) -> str:
+    speed = progress.tasks[task].speed
+    return f"{speed:.2f} runs/s" if speed else ""
+
+
+def _print_frame(frame: Any, title: str) -> None:
+    table = Table(title=title)
+    for column in frame.columns:
+        table.add_column(str(column), justify="right")
+    for row in frame.itertuples(index=False):
+        table.add_row(*(f"{v:,.4g}" if isinstance(v, float) else str(v) for v in row))
+    _out.print(table)
+
+
+class _executor:  # noqa: N801 - used as a context manager, reads like a function
+    def __init__(self, kind: str, workers: int | None, scheduler: str | None) -> None:
+        self._kind, self._workers, self._scheduler = kind, workers, scheduler
+        self._client: Any = None
+        self._cluster: Any = None
+
+    def __enter__(self) -> Any:
+        if self._kind != "dask":
+            return None
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise click.UsageError(
+                "the dask executor needs the 'dask' extra: pip install 'protosim[dask]'"
+            ) from None
+        if self._scheduler:
+            self._client = Client(self._scheduler)
+        else:
+            self._cluster = LocalCluster(
+                n_workers=self._workers or 2, threads_per_worker=1, processes=True
+            )
+            self._client = Client(self._cluster)
+        return self._client.get_executor()
+
+    def __exit__(self, *exc: object) -> None:
+        if self._client is not None:
+            self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+@main.command()
 def schema() -> None:
     """Print the scenario JSON Schema, with each registered kind's parameter schema."""
     from protosim.scenario import Scenario
@@ -233,6 +399,14 @@ def bench(accounts: int, hours: float, baseline: bool, as_json: bool) -> None:
         )
     _out.print(table)
 
+
+def _attach_commands() -> None:
+    from protosim.chain.cli import chain
+
+    main.add_command(chain)
+
+
+_attach_commands()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

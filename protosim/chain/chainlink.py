@@ -423,6 +423,13 @@ def read_feed_rounds(
     -------
     FeedRounds
         Everything :func:`write_rounds_csv` needs.
+
+    Notes
+    -----
+    Through a proxy, logs are read from the aggregator the proxy points at on
+    `to_block`. A range that spans an aggregator upgrade (a new proxy phase) therefore
+    holds only the rounds of the newest aggregator: read earlier ranges from the older
+    aggregator's address.
     """
     feed = to_address(feed)
     last = client.block_number() if to_block is None else to_block

@@ -331,6 +331,8 @@ def _classify_exception(exc: Exception) -> _Failure:
         return _Failure(True, "transport", "timed out waiting for the node")
     if isinstance(exc, requests.exceptions.ConnectionError):
         return _Failure(True, "transport", _describe_connection_error(exc))
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return _Failure(True, "transport", "connection broke off mid-response")
     if isinstance(exc, requests.exceptions.RequestException):
         return _Failure(False, "transport", f"request failed ({type(exc).__name__})")
     if isinstance(exc, ValueError):
