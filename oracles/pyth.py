@@ -100,7 +100,7 @@ def aggregate(prices: Sequence[float], confs: Sequence[float]) -> tuple[float, f
 
     One publisher far off with a tight interval moves neither value:
 
-    >>> aggregate([100.0, 100.0, 100.0, 80.0], [1.0, 1.0, 1.0, 0.1])
+    >>> aggregate([100.0, 100.0, 100.0, 100.0, 80.0], [1.0, 1.0, 1.0, 1.0, 0.1])
     (100.0, 1.0)
     """
     votes: list[float] = []
@@ -144,7 +144,7 @@ class InverseConfidenceEma:
 
     >>> ema = InverseConfidenceEma(3600.0, 2520.0, 2000.0, 2.0, now=0.0)
     >>> for t in range(1, 3601):
-    ...     ema.update(1800.0, 1.8, float(t))
+    ...     _ = ema.update(1800.0, 1.8, float(t))
     >>> round(ema.value, 4)
     1894.7368
     """
