@@ -197,13 +197,14 @@ class MedianIndexFeed(Feed):
         self._venues = tuple(sorted(params.weights))
         check_observed_venues(ctx, params.asset, self._venues)
         self._params = params
+        self._market = ctx.market
         super().__init__(ctx, oracle_id, params, self.index())
         self._observed_state = ctx.market.price_state(params.asset, self._venues)
 
     def index(self) -> float:
         """Return the index computed from the venues' prices now."""
         p = self._params
-        market = self._ctx.market
+        market = self._market
         return index_price(
             {v: market.price(p.asset, v) for v in self._venues},
             p.weights,

@@ -252,3 +252,136 @@ def _baseline_loops(
                 offset += math.log((x / x_after) ** 2)
         out[f"baseline_{mode}_s"] = time.perf_counter() - began
     return out
+
+
+def sweep_bench_scenario(accounts: int = 10_000, hours: float = 24.0) -> Scenario:
+    """Return the issue-9 sweep scenario: two lending venues sharing ETH for `hours` hours.
+
+    ETH follows a GBM path (σ = 80%/yr, 1-second steps) drawn anew in every run, plus a 25%
+    fall over an hour in the middle; an Aave v3.3 market and an Aave v2-rules market each hold
+    half of `accounts`; both read one Chainlink feed watching the pool keepers sell into.
+    """
+    horizon = hours * 3600.0
+    venue_accounts = accounts // 2
+
+    def venue(venue_id: str, rules: str) -> dict[str, Any]:
+        eth: dict[str, Any] = {"oracle": "eth-usd"}
+        usdc: dict[str, Any] = {
+            "oracle": "usdc-usd",
+            "ltv_bps": 7500,
+            "liquidation_threshold_bps": 7800,
+            "liquidation_bonus_bps": 10450,
+        }
+        return {
+            "id": venue_id,
+            "kind": "lending.aave_v3",
+            "params": {
+                "chain": "ethereum",
+                "rules": rules,
+                "reserves": {"ETH": eth, "USDC": usdc},
+                "populations": [
+                    {
+                        "accounts": venue_accounts,
+                        "collateral": "ETH",
+                        "debt": "USDC",
+                        "collateral_usd": {"kind": "lognormal", "median": 10_000.0, "sigma": 1.0},
+                        "health_factor": {"kind": "uniform", "low": 1.0, "high": 2.5},
+                    }
+                ],
+            },
+        }
+
+    def keeper(agent_id: str, venue_id: str) -> dict[str, Any]:
+        return {
+            "id": agent_id,
+            "kind": "agent.lending_keeper",
+            "params": {"venue": venue_id, "sell_on": {"ETH": "pool"}},
+        }
+
+    return Scenario.from_dict(
+        {
+            "name": f"bench-sweep-{accounts}",
+            "seed": 1,
+            "horizon_s": horizon,
+            "price_sample_s": 600.0,
+            "assets": [
+                {
+                    "id": "ETH",
+                    "path": {"kind": "gbm", "p0": 3000.0, "sigma_per_year": 0.8, "dt_s": 1.0},
+                },
+                {"id": "USDC", "decimals": 6, "path": {"kind": "constant", "price": 1.0}},
+            ],
+            "chains": [{"id": "ethereum"}],
+            "markets": [
+                {
+                    "id": "pool",
+                    "asset": "ETH",
+                    "impact": {"kind": "constant_product", "depth_usd": 300e6},
+                }
+            ],
+            "oracles": [
+                {
+                    "id": "eth-usd",
+                    "kind": "oracle.chainlink",
+                    "params": {"asset": "ETH", "chain": "ethereum", "observes": ["pool"]},
+                },
+                {
+                    "id": "usdc-usd",
+                    "kind": "oracle.chainlink",
+                    "params": {
+                        "asset": "USDC",
+                        "chain": "ethereum",
+                        "deviation_bps": 25.0,
+                        "heartbeat_s": 86_400.0,
+                    },
+                },
+            ],
+            "venues": [venue("aave-v33", "v3.3"), venue("aave-v2", "v2")],
+            "agents": [keeper("keeper-a", "aave-v33"), keeper("keeper-b", "aave-v2")],
+            "shocks": [
+                {
+                    "kind": "price_jump",
+                    "at_s": horizon / 2,
+                    "asset": "ETH",
+                    "change": -0.25,
+                    "duration_s": 3600.0,
+                }
+            ],
+        }
+    )
+
+
+def run_sweep_bench(
+    runs: int = 1_000, *, accounts: int = 10_000, hours: float = 24.0, dask: bool = True
+) -> dict[str, Any]:
+    """Time `runs` runs of the sweep scenario on 1 and 2 worker processes, and on a Dask local
+    cluster of 2 workers; check that all three give the same table."""
+    from protosim.runners import execute, plan
+
+    scenario = sweep_bench_scenario(accounts, hours)
+    specs = plan(scenario, runs=runs, seed=7)
+    figures: dict[str, Any] = {"runs": runs, "accounts": accounts, "simulated_hours": hours}
+    tables = {}
+    for workers in (1, 2):
+        began = time.perf_counter()
+        tables[f"process_{workers}"] = execute(specs, workers=workers)
+        elapsed = time.perf_counter() - began
+        figures[f"process_{workers}_workers_s"] = elapsed
+        figures[f"process_{workers}_workers_runs_per_s"] = runs / elapsed
+    figures["speedup_1_to_2"] = figures["process_1_workers_s"] / figures["process_2_workers_s"]
+    if dask:
+        from distributed import Client, LocalCluster
+
+        began = time.perf_counter()
+        with (
+            LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster,
+            Client(cluster) as client,
+        ):
+            tables["dask_2"] = execute(specs, executor=client.get_executor())
+        elapsed = time.perf_counter() - began
+        figures["dask_2_workers_s"] = elapsed
+        figures["dask_2_workers_runs_per_s"] = runs / elapsed
+    columns = ["run", "seed", "liquidations", "liquidated_usd", "bad_debt_usd"]
+    reference = tables["process_1"][columns]
+    figures["tables_identical"] = all(t[columns].equals(reference) for t in tables.values())
+    return figures

@@ -23,6 +23,9 @@ from protosim.eventlog import EventLog
 from protosim.events import ROOT, ChainStateChanged, TransactionsDelayed
 
 
+_PHASES = tuple(Phase)  # iterating the enum itself is slow on a path run every block
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ChainParams:
     """Parameters of one chain."""
@@ -111,15 +114,31 @@ class Chain:
         self.sequencer_up_since = 0.0
         """When the sequencer last came back up (0 if it never went down)."""
         self._state_listeners: list[Callable[[bool, float, int], None]] = []
+        self._slot_s = 0.0
+        self._every_block = 0
+        self._requested = False
+        self._wake_event = clock.env.event()
 
     # -- registration -------------------------------------------------------------------------
 
-    def on_phase(self, phase: Phase, handler: Callable[[int], None], *, rank: int = 0) -> None:
-        """Call ``handler(block)`` in `phase` of every block, after lower ranks.
+    def on_phase(
+        self,
+        phase: Phase,
+        handler: Callable[[int], None],
+        *,
+        rank: int = 0,
+        every_block: bool = False,
+    ) -> None:
+        """Call ``handler(block)`` in `phase` of every block produced, after lower ranks.
 
         Venues register at rank 0 and agents at rank 10, so a keeper sees the risk check of
-        the same block. Equal ranks run in registration order.
+        the same block. Equal ranks run in registration order. Blocks with nothing to do are
+        skipped; a handler that must see every block (one whose decisions change with time
+        alone) passes ``every_block=True``, and one that needs just the next block calls
+        `request_block`.
         """
+        if every_block:
+            self._every_block += 1
         self._handlers[phase].append((rank, self._registered, handler))
         self._handlers[phase].sort(key=lambda h: (h[0], h[1]))
         self._registered += 1
@@ -137,6 +156,7 @@ class Chain:
         tx.submit_seq = self._submitted
         self._submitted += 1
         heapq.heappush(self._pending, (tx.arrival_s, 0.0, tx.submit_seq, tx))
+        self._wake()
 
     def congest(
         self,
@@ -202,31 +222,75 @@ class Chain:
         """Whether blocks are being produced now."""
         return self.clock.now >= self._halted_until
 
+    def request_block(self) -> None:
+        """Ask for the next block to be produced even if no transaction is pending."""
+        self._requested = True
+        self._wake()
+
+    def _wake(self) -> None:
+        if not self._wake_event.triggered:
+            self._wake_event.succeed()
+
+    def _busy(self) -> bool:
+        return bool(self._every_block or self._pending or self._arrived or self._requested)
+
+    @property
+    def current_block(self) -> int:
+        """The number of the latest block slot at or before now (skipped idle slots count)."""
+        if not self.sequencer_up:
+            return self.block
+        return self.block + int((self.clock.now - self._slot_s) // self.params.block_time_s)
+
     def run(self) -> ProcessGenerator:
         """Produce a block every ``block_time_s``, the first one at ``t = block_time_s``; none
         while the chain is halted. The first block after a halt comes at the end of the halt,
         when the sequencer is up again.
+
+        A slot in which nothing can happen (no transaction pending, no handler that must run
+        every block, no request) is skipped without simulating it; its number still counts.
         """
+        bt = self.params.block_time_s
         while True:
-            wait = self.params.block_time_s
             if not self.sequencer_up:
-                wait = self._halted_until - self.clock.now
-            yield self.clock.timeout(wait)
+                yield self.clock.timeout(self._halted_until - self.clock.now)
+                if not self.sequencer_up:
+                    continue
+                self._resume_after_halt()
+                self._slot_s = self.clock.now
+                self.block += 1
+                self._requested = False
+                self._produce_block()
+                continue
+            if not self._busy():
+                self._wake_event = self.clock.env.event()
+                yield self._wake_event
+                if not self.sequencer_up:
+                    continue
+                skipped = int((self.clock.now - self._slot_s) // bt)
+                self._slot_s += skipped * bt
+                self.block += skipped
+                continue
+            yield self.clock.timeout(self._slot_s + bt - self.clock.now)
             if not self.sequencer_up:
                 continue
-            if self._halted_until and self.sequencer_up_since < self._halted_until:
-                self.sequencer_up_since = self._halted_until
-                if self.log is not None:
-                    self.log.emit(
-                        ChainStateChanged,
-                        cause=self._halt_cause,
-                        chain=self.params.chain_id,
-                        state="up",
-                    )
-                for callback in self._state_listeners:
-                    callback(True, self.sequencer_up_since, self._halt_cause)
+            self._slot_s += bt
             self.block += 1
+            self._requested = False
             self._produce_block()
+
+    def _resume_after_halt(self) -> None:
+        if self.sequencer_up_since >= self._halted_until:
+            return
+        self.sequencer_up_since = self._halted_until
+        if self.log is not None:
+            self.log.emit(
+                ChainStateChanged,
+                cause=self._halt_cause,
+                chain=self.params.chain_id,
+                state="up",
+            )
+        for callback in self._state_listeners:
+            callback(True, self.sequencer_up_since, self._halt_cause)
 
     def _include(self) -> list[tuple[Tx, int, int]]:
         now = self.clock.now
@@ -284,9 +348,11 @@ class Chain:
 
     def _produce_block(self) -> None:
         included = self._include()
-        for phase in Phase:
-            for tx, start, stop in included:
-                if tx.phase == phase:
-                    tx.execute(start, stop)
+        block = self.block
+        for phase in _PHASES:
+            if included:
+                for tx, start, stop in included:
+                    if tx.phase == phase:
+                        tx.execute(start, stop)
             for _, _, handler in self._handlers[phase]:
-                handler(self.block)
+                handler(block)

@@ -86,7 +86,8 @@ class Simulation:
         }
         primary = next(iter(chains.values()), None)
         log = EventLog(
-            now=lambda: clock.now, block=(lambda: primary.block) if primary else (lambda: 0)
+            now=lambda: clock.now,
+            block=(lambda: primary.current_block) if primary else (lambda: 0),
         )
         for chain in chains.values():
             chain.log = log

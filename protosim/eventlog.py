@@ -209,7 +209,10 @@ class EventLog:
         """
         table = self._table(kind)
         self._check_fields(kind, table, payload.keys())
-        self._check_causes(kind, np.asarray(cause), np.asarray(cause_span))
+        if cause != ROOT and not (
+            0 <= cause and cause_span >= 1 and cause + cause_span <= self._next_seq
+        ):
+            self._check_causes(kind, np.asarray(cause), np.asarray(cause_span))
         values = [
             table.code(name, payload[name]) if name in table.strings else payload[name]
             for name in table.payload

@@ -106,6 +106,8 @@ class PriceGuard:
             asset: overrides.get(asset) if overrides.get(asset) is not None else params.max_age_s
             for asset in oracles
         }
+        has_age = any(age is not None for age in self._max_age.values())
+        self._watches_time = has_age or params.sentinel_grace_period_s is not None
         self._decisions: dict[str, tuple[str, str]] = dict.fromkeys(oracles, ("ok", "use"))
         self._sentinel_state = "ok"
 
@@ -148,6 +150,10 @@ class PriceGuard:
     def available(self, asset: str) -> bool:
         """Return whether `asset` has a usable price now."""
         return self._decide(asset)[2] is not None
+
+    def guarded(self, asset: str) -> GuardedPrice | None:
+        """Return the price the venue uses for `asset` now, or None if the guard pauses it."""
+        return self._decide(asset)[2]
 
     def refresh(self) -> bool:
         """Re-evaluate every asset and the sentinel; log and return whether anything changed."""
@@ -207,5 +213,4 @@ class PriceGuard:
     @property
     def watches_time(self) -> bool:
         """Whether decisions can change with time alone (a staleness check or a sentinel)."""
-        has_age = any(age is not None for age in self._max_age.values())
-        return has_age or self._params.sentinel_grace_period_s is not None
+        return self._watches_time

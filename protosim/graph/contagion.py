@@ -279,9 +279,7 @@ class ContagionGraph:
         self._node_ptr = np.searchsorted(depth[by_depth], np.arange(self._levels + 1))
         edge_depth = depth[self.edge_child]
         self._edge_order = np.argsort(edge_depth, kind="stable")
-        self._edge_ptr = np.searchsorted(
-            edge_depth[self._edge_order], np.arange(self._levels + 1)
-        )
+        self._edge_ptr = np.searchsorted(edge_depth[self._edge_order], np.arange(self._levels + 1))
         return depth
 
     def _level_nodes(self, level: int) -> IntArray:
@@ -305,7 +303,8 @@ class ContagionGraph:
     def _is(self, kind_name: str) -> NDArray[np.bool_]:
         if kind_name not in self.kind_names:
             return np.zeros(self.cause.size, dtype=np.bool_)
-        return self.kind == self.kind_names.index(kind_name)
+        out: NDArray[np.bool_] = self.kind == self.kind_names.index(kind_name)
+        return out
 
     def _weights(self, measure: str) -> FloatArray:
         if measure == "liquidated_usd":
@@ -335,9 +334,7 @@ class ContagionGraph:
         roots = self.roots
         kinds = [self.kind_names[k] for k in self.kind[roots].tolist()]
         shock = [""] * roots.size
-        target = [
-            self._place_names[p] if p >= 0 else "" for p in self._place[roots].tolist()
-        ]
+        target = [self._place_names[p] if p >= 0 else "" for p in self._place[roots].tolist()]
         category = [PATH_MOVE if k == OracleUpdated.__name__ else OTHER for k in kinds]
         if ShockApplied in self.log.kinds:
             seqs = self.log.column(ShockApplied, "seq")
@@ -347,7 +344,7 @@ class ContagionGraph:
                 if i < roots.size and roots[i] == found:
                     shock[i] = name
                     category[i] = SHOCK_CATEGORIES.get(name, OTHER)
-        frame = pd.DataFrame(
+        return pd.DataFrame(
             {
                 "kind": kinds,
                 "category": category,
@@ -357,7 +354,6 @@ class ContagionGraph:
             },
             index=pd.Index(roots, name="seq"),
         )
-        return frame
 
     def _times(self, seqs: IntArray) -> FloatArray:
         t = np.empty(seqs.size, dtype=np.float64)
@@ -448,8 +444,7 @@ class ContagionGraph:
         )
         frame = frame.sort_values(["venue", "root"], kind="stable")
         if by == "category":
-            grouped = frame.groupby(["venue", "category"], sort=True)[[measure, "share"]].sum()
-            return grouped
+            return frame.groupby(["venue", "category"], sort=True)[[measure, "share"]].sum()
         if by != "root":
             raise ValueError(f"expected by='root' or by='category', was {by!r}")
         return frame.set_index(["venue", "root"])
@@ -458,7 +453,8 @@ class ContagionGraph:
         weights = self._weights(measure)
         carrying = (weights != 0) & (self.venue >= 0)
         idx = np.searchsorted(venues, self.venue[carrying])
-        return np.bincount(idx, weights=weights[carrying], minlength=venues.size)
+        totals = np.bincount(idx, weights=weights[carrying], minlength=venues.size)
+        return np.asarray(totals, dtype=np.float64)
 
     def venue_totals(self, measure: Measure = "liquidated_usd") -> dict[str, float]:
         """Return each venue's total of `measure` (USD), straight from the events."""
@@ -700,9 +696,7 @@ class ContagionGraph:
                     log.column(kind, "seq").tolist(), zip(*columns, strict=True), strict=True
                 )
             )
-        graph.add_edges_from(
-            zip(self.edge_parent.tolist(), self.edge_child.tolist(), strict=True)
-        )
+        graph.add_edges_from(zip(self.edge_parent.tolist(), self.edge_child.tolist(), strict=True))
         return graph
 
     def to_networkx(self) -> nx.DiGraph[int]:
@@ -768,7 +762,9 @@ class ContagionGraph:
             )
         )
         node = starts[group]
-        keys, counts = np.unique(node[self.edge_parent] * n + node[self.edge_child], return_counts=True)
+        keys, counts = np.unique(
+            node[self.edge_parent] * n + node[self.edge_child], return_counts=True
+        )
         graph.add_edges_from(
             (a, b, {"count": c})
             for a, b, c in zip(
@@ -783,11 +779,12 @@ class ContagionGraph:
         """Return the graph's headline figures as a flat, JSON-ready dict."""
         roots = self.root_causes()
         hops = self.hop_counts()
-        by_category = self.attribution("liquidated_usd", by="category")
-        liquidated_by_category: dict[str, float] = {}
-        for (_, category), value in by_category["liquidated_usd"].items():
-            key = str(category)
-            liquidated_by_category[key] = liquidated_by_category.get(key, 0.0) + float(value)
+        by_category = (
+            self.attribution("liquidated_usd", by="category")
+            .reset_index()
+            .groupby("category", sort=True)["liquidated_usd"]
+            .sum()
+        )
         cross = self.cross_venue_attribution()
         from_elsewhere = cross.loc[
             cross.index.get_level_values("source_venue") != NO_SOURCE, "liquidated_usd"
@@ -795,14 +792,14 @@ class ContagionGraph:
         return {
             "events": len(self),
             "edges": int(self.edge_parent.size),
-            "roots": int(len(roots)),
+            "roots": len(roots),
             "roots_by_category": {
                 str(k): int(v) for k, v in roots["category"].value_counts().sort_index().items()
             },
-            "liquidations": int(len(hops)),
+            "liquidations": len(hops),
             "liquidated_usd": float(self.liquidated_usd.sum()),
             "bad_debt_usd": float(self.bad_debt_usd.sum()),
-            "liquidated_usd_by_category": dict(sorted(liquidated_by_category.items())),
+            "liquidated_usd_by_category": {str(k): float(v) for k, v in by_category.items()},
             "cross_venue_liquidated_usd": float(from_elsewhere.sum()),
             "longest_path_hops": int(self.depth.max()) if len(self) else 0,
             "max_hops": int(hops["hops"].max()) if len(hops) else 0,
@@ -825,7 +822,9 @@ class ContagionGraph:
     def read_json(path: str | Path) -> nx.DiGraph[int]:
         """Return the `networkx.DiGraph` that `to_json` wrote to `path`."""
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-        graph: nx.DiGraph[int] = nx.node_link_graph(data, directed=True, edges="edges")
+        graph = nx.node_link_graph(data, directed=True, edges="edges")
+        if not isinstance(graph, nx.DiGraph):
+            raise ValueError(f"{path}: expected a directed node-link graph")
         return graph
 
 

@@ -33,14 +33,15 @@ relation                 from → to              ``usd``
 ``priced_by``            venue → oracle         USD of the ``asset`` the oracle prices there
                                                 (``role``: ``primary`` or ``fallback``)
 ``lists``                venue → asset          collateral plus debt of the asset there
-``observes``             oracle → market/asset  USD the oracle prices (an asset: its
-                                                reference price)
+``observes``             oracle → market/asset  USD the oracle prices (to an asset: its
+                                                reference price, ``via="reference"``)
 ``follows``              oracle → oracle        USD the follower prices
 ``trades``               market → asset         the market's liquidity (pool depth per side,
                                                 or a book's daily volume)
 ``pegged_to``            asset → asset          USD of the asset held across venues
 ``underlying``           asset → asset          USD of the asset held across venues
 ``on_chain``             venue/oracle → chain   the venue's collateral, the oracle's USD
+                                                (a sequencer feed ``observes`` its chain)
 =======================  =====================  ==============================================
 
 Attributes are ``str``, ``int`` or ``float`` only (never None or tuples), so GraphML and
@@ -61,7 +62,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import networkx as nx
 import numpy as np
@@ -98,6 +99,19 @@ _CYCLE_RELATIONS = frozenset(
 _MIXED = "mixed"
 
 Attr = str | int | float
+
+
+def node_items(graph: nx.MultiDiGraph[str]) -> list[tuple[str, dict[str, Any]]]:
+    """Return ``(node, attributes)`` for every node of `graph`, sorted by node id."""
+    return sorted((str(n), graph.nodes[n]) for n in graph.nodes)
+
+
+def edge_items(graph: nx.MultiDiGraph[str]) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """Return ``(source, target, key, attributes)`` for every edge of `graph`, sorted."""
+    edges = cast(
+        "Iterable[tuple[str, str, str, dict[str, Any]]]", graph.edges(keys=True, data=True)
+    )
+    return sorted(edges, key=lambda e: (e[0], e[1], str(e[2])))
 
 
 # -- results --------------------------------------------------------------------------------
@@ -181,10 +195,7 @@ _DETAIL_COLUMNS = [
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for row in frame.to_dict(orient="records"):
-        out.append({str(k): _py(v) for k, v in row.items()})
-    return out
+    return [{str(k): _py(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
 
 
 def _py(value: Any) -> Any:
@@ -272,10 +283,10 @@ class ExposureGraph:
         if not isinstance(other, ExposureGraph):
             return NotImplemented
         a, b = self.graph, other.graph
-        if dict(a.graph) != dict(b.graph) or dict(a.nodes(data=True)) != dict(b.nodes(data=True)):
+        if dict(a.graph) != dict(b.graph) or dict(node_items(a)) != dict(node_items(b)):
             return False
-        edges_a = {(u, v, k): d for u, v, k, d in a.edges(keys=True, data=True)}
-        edges_b = {(u, v, k): d for u, v, k, d in b.edges(keys=True, data=True)}
+        edges_a = {(u, v, k): d for u, v, k, d in edge_items(a)}
+        edges_b = {(u, v, k): d for u, v, k, d in edge_items(b)}
         return edges_a == edges_b
 
     def __repr__(self) -> str:
@@ -298,30 +309,29 @@ class ExposureGraph:
 
     def nodes_of(self, kind: str) -> list[str]:
         """Return the ids of the nodes of `kind`, sorted."""
-        return sorted(n for n, d in self.graph.nodes(data=True) if d.get("kind") == kind)
+        return [n for n, d in node_items(self.graph) if d.get("kind") == kind]
 
     def nodes_frame(self) -> pd.DataFrame:
         """Return one row per node: ``id``, ``kind`` and its attributes."""
-        rows = [{"id": n, **d} for n, d in sorted(self.graph.nodes(data=True))]
+        rows = [{"id": n, **d} for n, d in node_items(self.graph)]
         return pd.DataFrame(rows)
 
     def edges_frame(self) -> pd.DataFrame:
-        """Return one row per edge: ``source``, ``target``, ``key``, ``relation``, ``usd`` …"""
-        rows = [
-            {"source": u, "target": v, "key": k, **d}
-            for u, v, k, d in sorted(self.graph.edges(keys=True, data=True), key=lambda e: e[:3])
-        ]
+        """Return one row per edge: ``source``, ``target``, ``key``, ``relation``, ``usd``, …."""
+        rows = [{"source": u, "target": v, "key": k, **d} for u, v, k, d in edge_items(self.graph)]
         return pd.DataFrame(rows)
 
     def relation_usd(self) -> pd.DataFrame:
         """Return the number of edges and their USD per relation."""
         acc: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
-        for _, _, d in self.graph.edges(data=True):
+        for _, _, _, d in edge_items(self.graph):
             entry = acc[str(d["relation"])]
             entry[0] += 1
             entry[1] += float(d.get("usd", 0.0))
         rows = [
-            {"relation": r, "edges": int(acc[r][0]), "usd": acc[r][1]} for r in RELATIONS if r in acc
+            {"relation": r, "edges": int(acc[r][0]), "usd": acc[r][1]}
+            for r in RELATIONS
+            if r in acc
         ]
         return pd.DataFrame(rows, columns=["relation", "edges", "usd"])
 
@@ -373,14 +383,15 @@ class ExposureGraph:
                 assets |= nx.ancestors(derived, target)
         direct: set[str] = set()
         g = self.graph
-        for u, v, d in g.edges(data=True):
+        trades: dict[str, set[str]] = defaultdict(set)
+        for u, v, _, d in edge_items(g):
+            if d["relation"] == "trades":
+                trades[u].add(v)
+        for u, v, _, d in edge_items(g):
             if d["relation"] != "observes":
                 continue
-            if v in assets:
-                direct.add(u)
-            elif g.nodes[v].get("kind") == "market" and any(
-                w in assets for _, w, r in g.out_edges(v, data="relation") if r == "trades"
-            ):
+            via_market = bool(trades[v] & assets)
+            if v in assets or via_market:
                 direct.add(u)
         reached = set(direct)
         for node in direct:
@@ -399,28 +410,27 @@ class ExposureGraph:
         g = self.graph
         usd: dict[str, float] = defaultdict(float)
         positions: dict[str, int] = defaultdict(int)
-        for u, v, d in g.edges(data=True):
+        oracle_of: dict[str, str] = {}
+        for u, v, k, d in edge_items(g):
+            if k == f"priced_by:{name}":
+                oracle_of[u] = v.split(":", 1)[1]
             if d["relation"] == "holds_collateral_in" and d.get("asset") == name:
                 usd[v] += float(d["usd"])
                 positions[v] += int(g.nodes[u].get("positions", 1))
         total = sum(usd.values())
-        rows = []
-        for venue in sorted(usd, key=lambda v: (-usd[v], v)):
-            oracle = ""
-            key = f"priced_by:{name}"
-            for _, target, k in g.out_edges(venue, keys=True):
-                if k == key:
-                    oracle = target.split(":", 1)[1]
-            rows.append(
-                {
-                    "venue": venue.split(":", 1)[1],
-                    "collateral_usd": usd[venue],
-                    "positions": positions[venue],
-                    "share": usd[venue] / total if total > 0 else 0.0,
-                    "oracle": oracle,
-                }
-            )
-        return pd.DataFrame(rows, columns=["venue", "collateral_usd", "positions", "share", "oracle"])
+        rows = [
+            {
+                "venue": venue.split(":", 1)[1],
+                "collateral_usd": usd[venue],
+                "positions": positions[venue],
+                "share": usd[venue] / total if total > 0 else 0.0,
+                "oracle": oracle_of.get(venue, ""),
+            }
+            for venue in sorted(usd, key=lambda v: (-usd[v], v))
+        ]
+        return pd.DataFrame(
+            rows, columns=["venue", "collateral_usd", "positions", "share", "oracle"]
+        )
 
     def paths(self, oracle: str, target: str, *, cutoff: int | None = None) -> list[list[str]]:
         """Return the dependency paths from `oracle` to `target`, oracle first.
@@ -439,12 +449,10 @@ class ExposureGraph:
         """
         source = self._node(oracle, "oracle")
         end = self._any_node(target)
-        view = self._relation_view(_PATH_RELATIONS)
+        view = nx.DiGraph(self._relation_view(_PATH_RELATIONS))
         if end not in view or source not in view:
             return []
-        found = [
-            list(reversed(p)) for p in nx.all_simple_paths(view, end, source, cutoff=cutoff)
-        ]
+        found = [list(reversed(p)) for p in nx.all_simple_paths(view, end, source, cutoff=cutoff)]
         return sorted(found, key=lambda p: (len(p), p))
 
     def cycles(self, *, length_bound: int | None = None) -> list[list[str]]:
@@ -465,11 +473,9 @@ class ExposureGraph:
     def _relation_view(self, relations: Iterable[str]) -> nx.MultiDiGraph[str]:
         wanted = frozenset(relations)
         view: nx.MultiDiGraph[str] = nx.MultiDiGraph()
-        view.add_edges_from(
-            (u, v, k)
-            for u, v, k, r in self.graph.edges(keys=True, data="relation")
-            if r in wanted
-        )
+        for u, v, k, d in edge_items(self.graph):
+            if d["relation"] in wanted:
+                view.add_edge(u, v, key=k)
         return view
 
     # -- first-order queries ------------------------------------------------------------------
@@ -594,24 +600,27 @@ class ExposureGraph:
     def _first_order(
         self, ctx: SimContext, node: str, shock: float, factors: Mapping[str, float]
     ) -> BlastRadius:
-        moves = []
+        moves: list[dict[str, Any]] = []
+        shocked: dict[str, float] = {}
         for oracle_id in sorted(factors):
-            reading = ctx.oracle(oracle_id)
-            answer = reading.read().price
+            feed = ctx.oracle(oracle_id)
+            answer = feed.read().price
+            shocked[oracle_id] = answer * factors[oracle_id]
             moves.append(
                 {
                     "oracle": oracle_id,
-                    "asset": reading.asset,
+                    "asset": feed.asset,
                     "answer": answer,
-                    "shocked_answer": answer * factors[oracle_id],
+                    "shocked_answer": shocked[oracle_id],
                 }
             )
-        shocked = {m["oracle"]: float(m["shocked_answer"]) for m in moves}
         rows, details = [], []
         for venue_id, venue in _exposure_venues(ctx):
             frame = venue.positions_frame()
             prices = {
-                a: shocked[ids[0]] for a, ids in venue.priced_by().items() if ids and ids[0] in shocked
+                a: shocked[ids[0]]
+                for a, ids in venue.priced_by().items()
+                if ids and ids[0] in shocked
             }
             if prices and len(frame):
                 before = frame["health_factor"].to_numpy(dtype=np.float64)
@@ -713,7 +722,7 @@ def _venue_row(venue_id: str, frame: pd.DataFrame, hit: np.ndarray[Any, Any]) ->
 def _detail(
     frame: pd.DataFrame, before: np.ndarray[Any, Any], after: np.ndarray[Any, Any]
 ) -> pd.DataFrame:
-    out = pd.DataFrame(
+    return pd.DataFrame(
         {
             "venue": frame["venue"].to_numpy(),
             "account": frame["account"].to_numpy(),
@@ -725,7 +734,6 @@ def _detail(
             "health_after": after,
         }
     )
-    return out
 
 
 def _column(frame: pd.DataFrame, name: str) -> np.ndarray[Any, Any]:
@@ -955,13 +963,31 @@ class _Builder:
                     self.edge(node, f"market:{source}", "observes", value, key=f"observes:{source}")
                 elif kind == "reference" and f"asset:{source}" in self.g:
                     self.edge(
-                        node, f"asset:{source}", "observes", value, key=f"observes:{source}",
-                        source="reference",
+                        node,
+                        f"asset:{source}",
+                        "observes",
+                        value,
+                        key=f"observes:{source}",
+                        via="reference",
                     )
                 elif kind == "oracle" and source in self.ctx.oracles:
                     self.edge(node, f"oracle:{source}", "follows", value)
+                elif kind == "chain" and f"chain:{source}" in self.g:
+                    # A sequencer uptime feed reads the chain itself, not a price.
+                    self.edge(
+                        node,
+                        f"chain:{source}",
+                        "observes",
+                        value,
+                        key=f"observes:{source}",
+                        via="chain",
+                    )
             chain = specs[oid].params.get("chain") if oid in specs else None
-            if isinstance(chain, str) and f"chain:{chain}" in self.g:
+            if (
+                isinstance(chain, str)
+                and f"chain:{chain}" in self.g
+                and not self.g.has_edge(node, f"chain:{chain}", "on_chain")
+            ):
                 self.edge(node, f"chain:{chain}", "on_chain", value)
 
     def _venues(self, frames: Mapping[str, pd.DataFrame]) -> None:
@@ -992,8 +1018,14 @@ class _Builder:
                 coll, debt = per_asset.get(asset, (0.0, 0.0))
                 if f"asset:{asset}" in self.g:
                     self.edge(
-                        node, f"asset:{asset}", "lists", coll + debt, key=f"lists:{asset}",
-                        asset=asset, collateral_usd=coll, debt_usd=debt,
+                        node,
+                        f"asset:{asset}",
+                        "lists",
+                        coll + debt,
+                        key=f"lists:{asset}",
+                        asset=asset,
+                        collateral_usd=coll,
+                        debt_usd=debt,
                     )
                 for i, oid in enumerate(ids):
                     if f"oracle:{oid}" not in self.g:
@@ -1001,8 +1033,13 @@ class _Builder:
                     role = "primary" if i == 0 else "fallback"
                     key = f"priced_by:{asset}" if i == 0 else f"priced_by:{asset}:fallback"
                     self.edge(
-                        node, f"oracle:{oid}", "priced_by", coll + debt, key=key,
-                        asset=asset, role=role,
+                        node,
+                        f"oracle:{oid}",
+                        "priced_by",
+                        coll + debt,
+                        key=key,
+                        asset=asset,
+                        role=role,
                     )
             chain = venue.chain_id
             if chain is not None and f"chain:{chain}" in self.g:
@@ -1035,7 +1072,8 @@ class _Builder:
             min_health=("health_factor", "min"),
             median_health=("health_factor", "median"),
         )
-        for (venue, coll, debt), row in grouped.iterrows():
+        for key, row in grouped.iterrows():
+            venue, coll, debt = cast("tuple[str, str, str]", key)
             node = f"group:{venue}/{coll}-{debt}"
             self.node(
                 node,
@@ -1061,7 +1099,8 @@ class _Builder:
             debt_usd=("debt_usd", "sum"),
             health_factor=("health_factor", "min"),
         )
-        for (venue, account), row in per_account.iterrows():
+        for key, row in per_account.iterrows():
+            venue, account = cast("tuple[str, str]", key)
             self.node(
                 f"account:{venue}/{account}",
                 "account",
@@ -1075,11 +1114,14 @@ class _Builder:
         sums = df.groupby(["venue", "account_id", "collateral_asset", "debt_asset"], sort=True)[
             ["collateral_usd", "debt_usd"]
         ].sum()
-        for (venue, account, coll, debt), row in sums.iterrows():
+        for key, row in sums.iterrows():
+            venue, account, coll, debt = cast("tuple[str, str, str, str]", key)
             node = f"account:{venue}/{account}"
             self._holder_edges(node, f"venue:{venue}", coll, debt, row)
 
-    def _holder_edges(self, node: str, venue: str, coll: str, debt: str, row: pd.Series[Any]) -> None:
+    def _holder_edges(
+        self, node: str, venue: str, coll: str, debt: str, row: pd.Series[Any]
+    ) -> None:
         key_c, key_d = f"holds_collateral_in:{coll}", f"owes:{debt}"
         for key, relation, asset, usd in (
             (key_c, "holds_collateral_in", coll, float(row["collateral_usd"])),
@@ -1136,4 +1178,4 @@ def _asset_usage(frames: Mapping[str, pd.DataFrame]) -> dict[str, tuple[float, f
     return out
 
 
-__all__ = ["NODE_KINDS", "RELATIONS", "BlastRadius", "ExposureGraph"]
+__all__ = ["NODE_KINDS", "RELATIONS", "BlastRadius", "ExposureGraph", "edge_items", "node_items"]

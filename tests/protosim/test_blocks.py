@@ -110,7 +110,9 @@ def test_chain_blocks_produced_at_multiples_of_block_time(block_time_s: float) -
     """Block k is produced at t = k · block_time_s, the first at t = block_time_s."""
     rig = make_rig(block_time_s=block_time_s)
     seen: list[tuple[int, float]] = []
-    rig.chain.on_phase(Phase.OBSERVE, lambda block: seen.append((block, rig.clock.now)))
+    rig.chain.on_phase(
+        Phase.OBSERVE, lambda block: seen.append((block, rig.clock.now)), every_block=True
+    )
     rig.run_blocks(50)
     assert [b for b, _ in seen] == list(range(1, 51))
     for k, t in seen:
@@ -158,7 +160,7 @@ def test_block_phases_run_in_order_with_transactions_before_handlers(rig: Rig) -
         Phase.RISK,
         Phase.ORACLE,
     ):
-        rig.chain.on_phase(phase, partial(record, f"handler:{phase.name}"))
+        rig.chain.on_phase(phase, partial(record, f"handler:{phase.name}"), every_block=True)
     for phase in (Phase.KEEPER, Phase.ORACLE):  # the keeper tx is sent first and bids more
         tx = Tx(
             sender=phase.name,
@@ -189,7 +191,7 @@ def test_phase_handlers_equal_phase_run_by_rank_then_registration(rig: Rig) -> N
         order.append(label)
 
     for name, rank in [("a", 10), ("b", 0), ("c", 10), ("d", 0), ("e", -5)]:
-        rig.chain.on_phase(Phase.RISK, partial(record, name), rank=rank)
+        rig.chain.on_phase(Phase.RISK, partial(record, name), rank=rank, every_block=True)
     rig.run_blocks(2)
     assert order == ["e", "b", "d", "a", "c"] * 2
 
@@ -197,7 +199,7 @@ def test_phase_handlers_equal_phase_run_by_rank_then_registration(rig: Rig) -> N
 def test_phase_handler_receives_current_block_number(rig: Rig) -> None:
     """A handler is called with the number of the block being produced."""
     calls: list[int] = []
-    rig.chain.on_phase(Phase.SETTLE, calls.append)
+    rig.chain.on_phase(Phase.SETTLE, calls.append, every_block=True)
     rig.run_blocks(3)
     assert calls == [1, 2, 3]
 
@@ -254,7 +256,7 @@ def test_tx_submitted_during_a_block_goes_in_the_next_block(rig: Rig) -> None:
             rig.chain.submit(rig.tx("late", phase=Phase.KEEPER))
             sent.append(block)
 
-    rig.chain.on_phase(Phase.RISK, send)  # RISK runs before KEEPER in the same block
+    rig.chain.on_phase(Phase.RISK, send, every_block=True)  # RISK runs before KEEPER
     rig.run_blocks(2)
     assert sent == [1]
     assert rig.executed == [(2, "late", 0, 1)]
@@ -437,3 +439,31 @@ def test_congestion_below_background_bids_share_the_gas_background_leaves(
         rig.chain.submit(rig.tx(name, gas_per_item=gas, priority_fee_gwei=fee))
     rig.run_blocks(1)
     assert rig.names(1) == expected_block_1
+
+
+def test_idle_blocks_are_skipped_but_keep_their_numbers(rig: Rig) -> None:
+    """With nothing pending, slots pass unsimulated; the next block still has the number of its
+    slot, and a plain handler runs only in blocks that are produced."""
+    seen: list[int] = []
+    rig.chain.on_phase(Phase.RISK, seen.append)
+    rig.clock.call_at(100.0, "late", lambda: rig.chain.submit(rig.tx("late", phase=Phase.KEEPER)))
+    rig.run_blocks(20)
+    # Submitted at t = 100 with 12 s blocks: included in the first slot after it, t = 108,
+    # which is slot 108 / 12 = 9.
+    assert rig.executed == [(9, "late", 0, 1)]
+    assert seen == [9]
+
+
+def test_request_block_produces_the_next_slot(rig: Rig) -> None:
+    """A handler can ask for the next block although nothing is pending."""
+    seen: list[int] = []
+
+    def again(block: int) -> None:
+        seen.append(block)
+        if block < 3:
+            rig.chain.request_block()
+
+    rig.chain.on_phase(Phase.RISK, again)
+    rig.chain.request_block()
+    rig.run_blocks(10)
+    assert seen == [1, 2, 3]

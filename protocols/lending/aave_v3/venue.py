@@ -159,7 +159,9 @@ class AaveV3Market:
 
     def start(self) -> None:
         """Check risk in every block's RISK phase."""
-        self.chain.on_phase(Phase.RISK, self._check_risk, rank=0)
+        self.chain.on_phase(
+            Phase.RISK, self._check_risk, rank=0, every_block=self.guard.watches_time
+        )
 
     def _on_price(self, reading: OracleReading) -> None:
         del reading
@@ -186,10 +188,10 @@ class AaveV3Market:
         return self.oracles[asset].read().price
 
     def _pair_prices(self, book: PairBook) -> tuple[float, float, int] | None:
-        guard = self.guard
-        if not (guard.available(book.collateral_asset) and guard.available(book.debt_asset)):
+        coll = self.guard.guarded(book.collateral_asset)
+        debt = self.guard.guarded(book.debt_asset)
+        if coll is None or debt is None:
             return None
-        coll, debt = guard.price(book.collateral_asset), guard.price(book.debt_asset)
         return coll.price, debt.price, max(coll.seq, debt.seq)
 
     def _check_risk(self, block: int) -> None:
@@ -349,6 +351,7 @@ class AaveV3Market:
         t["residual_bad_debt_usd"] += float(residual.sum() * p_d)
         # Positions left below HF 1 by a partial liquidation are looked at again next block.
         self._recheck.append((book_index, done, first))
+        self.chain.request_block()
         return LiquidationReport(
             first, done, book.collateral_asset, to_liquidator, float(repaid.sum()), failed
         )

@@ -1,10 +1,15 @@
-"""Scenario dicts for the contagion-graph tests."""
+"""Fixtures of the contagion-graph tests: a two-venue scenario where A's forced selling moves
+the price B's oracle reads."""
 
 from __future__ import annotations
 
 import copy
 from typing import Any
 
+import pytest
+
+from protosim import Scenario, Simulation
+from protosim.results import RunResult
 from protosim.testing import tiny_scenario_dict
 
 
@@ -21,7 +26,10 @@ def two_venue_scenario_dict(*, accounts: int = 300, depth_usd: float = 50e6) -> 
     data["name"] = "two-venue-contagion"
     data["description"] = "A's liquidations sell into the pool B's oracle reads"
     pool = data["markets"][0]
-    data["markets"] = [{**copy.deepcopy(pool), "id": "pool-a"}, {**copy.deepcopy(pool), "id": "pool-b"}]
+    data["markets"] = [
+        {**copy.deepcopy(pool), "id": "pool-a"},
+        {**copy.deepcopy(pool), "id": "pool-b"},
+    ]
     eth, usdc = data["oracles"]
     data["oracles"] = [
         _oracle(eth, "eth-a", "pool-a"),
@@ -58,3 +66,9 @@ def _keeper(spec: dict[str, Any], agent_id: str, venue_id: str) -> dict[str, Any
     out["params"]["venue"] = venue_id
     out["params"]["sell_on"] = {"ETH": "pool-b"}
     return out
+
+
+@pytest.fixture(scope="session")
+def two_venue_result() -> RunResult:
+    """A seeded run of `two_venue_scenario_dict`."""
+    return Simulation(Scenario.from_dict(two_venue_scenario_dict()), seed=3).run()
