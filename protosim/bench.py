@@ -355,7 +355,8 @@ def run_sweep_bench(
     runs: int = 1_000, *, accounts: int = 10_000, hours: float = 24.0, dask: bool = True
 ) -> dict[str, Any]:
     """Time `runs` runs of the sweep scenario on 1 and 2 worker processes, and on a Dask local
-    cluster of 2 workers; check that all three give the same table."""
+    cluster of 2 workers; check that all three give the same table.
+    """
     from protosim.runners import execute, plan
 
     scenario = sweep_bench_scenario(accounts, hours)

@@ -357,46 +357,66 @@ def fixtures_list() -> None:
 
 @main.command()
 @click.option(
-    "--accounts",
-    type=int,
-    default=1_000_000,
-    show_default=True,
-    help="Borrowers in the Aave v3 market.",
+    "--accounts", type=int, default=None, help="Borrowers (1,000,000 lending; 10,000 sweep)."
 )
-@click.option(
-    "--hours",
-    type=float,
-    default=48.0,
-    show_default=True,
-    help="Simulated hours at 1-second resolution.",
-)
+@click.option("--hours", type=float, default=None, help="Simulated hours (48 lending; 24 sweep).")
 @click.option(
     "--baseline/--no-baseline",
     default=True,
     show_default=True,
     help="Also time the single-purpose indexed numpy loop.",
 )
+@click.option(
+    "--sweep",
+    "sweep_mode",
+    is_flag=True,
+    help="Time a Monte Carlo sweep on 1 and 2 workers and on Dask instead.",
+)
+@click.option(
+    "--runs",
+    type=click.IntRange(min=1),
+    default=1_000,
+    show_default=True,
+    help="Runs of the sweep benchmark.",
+)
+@click.option(
+    "--dask/--no-dask",
+    default=True,
+    show_default=True,
+    help="Include the Dask local cluster in --sweep.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-def bench(accounts: int, hours: float, baseline: bool, as_json: bool) -> None:
-    """Time the 1,000,000-account Aave v3 cascade benchmark (issue 2)."""
-    from protosim.bench import run_lending_bench
+def bench(
+    accounts: int | None,
+    hours: float | None,
+    baseline: bool,
+    sweep_mode: bool,
+    runs: int,
+    dask: bool,
+    as_json: bool,
+) -> None:
+    """Time the benchmarks: the 1,000,000-account Aave v3 cascade, or a sweep (--sweep)."""
+    from protosim.bench import run_lending_bench, run_sweep_bench
 
-    figures = run_lending_bench(accounts=accounts, hours=hours, baseline=baseline)
+    if sweep_mode:
+        figures = run_sweep_bench(runs, accounts=accounts or 10_000, hours=hours or 24.0, dask=dask)
+        title = "protosim bench --sweep"
+    else:
+        figures = run_lending_bench(
+            accounts=accounts or 1_000_000, hours=hours or 48.0, baseline=baseline
+        )
+        title = "protosim bench: Aave v3 cascade"
     if as_json:
         click.echo(json.dumps(figures, indent=2, sort_keys=True))
         return
-    table = Table(title="protosim bench: Aave v3 cascade")
+    table = Table(title=title)
     table.add_column("figure")
     table.add_column("value", justify="right")
     for key, value in figures.items():
-        table.add_row(
-            key,
-            f"{value:,.3f}"
-            if isinstance(value, float)
-            else f"{value:,}"
-            if isinstance(value, int)
-            else str(value),
-        )
+        if isinstance(value, float):
+            table.add_row(key, f"{value:,.3f}")
+        else:
+            table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
     _out.print(table)
 
 

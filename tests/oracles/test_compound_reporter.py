@@ -8,7 +8,6 @@ Uniswap anchor is at least 1.30 · 0.8 = 1.04.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import pytest
 

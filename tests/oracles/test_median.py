@@ -39,7 +39,9 @@ def _index_run(*, kraken_to: float, **params: Any) -> tuple[RunResult, float]:
     def pump() -> None:
         impact = market.venues["kraken"].impact
         market.trade(
-            "kraken", impact.quantity_for_price(market.price("ETH", "kraken"), kraken_to), trader="t"
+            "kraken",
+            impact.quantity_for_price(market.price("ETH", "kraken"), kraken_to),
+            trader="t",
         )
         seen.append(market.price("ETH", "kraken"))
 
@@ -61,9 +63,7 @@ def test_weighted_mean_with_one_venue_off_is_pulled_and_outlier_rule_restores_it
     """Mean: (3·2000 + 2·2000 + 2·2000 + 1·20000)/8 = 4250; Binance's 5% rule gives 2000."""
     mean_run, _ = _index_run(kraken_to=20_000.0, method="weighted_mean")
     assert mean_run.log.of_type(OracleUpdated)[-1].answer == pytest.approx(4_250.0, rel=1e-9)
-    guarded, _ = _index_run(
-        kraken_to=20_000.0, method="weighted_mean", exclude_outliers_bps=500.0
-    )
+    guarded, _ = _index_run(kraken_to=20_000.0, method="weighted_mean", exclude_outliers_bps=500.0)
     assert {u.answer for u in guarded.log.of_type(OracleUpdated)} == {2000.0}
 
 

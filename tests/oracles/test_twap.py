@@ -1,4 +1,4 @@
-"""Uniswap v3 TWAP feed: tick accumulator, floor of the mean tick, geometric mean (mechanics §4.4)."""
+"""Uniswap v3 TWAP: tick accumulator, floor of the mean tick, geometric mean (mechanics §4.4)."""
 
 from __future__ import annotations
 
