@@ -135,6 +135,7 @@ class Feed(ABC):
             "rounds": float(self.rounds),
             "rejected_rounds": float(self.rejected),
             "last_answer": self._reading.price,
+            "last_updated_at": self._reading.updated_at,
         }
 
     def sources(self) -> tuple[tuple[str, str], ...]:
@@ -229,9 +230,32 @@ class Feed(ABC):
         )
         return True
 
+    def admit(self, price: float, observed_at: float, cause: int, span: int) -> bool:
+        """Decide, as the round lands, whether the contract accepts it (default: always).
+
+        Models whose contracts check a report on arrival override this: Compound's anchored
+        view rejects a post outside the TWAP anchor, Pyth keeps the newer stored price.
+        A model that rejects logs why.
+        """
+        del price, observed_at, cause, span
+        return True
+
     def _land(self, price: float, observed_at: float, reason: str, cause: int, span: int) -> None:
-        self.rounds += 1
+        if not self.admit(price, observed_at, cause, span):
+            return
         previous = self._reading
+        if self._chain is None and price == previous.price:
+            # An off-chain index republishing the same value is fresher, not new: no round,
+            # no event, no consumer wake-up (a 1 s index would otherwise log 86,400 a day).
+            self._reading = OracleReading(
+                price=price,
+                updated_at=self._ctx.clock.now,
+                observed_at=observed_at,
+                round_id=previous.round_id,
+                seq=previous.seq,
+            )
+            return
+        self.rounds += 1
         seq = self._ctx.log.emit(
             OracleUpdated,
             cause=cause,

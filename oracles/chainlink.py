@@ -29,7 +29,7 @@ from protosim.scenario import ComponentSpec
 class ChainlinkParams(FeedParams):
     """Parameters of a Chainlink push feed (defaults: ETH/USD on Ethereum, mechanics §4.1)."""
 
-    chain: str  # type: ignore[assignment]  # a push feed always publishes on a chain
+    chain: str  # a push feed always publishes on a chain
     observes: tuple[str, ...] = ()
     """Trading venues whose median price the nodes report; empty: the reference price."""
     deviation_bps: float = Field(default=50.0, gt=0, lt=10_000)
@@ -95,7 +95,7 @@ class ChainlinkFeed(Feed):
                 if crossing is not None:
                     due = crossing
             if due > now:
-                timer = clock.timeout(due - now)
+                timer = clock.observe_after(due - now)
                 woke = yield clock.env.any_of([timer, market.moved(self.asset), self.state_changed])
                 if timer not in woke:
                     continue  # a trade, shock or state change came first: look again

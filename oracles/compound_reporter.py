@@ -159,8 +159,8 @@ class CompoundReporterFeed(Feed):
         """Return the base metrics plus the number of posts guarded by the anchor."""
         return {**super().metrics(), "guarded_posts": float(self.guarded)}
 
-    def _land(self, price: float, observed_at: float, reason: str, cause: int, span: int) -> None:
-        # postPriceInternal: the anchor check runs in the posting transaction, at its block.
+    def admit(self, price: float, observed_at: float, cause: int, span: int) -> bool:
+        """Accept a post only within the anchor (``postPriceInternal``, at the post's block)."""
         anchor = self.anchor_price()
         if not is_within_anchor(price, anchor, self._params.anchor_tolerance):
             self.guarded += 1
@@ -174,8 +174,8 @@ class CompoundReporterFeed(Feed):
                 observed=price,
                 reason="outside_anchor",
             )
-            return
-        super()._land(price, observed_at, reason, cause, span)
+            return False
+        return True
 
     def run(self) -> ProcessGenerator:
         """Post the reporter's price at every multiple of `update_interval_s`."""
@@ -187,7 +187,7 @@ class CompoundReporterFeed(Feed):
                 continue
             if self._bad_print is None:
                 due = (math.floor(clock.now / every) + 1) * every
-                timer = clock.timeout(due - clock.now)
+                timer = clock.observe_after(due - clock.now)
                 woke = yield clock.env.any_of([timer, self.state_changed])
                 if timer not in woke:
                     continue

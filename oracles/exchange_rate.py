@@ -82,6 +82,24 @@ def capped_ratio(
 ) -> float:
     """Return ``min(current_ratio, snapshot + maxRatioGrowthPerSecond · (now − snapshot_time))``.
 
+    Parameters
+    ----------
+    current_ratio : float
+        ``getRatio()``: the exchange ratio now.
+    snapshot_ratio : float
+        CAPO's snapshot ratio.
+    snapshot_time_s : float
+        When the snapshot was taken (simulated seconds).
+    max_yearly_growth : float
+        ``maxYearlyRatioGrowthPercent`` (hundredths of a percent: 968 = 9.68%).
+    now : float
+        ``block.timestamp`` (simulated seconds).
+
+    Returns
+    -------
+    float
+        The ratio the adapter multiplies the base price by.
+
     Examples
     --------
     A snapshot of 1.10 thirty days ago with a 9.68%/yr cap allows
@@ -163,8 +181,16 @@ class ExchangeRateFeed(Feed):
             current, snapshot, p.snapshot_time_s, p.max_yearly_ratio_growth, self._clock.now
         )
 
-    def set_ratio(self, value: float, *, cause: int = ROOT) -> None:
-        """Set the current exchange ratio to `value` now and republish (a ``ratio_change``)."""
+    def set_ratio(self, value: float, cause: int = ROOT) -> None:
+        """Set the current exchange ratio to `value` now and republish (a ``ratio_change``).
+
+        Parameters
+        ----------
+        value : float
+            The new ratio (> 0); it grows at ``ratio_growth_per_year`` from now on.
+        cause : int
+            ``seq`` of the event that changed it (a shock), named as the new round's cause.
+        """
         if not value > 0:
             raise ValueError(f"expected a ratio > 0, was {value}")
         self._ratio = value

@@ -147,7 +147,7 @@ class InternalBookFeed(Feed):
         clock = self._ctx.clock
         market = self._ctx.market
         while True:
-            timer = clock.timeout(self._params.update_interval_s)
+            timer = clock.observe_after(self._params.update_interval_s)
             yield clock.env.any_of([timer, market.moved(self.asset)])
             self._integral.sample(clock.now)
 
@@ -170,7 +170,7 @@ class InternalBookFeed(Feed):
                 continue
             if self._bad_print is None:
                 due = (math.floor(clock.now / every) + 1) * every
-                timer = clock.timeout(due - clock.now)
+                timer = clock.observe_after(due - clock.now)
                 woke = yield clock.env.any_of([timer, self.state_changed])
                 if timer not in woke:
                     continue

@@ -83,6 +83,18 @@ def weighted_median(prices: Sequence[float], weights: Sequence[float]) -> float:
 def weighted_mean(prices: Sequence[float], weights: Sequence[float]) -> float:
     """Return ``Σ wᵢ pᵢ / Σ wᵢ``.
 
+    Parameters
+    ----------
+    prices : sequence of float
+        One price per source.
+    weights : sequence of float
+        One weight >= 0 per source, with a positive total.
+
+    Returns
+    -------
+    float
+        The weighted average.
+
     Examples
     --------
     >>> weighted_mean([2000.0, 2000.0, 2000.0, 20000.0], [3.0, 2.0, 2.0, 1.0])
@@ -223,7 +235,7 @@ class MedianIndexFeed(Feed):
                 continue
             if self._bad_print is None:
                 due = (math.floor(clock.now / every) + 1) * every
-                timer = clock.timeout(due - clock.now)
+                timer = clock.observe_after(due - clock.now)
                 woke = yield clock.env.any_of([timer, self.state_changed])
                 if timer not in woke:
                     continue

@@ -131,7 +131,7 @@ class OsmFeed(Feed):
                 continue
             due = self._zzz + self._params.hop_s
             if due > clock.now:
-                timer = clock.timeout(due - clock.now)
+                timer = clock.observe_after(due - clock.now)
                 woke = yield clock.env.any_of([timer, self.state_changed])
                 if timer not in woke:
                     continue

@@ -296,7 +296,7 @@ class PythFeed(Feed):
                 slot = math.floor(clock.now / every)
                 continue
             slot += 1
-            timer = clock.timeout(max(slot * every - clock.now, 0.0))
+            timer = clock.observe_after(max(slot * every - clock.now, 0.0))
             woke = yield clock.env.any_of([timer, self.state_changed])
             if timer not in woke:
                 slot -= 1
@@ -402,19 +402,21 @@ class PythFeed(Feed):
         self._landed_state = market.price_state(self.asset, observes)
         return cause, span
 
-    def _land(self, price: float, observed_at: float, reason: str, cause: int, span: int) -> None:
+    def admit(self, price: float, observed_at: float, cause: int, span: int) -> bool:
+        """Keep the stored price if it is as new as the update (``updatePriceFeeds``)."""
+        del price, cause, span
         chosen = self._signed.pop(observed_at, None)
         if chosen is None or observed_at <= self._onchain.publish_time:
-            return  # updatePriceFeeds keeps the newer stored price
+            return False
         self._onchain = chosen
-        super()._land(price, observed_at, reason, cause, span)
+        return True
 
     def _pusher(self, every: float) -> ProcessGenerator:
         clock = self._ctx.clock
         while True:
             if self._bad_print is None:
                 due = (math.floor(clock.now / every) + 1) * every
-                timer = clock.timeout(due - clock.now)
+                timer = clock.observe_after(due - clock.now)
                 woke = yield clock.env.any_of([timer, self.state_changed])
                 if timer not in woke:
                     continue

@@ -243,7 +243,7 @@ class TickAccumulator:
     def run(self, clock: Clock, observation_s: float) -> ProcessGenerator:
         """Write an observation every `observation_s` and at every move of the asset."""
         while True:
-            timer = clock.timeout(observation_s)
+            timer = clock.observe_after(observation_s)
             yield clock.env.any_of([timer, self._market.moved(self.asset)])
             self.write(clock.now)
 
@@ -313,7 +313,7 @@ class TwapFeed(Feed):
                 continue
             if self._bad_print is None:
                 due = (math.floor(clock.now / every) + 1) * every
-                timer = clock.timeout(due - clock.now)
+                timer = clock.observe_after(due - clock.now)
                 woke = yield clock.env.any_of([timer, self.state_changed])
                 if timer not in woke:
                     continue

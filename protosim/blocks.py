@@ -22,7 +22,6 @@ from protosim.clock import Clock, Phase, ProcessGenerator
 from protosim.eventlog import EventLog
 from protosim.events import ROOT, ChainStateChanged, TransactionsDelayed
 
-
 _PHASES = tuple(Phase)  # iterating the enum itself is slow on a path run every block
 
 

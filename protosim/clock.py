@@ -10,6 +10,8 @@ import simpy
 
 ProcessGenerator = Generator[simpy.Event, Any, Any]
 
+_LATE = 2  # after simpy's URGENT (0) and NORMAL (1) events at the same instant
+
 
 class Phase(IntEnum):
     """Order of on-chain work inside one block; lower runs first.
@@ -48,6 +50,23 @@ class Clock:
     def timeout(self, delay_s: float) -> simpy.Timeout:
         """Return an event that fires `delay_s` seconds from now."""
         return self.env.timeout(delay_s)
+
+    def observe_after(self, delay_s: float) -> simpy.Event:
+        """Return an event that fires `delay_s` from now, after everything else at that instant.
+
+        Observers (oracle nodes, indices) wait on this rather than `timeout`: at an instant
+        where a block's trades, a shock and an observation coincide, the observation always
+        sees the market those left, whatever order the processes were started in. (SimPy
+        orders events at one time by priority, then creation; this uses a priority below
+        every ordinary event.)
+        """
+        if delay_s < 0:
+            raise ValueError(f"expected delay_s >= 0, was {delay_s}")
+        event = simpy.Event(self.env)
+        event._ok = True
+        event._value = None
+        self.env.schedule(event, priority=_LATE, delay=delay_s)
+        return event
 
     def start(self, name: str, process: ProcessGenerator) -> simpy.Process:
         """Start `process` under `name`; starts are recorded in order, for debugging."""

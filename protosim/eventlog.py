@@ -210,7 +210,7 @@ class EventLog:
         table = self._table(kind)
         self._check_fields(kind, table, payload.keys())
         if cause != ROOT and not (
-            0 <= cause and cause_span >= 1 and cause + cause_span <= self._next_seq
+            cause >= 0 and cause_span >= 1 and cause + cause_span <= self._next_seq
         ):
             self._check_causes(kind, np.asarray(cause), np.asarray(cause_span))
         values = [

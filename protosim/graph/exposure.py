@@ -267,14 +267,12 @@ class ExposureGraph:
         accounts : str
             As in `from_simulation`.
         """
+        from protosim.catalog import resolve_scenario
         from protosim.engine import Simulation
+        from protosim.scenario import Scenario
 
-        if not hasattr(scenario, "horizon_s"):
-            from protosim.catalog import resolve_scenario
-            from protosim.scenario import Scenario as _Scenario
-
-            scenario = _Scenario.from_toml(resolve_scenario(str(scenario)))
-        assert not isinstance(scenario, str | Path)
+        if not isinstance(scenario, Scenario):
+            scenario = Scenario.from_toml(resolve_scenario(str(scenario)))
         return cls.from_simulation(Simulation(scenario, seed=seed), accounts=accounts)
 
     # -- equality and summaries -------------------------------------------------------------

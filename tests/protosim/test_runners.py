@@ -38,9 +38,11 @@ def test_dask_local_cluster_gives_the_same_table() -> None:
     """A Dask local cluster with two workers reproduces the serial table."""
     distributed = pytest.importorskip("distributed")
     serial = run_many(_scenario(), 3, seed=4)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster:
-        with distributed.Client(cluster) as client:
-            dask = run_many(_scenario(), 3, seed=4, executor=client.get_executor())
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        dask = run_many(_scenario(), 3, seed=4, executor=client.get_executor())
     pd.testing.assert_frame_equal(serial[COLUMNS], dask[COLUMNS])
 
 

@@ -69,3 +69,71 @@ def test_bad_print_liquidates_healthy_positions() -> None:
     result = _run(data)
     assert len(result.liquidations) > 0
     assert result.summary()["min_price"]["ETH"] == 2000.0  # the market itself never moved
+
+
+def _three_venue_scenario(sell_on: str = "dex") -> dict[str, Any]:
+    """Two Aave markets with the same borrowers: one prices ETH off one venue's own book, the
+    other off a weighted median of three venues; keepers sell seized ETH on `sell_on`."""
+    data = tiny_scenario_dict(accounts=500, depth_usd=500e6, horizon_s=1_800.0)
+    book = {"kind": "square_root", "daily_volume_usd": 1e9, "daily_volatility": 0.04}
+    data["markets"] = [
+        {"id": venue, "asset": "ETH", "impact": book, "recovery_half_life_s": 120.0}
+        for venue in ("cex-a", "cex-b", "cex-c", "dex")
+    ]
+    data["oracles"][0] = {
+        "id": "eth-own-book",
+        "kind": "oracle.internal_book",
+        "params": {"asset": "ETH", "venue": "cex-a"},
+    }
+    data["oracles"].append(
+        {
+            "id": "eth-median",
+            "kind": "oracle.median_index",
+            "params": {"asset": "ETH", "weights": {"cex-a": 1.0, "cex-b": 1.0, "cex-c": 1.0}},
+        }
+    )
+    single = data["venues"][0]
+    single["params"]["reserves"]["ETH"]["oracle"] = "eth-own-book"
+    median = {**single, "id": "aave-median", "params": {**single["params"]}}
+    median["params"]["reserves"] = {
+        **single["params"]["reserves"],
+        "ETH": {**single["params"]["reserves"]["ETH"], "oracle": "eth-median"},
+    }
+    data["venues"].append(median)
+    data["agents"] = [
+        {
+            "id": f"keeper-{v}",
+            "kind": "agent.lending_keeper",
+            "params": {"venue": v, "sell_on": {"ETH": sell_on}},
+        }
+        for v in ("aave", "aave-median")
+    ]
+    # A bad print on venue A only: someone dumps ETH there, moving it 30% for two minutes.
+    data["shocks"] = [
+        {
+            "kind": "market_trade",
+            "at_s": 300.0,
+            "venue": "cex-a",
+            "target_change": -0.3,
+            "hold_s": 120.0,
+        }
+    ]
+    return data
+
+
+def test_bad_print_liquidates_on_a_single_venue_oracle_and_not_on_a_median() -> None:
+    """A 30% print on one venue liquidates the market that prices off that venue's own book;
+    the market on a three-venue median, with the same borrowers, is untouched."""
+    result = _run(_three_venue_scenario())
+    venues = result.liquidations["venue"].astype(str)
+    assert (venues == "aave").sum() > 0
+    assert (venues == "aave-median").sum() == 0
+
+
+def test_forced_selling_into_a_median_venue_carries_the_print_to_the_median_market() -> None:
+    """When the own-book market's keepers sell into a venue the median also watches while the
+    print lasts, two of three venues are down and the median market liquidates too."""
+    result = _run(_three_venue_scenario(sell_on="cex-b"))
+    venues = result.liquidations["venue"].astype(str)
+    assert (venues == "aave").sum() > 0
+    assert (venues == "aave-median").sum() > 0

@@ -166,6 +166,8 @@ class AaveV3Market:
     def _on_price(self, reading: OracleReading) -> None:
         del reading
         self._dirty = True
+        # An off-chain feed lands outside any block: the next block must look at it.
+        self.chain.request_block()
 
     # -- risk ---------------------------------------------------------------------------------
 
