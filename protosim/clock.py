@@ -7,10 +7,11 @@ from enum import IntEnum
 from typing import Any
 
 import simpy
+from simpy.events import EventPriority
 
 ProcessGenerator = Generator[simpy.Event, Any, Any]
 
-_LATE = 2  # after simpy's URGENT (0) and NORMAL (1) events at the same instant
+_LATE = EventPriority(2)  # after simpy's URGENT (0) and NORMAL (1) events at one instant
 
 
 class Phase(IntEnum):
