@@ -177,6 +177,11 @@ class CompoundReporterFeed(Feed):
             return False
         return True
 
+    def sources(self) -> tuple[tuple[str, str], ...]:
+        """Return the reporter's venues and the anchor pool."""
+        observed = super().sources()
+        return (*observed, ("market", self._params.anchor_venue))
+
     def run(self) -> ProcessGenerator:
         """Post the reporter's price at every multiple of `update_interval_s`."""
         clock = self._ctx.clock

@@ -217,6 +217,10 @@ class ExchangeRateFeed(Feed):
             cause=reading.seq,
         )
 
+    def sources(self) -> tuple[tuple[str, str], ...]:
+        """Return the base feed the answer is a multiple of (the ratio is not a market price)."""
+        return (("oracle", self._params.base),)
+
     def run(self) -> ProcessGenerator:
         """Wait for state changes and bad prints (base rounds arrive through the subscription)."""
         while True:

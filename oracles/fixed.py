@@ -86,6 +86,13 @@ class FixedFeed(Feed):
             reading.price, observed_at=reading.observed_at, reason="follows", cause=reading.seq
         )
 
+    def sources(self) -> tuple[tuple[str, str], ...]:
+        """Return the feed it repeats, or the constant it answers: never the market."""
+        p = self._params
+        if p.follows:
+            return (("oracle", p.follows),)
+        return (("constant", str(p.price if p.price is not None else 1.0)),)
+
     def run(self) -> ProcessGenerator:
         """Wait for state changes and bad prints (answers arrive through the subscription)."""
         while True:

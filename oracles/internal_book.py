@@ -160,6 +160,10 @@ class InternalBookFeed(Feed):
         self._integral.sample(now)
         return self._integral.mean(now, p.smoothing_window_s)
 
+    def sources(self) -> tuple[tuple[str, str], ...]:
+        """Return the venue whose own book the feed reads."""
+        return (("market", self._params.venue),)
+
     def run(self) -> ProcessGenerator:
         """Publish the book price at every multiple of `update_interval_s`."""
         clock = self._ctx.clock

@@ -225,6 +225,10 @@ class MedianIndexFeed(Feed):
             median_if_outliers_exceed=p.median_if_outliers_exceed,
         )
 
+    def sources(self) -> tuple[tuple[str, str], ...]:
+        """Return the venues the index weighs."""
+        return tuple(("market", venue) for venue in self._params.weights)
+
     def run(self) -> ProcessGenerator:
         """Publish the index at every multiple of `update_interval_s`."""
         clock = self._ctx.clock

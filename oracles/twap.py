@@ -303,6 +303,10 @@ class TwapFeed(Feed):
         self.accumulator.write(now)
         return self.accumulator.twap(now, self._params.window_s if window_s is None else window_s)
 
+    def sources(self) -> tuple[tuple[str, str], ...]:
+        """Return the pool whose price the TWAP averages."""
+        return (("market", self._params.venue),)
+
     def run(self) -> ProcessGenerator:
         """Publish the TWAP at every multiple of `update_interval_s`."""
         clock = self._ctx.clock

@@ -422,8 +422,10 @@ def bench(
 
 def _attach_commands() -> None:
     from protosim.chain.cli import chain
+    from protosim.graph.cli import graph
 
     main.add_command(chain)
+    main.add_command(graph)
 
 
 _attach_commands()

@@ -288,7 +288,7 @@ def test_no_positive_liquidation_price_returns_zero() -> None:
     )
     assert (
         hyperliquid_liquidation_price(
-            margin=-1.0, size=-1.0, price=100.0, table=HYPERLIQUID_TABLES["ETH"]
+            margin=-150.0, size=-1.0, price=100.0, table=HYPERLIQUID_TABLES["ETH"]
         )
         == 0.0
     )
