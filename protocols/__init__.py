@@ -7,6 +7,7 @@ from protosim.registry import ComponentType, Registry
 
 def register(registry: Registry) -> None:
     """Register the built-in venue and agent kinds in `registry`."""
+    from protosim.protocols import cli
     from protosim.protocols.lending import keeper
     from protosim.protocols.lending.aave_v3 import params as aave_params
     from protosim.protocols.lending.aave_v3 import venue as aave_venue
@@ -31,3 +32,4 @@ def register(registry: Registry) -> None:
             ),
         )
     )
+    registry.register_command(cli.portfolio)

@@ -434,16 +434,19 @@ def _main_price(position: Position, grid: Mapping[str, NDArray[np.float64]], k: 
 
 
 def scenario_paths(
-    scenario: Any, *, seed: int | None = None, resolution_s: float = 60.0
+    scenario: Any, *, seed: int | None = None, resolution_s: float | None = None
 ) -> tuple[NDArray[np.float64], dict[str, NDArray[np.float64]]]:
     """Return times and reference prices of every asset of `scenario` (path and price shocks),
-    every `resolution_s` seconds: the market a portfolio is checked against, without impact.
+    every `resolution_s` seconds (default: the finest path spacing, at least 1 s, so a replay's
+    recorded lows are on the grid): the market a portfolio is checked against, without impact.
     """
     from protosim.engine import Simulation
     from protosim.scenario import PriceJumpSpec
 
     sim = Simulation(scenario, seed=seed)
     market = sim.context.market
+    if resolution_s is None:
+        resolution_s = max(1.0, min(market.path(a).dt_s for a in market.assets))
     times = np.arange(0.0, scenario.horizon_s, resolution_s)
     paths = {}
     for asset in market.assets:

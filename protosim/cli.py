@@ -426,6 +426,9 @@ def _attach_commands() -> None:
 
     main.add_command(chain)
     main.add_command(graph)
+    # Plugins (the built-in venues among them) may bring their own commands.
+    for command in _registry().commands():
+        main.add_command(command)
 
 
 _attach_commands()

@@ -51,6 +51,7 @@ class Registry:
 
     def __init__(self) -> None:
         self._types: dict[str, ComponentType] = {}
+        self._commands: dict[str, Any] = {}
 
     def register(self, component: ComponentType) -> None:
         """Add `component`; registering a kind twice is an error."""
@@ -66,6 +67,17 @@ class Registry:
             raise KeyError(
                 f"unknown kind {kind!r}; known kinds: {', '.join(sorted(self._types))}"
             ) from None
+
+    def register_command(self, command: Any) -> None:
+        """Add a click command to the ``protosim`` command line (a plugin's own analysis)."""
+        name = command.name
+        if name in self._commands:
+            raise ValueError(f"command {name!r} is already registered")
+        self._commands[name] = command
+
+    def commands(self) -> list[Any]:
+        """Return the commands plugins registered, by name."""
+        return [self._commands[name] for name in sorted(self._commands)]
 
     def kinds(self, role: Role | None = None) -> list[str]:
         """Return the registered kind names, optionally only those of `role`."""

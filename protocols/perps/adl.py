@@ -494,7 +494,7 @@ class AdlResult:
         Positions, wallet balances (with the closed part's PnL realized at ``price``) and equity
         at the mark after the ADL.
     requested_quantity : float
-        Quantity asked for: the ``quantity`` argument, or ``shortfall_usd / |price − mark|``.
+        Quantity asked for: ``shortfall_qty``, or ``shortfall_usd / |price − mark|``.
     closed_quantity : float
         ``Σ quantity``.
     adl_notional : float
@@ -541,7 +541,7 @@ def deleverage(
     *,
     side: int,
     price: float,
-    quantity: float | None = None,
+    shortfall_qty: float | None = None,
     shortfall_usd: float | None = None,
 ) -> AdlResult:
     """Close opposite-side positions against a bankrupt position, by `policy`.
@@ -560,10 +560,10 @@ def deleverage(
         ADL fill price, USD. Binance: "the bankruptcy price of the liquidated order" (mechanics
         §6.2; ``math.bankruptcy_price``). Hyperliquid: "the previous oracle price" (mechanics
         §5.2 and older docs; the current docs say "the previous mark price").
-    quantity : float, optional
-        Quantity to close (the part of the bankrupt position that nobody took).
+    shortfall_qty : float, optional
+        Quantity to close: the part of the bankrupt position that nobody took.
     shortfall_usd : float, optional
-        Instead of ``quantity``: the deficit to cover, USD. The quantity is then
+        Instead of ``shortfall_qty``: the deficit to cover, USD. The quantity is then
         ``shortfall_usd / (side · (price − mark))``, because each unit closed moves that much
         equity from a counterparty to the bankrupt side. It needs a price worse than the mark
         for the counterparties.
@@ -587,7 +587,7 @@ def deleverage(
 
     >>> b = PerpBook.from_arrays(size=[-1.0, -1.0], entry_price=[120.0, 105.0],
     ...                          wallet_balance=[50.0, 10.0], maintenance_margin=1.0, mark=100.0)
-    >>> r = deleverage("binance", b, side=1, price=101.0, quantity=1.5)
+    >>> r = deleverage("binance", b, side=1, price=101.0, shortfall_qty=1.5)
     >>> r.quantity, r.transfer, r.accounts_hit, r.adl_notional
     (array([0.5, 1. ]), array([0.5, 1. ]), 2, 151.5)
     >>> r.pnl_closed, r.overshoot_usd
@@ -596,8 +596,8 @@ def deleverage(
     rule = AdlPolicy(policy)
     if side not in (1, -1):
         raise ValueError(f"expected side +1 or -1, was {side}")
-    if (quantity is None) == (shortfall_usd is None):
-        raise ValueError("expected exactly one of quantity and shortfall_usd")
+    if (shortfall_qty is None) == (shortfall_usd is None):
+        raise ValueError("expected exactly one of shortfall_qty and shortfall_usd")
     # Equity each unit closed moves from a counterparty (side −side) to the bankrupt side.
     per_unit = side * (price - book.mark)
     if shortfall_usd is not None:
@@ -608,7 +608,7 @@ def deleverage(
             )
         requested = max(shortfall_usd, 0.0) / per_unit
     else:
-        requested = max(float(quantity or 0.0), 0.0)
+        requested = max(float(shortfall_qty or 0.0), 0.0)
 
     equity = book.equity
     eligible = (book.side == -side) & (equity > 0.0)

@@ -673,7 +673,8 @@ def hyperliquid_liquidation_price(
     mode : MarginMode or str
         ``"isolated"`` or ``"cross"``, default isolated.
     other_maintenance_margin : float
-        Cross only: maintenance margin of the account's other positions, held fixed, USD.
+        Cross only: maintenance margin of the account's other positions, USD. Their margin and
+        PnL (inside ``margin``) are held at their current values while this mark moves.
 
     Returns
     -------
@@ -795,8 +796,9 @@ def insurance_take(
 
     Examples
     --------
-    A long of 2 bankrupt at 95 sold at 96 gives the fund 2; sold at 93 it costs the fund 4; with
-    dYdX's 1.5 % cap a gain of 2 on 96 × 2 = 192 of quote is capped at 2.88 (not binding):
+    A long of 2 bankrupt at 95 sold at 96 gives the fund 2; sold at 93 it costs the fund 4. A
+    short of 1 bankrupt at 110 bought back at 100 would give 10; dYdX's 1.5 % cap limits that to
+    1.5 % × 100 = 1.5:
 
     >>> insurance_take(2.0, 95.0, 96.0), insurance_take(2.0, 95.0, 93.0)
     (2.0, -4.0)

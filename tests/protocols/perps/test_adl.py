@@ -106,7 +106,7 @@ def test_each_policy_picks_the_derived_counterparties(
     three_shorts: PerpBook, policy: AdlPolicy, expected: list[float], overshoot: float
 ) -> None:
     """Closing 150 units at 101 (mark 100) hits the rows and overshoots as derived by hand."""
-    result = deleverage(policy, three_shorts, side=1, price=101.0, quantity=150.0)
+    result = deleverage(policy, three_shorts, side=1, price=101.0, shortfall_qty=150.0)
     assert result.quantity == pytest.approx(expected, rel=1e-12, abs=1e-12)
     assert result.closed_quantity == pytest.approx(150.0, rel=1e-12)
     assert result.shortfall_covered_usd == pytest.approx(150.0, rel=1e-12)
@@ -123,7 +123,7 @@ def test_adl_closes_at_most_what_keeps_equity_non_negative() -> None:
     book = PerpBook.from_arrays(
         size=[-100.0], entry_price=101.0, wallet_balance=0.0, maintenance_margin=1.0, mark=MARK
     )
-    result = deleverage("binance", book, side=1, price=103.0, quantity=100.0)
+    result = deleverage("binance", book, side=1, price=103.0, shortfall_qty=100.0)
     assert result.quantity[0] == pytest.approx(100 / 3, rel=1e-12)
     assert result.equity_after[0] == pytest.approx(0.0, abs=1e-9)
     assert result.unfilled_quantity == pytest.approx(100 - 100 / 3, rel=1e-12)
@@ -139,7 +139,7 @@ def test_accounts_without_positive_equity_are_never_deleveraged() -> None:
         mark=MARK,
     )
     for policy in AdlPolicy:
-        result = deleverage(policy, book, side=1, price=MARK, quantity=15.0)
+        result = deleverage(policy, book, side=1, price=MARK, shortfall_qty=15.0)
         assert result.quantity[0] == 0.0
         assert result.quantity[1] == 10.0
 
@@ -153,7 +153,7 @@ def test_unprofitable_counterparties_only_after_profitable_ones() -> None:
         maintenance_margin=1.0,
         mark=MARK,
     )
-    result = deleverage("pro_rata", book, side=1, price=MARK, quantity=12.0)
+    result = deleverage("pro_rata", book, side=1, price=MARK, shortfall_qty=12.0)
     assert result.quantity == pytest.approx([2.0, 10.0], rel=1e-12)
 
 
@@ -173,15 +173,15 @@ def test_usd_shortfall_needs_a_price_worse_than_mark(three_shorts: PerpBook) -> 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"side": 0, "price": 1.0, "quantity": 1.0}, "side"),
+        ({"side": 0, "price": 1.0, "shortfall_qty": 1.0}, "side"),
         ({"side": 1, "price": 1.0}, "exactly one"),
-        ({"side": 1, "price": 1.0, "quantity": 1.0, "shortfall_usd": 1.0}, "exactly one"),
+        ({"side": 1, "price": 1.0, "shortfall_qty": 1.0, "shortfall_usd": 1.0}, "exactly one"),
     ],
 )
 def test_deleverage_rejects_bad_arguments(
     three_shorts: PerpBook, kwargs: dict[str, float], match: str
 ) -> None:
-    """Side is ±1 and exactly one of quantity and shortfall_usd is given."""
+    """Side is ±1 and exactly one of shortfall_qty and shortfall_usd is given."""
     with pytest.raises(ValueError, match=match):
         deleverage("binance", three_shorts, **kwargs)  # type: ignore[arg-type]
 
@@ -261,7 +261,7 @@ def test_adl_invariants_on_random_books(
     price = MARK + side * gap  # gap > 0: worse than the mark for the counterparties
     caps = _capacity(book, side, price)
     asked = fraction * float(np.sum(np.abs(book.size[np.sign(book.size) == -side])))
-    result = deleverage(policy, book, side=side, price=price, quantity=asked)
+    result = deleverage(policy, book, side=side, price=price, shortfall_qty=asked)
     q = result.quantity
     scale = float(np.sum(np.abs(book.size)) + 1.0)
 
@@ -337,7 +337,7 @@ def test_liquidation_plus_adl_is_zero_sum(
         fee_rate=0.005,
         fund_balance=fund,
     )
-    adl = deleverage(policy, book, side=1, price=bp, quantity=s - q1)
+    adl = deleverage(policy, book, side=1, price=bp, shortfall_qty=s - q1)
     unfilled = adl.unfilled_quantity
     # What L still holds after the ADL: the unfilled part, with its share of the margin.
     left_over = unfilled / s * m + unfilled * (MARK - e)
