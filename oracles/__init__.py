@@ -16,6 +16,7 @@ def register(registry: Registry) -> None:
         median,
         osm,
         pyth,
+        sequencer,
         twap,
     )
 
@@ -82,6 +83,13 @@ def register(registry: Registry) -> None:
             params=exchange_rate.ExchangeRateParams,
             build=exchange_rate.build,
             description="Base feed × exchange ratio, capped by Aave CAPO growth",
+        ),
+        ComponentType(
+            kind="oracle.sequencer_uptime",
+            role="oracle",
+            params=sequencer.SequencerUptimeParams,
+            build=sequencer.build,
+            description="Chainlink L2 sequencer uptime feed: 0 up / 1 down, startedAt",
         ),
     ]
     for kind in kinds:

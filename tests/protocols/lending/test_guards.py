@@ -91,3 +91,32 @@ def test_sentinel_grace_period_allows_only_health_below_095() -> None:
     assert len(during) > 0
     assert (during["health_before"] < 0.95).all()
     assert (after["health_before"] >= 0.95).any()
+
+
+def test_sentinel_reading_the_sequencer_uptime_feed_holds_the_same_grace() -> None:
+    """Through the Chainlink uptime feed (answer 0 = up, startedAt = when it came back), the
+    sentinel allows only HF < 0.95 for the grace period after the outage."""
+    data = _scenario(
+        oracle_guard={"sentinel_grace_period_s": 3_600.0, "sequencer_oracle": "l2-sequencer"}
+    )
+    data["chains"][0]["block_time_s"] = 2.0
+    data["oracles"].append(
+        {
+            "id": "l2-sequencer",
+            "kind": "oracle.sequencer_uptime",
+            "params": {"monitors": "ethereum"},
+        }
+    )
+    data["shocks"] = [
+        {"kind": "sequencer_outage", "at_s": 100.0, "chain": "ethereum", "duration_s": 900.0},
+        {"kind": "price_jump", "at_s": 1_100.0, "asset": "ETH", "change": -0.2, "duration_s": 60.0},
+    ]
+    result = _run(data)
+    answers = result.oracle_updates
+    feed = answers[answers["oracle"] == "l2-sequencer"]
+    assert feed["answer"].tolist() == [1.0, 0.0]
+    assert feed["observed_at"].tolist() == [100.0, 1_000.0]
+    liq = result.liquidations
+    during = liq[liq["t"] <= 1_000.0 + 3_600.0]
+    assert len(during) > 0
+    assert (during["health_before"] < 0.95).all()
