@@ -235,6 +235,8 @@ def _trading_venue(spec: TradingVenueSpec, path: PricePath) -> TradingVenueParam
         asset=spec.asset,
         impact=impact,
         recovery_half_life_s=spec.recovery_half_life_s,
+        drain_usd=spec.drain_usd,
+        depth_half_life_s=spec.depth_half_life_s,
     )
 
 

@@ -8,7 +8,7 @@ here are pure and stateless between trades; the `Market` keeps the displaced pri
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
@@ -44,6 +44,10 @@ class ImpactModel(Protocol):
 
     def quantity_for_price(self, price: float, target: float) -> float:
         """Return the signed quantity one trade needs to move the price from `price` to `target`."""
+        ...
+
+    def scaled(self, depth: float) -> ImpactModel:
+        """Return the same model with its liquidity multiplied by `depth` (0 < depth <= 1)."""
         ...
 
 
@@ -96,6 +100,10 @@ class ConstantProductPool:
     def k(self) -> float:
         """The invariant ``x · y`` in token·USD."""
         return self.depth_usd**2 / self.reference_price
+
+    def scaled(self, depth: float) -> ConstantProductPool:
+        """Return the pool with its reserves multiplied by `depth` (liquidity withdrawn)."""
+        return replace(self, depth_usd=self.depth_usd * depth)
 
     def fill(self, price: float, quantity: float) -> Fill:
         """Return the fill of a trade of signed `quantity` at pool price `price`."""
@@ -191,6 +199,10 @@ class SquareRootBook:
             raise ValueError(f"expected impact_coefficient > 0, was {self.impact_coefficient}")
         if not 0 <= self.fee_bps < 10_000:
             raise ValueError(f"expected 0 <= fee_bps < 10000, was {self.fee_bps}")
+
+    def scaled(self, depth: float) -> SquareRootBook:
+        """Return the book with its traded volume (the depth it stands for) scaled by `depth`."""
+        return replace(self, daily_volume_usd=self.daily_volume_usd * depth)
 
     def _impact(self, notional_usd: float | NDArray[np.float64]) -> NDArray[np.float64]:
         scale = self.impact_coefficient * self.daily_volatility

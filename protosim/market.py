@@ -28,6 +28,14 @@ from protosim.paths import PricePath
 _LOOKAHEAD_SAMPLES = 4096
 
 
+class VenueHaltedError(Exception):
+    """A trade was sent to a halted venue."""
+
+    def __init__(self, venue_id: str) -> None:
+        super().__init__(f"trading venue {venue_id!r} is halted")
+        self.venue_id = venue_id
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TradingVenueParams:
     """A venue where an asset trades against USD, with its impact model."""
@@ -36,10 +44,18 @@ class TradingVenueParams:
     asset: str
     impact: ImpactModel
     recovery_half_life_s: float = math.inf
+    drain_usd: float = math.inf
+    """One-sided flow (USD) that takes a side's depth down by a factor e; infinite: no drain."""
+    depth_half_life_s: float = 3_600.0
+    """Half-life with which drained or withdrawn depth comes back."""
 
     def __post_init__(self) -> None:
         if not self.recovery_half_life_s > 0:
             raise ValueError(f"expected recovery_half_life_s > 0, was {self.recovery_half_life_s}")
+        if not self.drain_usd > 0:
+            raise ValueError(f"expected drain_usd > 0, was {self.drain_usd}")
+        if not self.depth_half_life_s > 0:
+            raise ValueError(f"expected depth_half_life_s > 0, was {self.depth_half_life_s}")
 
 
 @dataclass(slots=True)
@@ -47,6 +63,12 @@ class _Displacement:
     log_offset: float = 0.0
     since_s: float = 0.0
     min_price: float = math.inf
+    # Depth of each side as a share of normal (bids absorb sells, asks absorb buys).
+    bid_depth: float = 1.0
+    ask_depth: float = 1.0
+    depth_since_s: float = 0.0
+    halted_until: float = 0.0
+    frozen_until: float = 0.0
 
 
 @dataclass(slots=True)
@@ -386,6 +408,55 @@ class Market:
         state.jumps.append(_Jump(self._clock.now, duration_s, math.log(factor), seq))
         self._record_move(asset, seq, 1, None, duration_s)
 
+    # -- liquidity and availability ------------------------------------------------------------
+
+    def depth(self, venue_id: str) -> tuple[float, float]:
+        """Return the (bid, ask) depth of `venue_id` now as shares of its normal depth."""
+        venue = self._venue(venue_id)
+        disp = self._displacement[venue_id]
+        decay = 2.0 ** (-(self._clock.now - disp.depth_since_s) / venue.depth_half_life_s)
+        return 1.0 - (1.0 - disp.bid_depth) * decay, 1.0 - (1.0 - disp.ask_depth) * decay
+
+    def _set_depth(self, venue_id: str, bid: float, ask: float) -> None:
+        disp = self._displacement[venue_id]
+        disp.bid_depth, disp.ask_depth, disp.depth_since_s = bid, ask, self._clock.now
+
+    def withdraw_liquidity(self, venue_id: str, factor: float, side: str = "both") -> None:
+        """Multiply the depth of `side` (``bid``, ``ask`` or ``both``) of `venue_id` by `factor`."""
+        if not 0 < factor <= 1:
+            raise ValueError(f"expected 0 < factor <= 1, was {factor}")
+        if side not in {"bid", "ask", "both"}:
+            raise ValueError(f"expected side bid, ask or both, was {side!r}")
+        bid, ask = self.depth(venue_id)
+        self._set_depth(
+            venue_id,
+            bid * factor if side in {"bid", "both"} else bid,
+            ask * factor if side in {"ask", "both"} else ask,
+        )
+
+    def halt(self, venue_id: str, until_s: float) -> None:
+        """Stop all trading on `venue_id` until `until_s`."""
+        disp = self._displacement[self._venue(venue_id).venue_id]
+        disp.halted_until = max(disp.halted_until, until_s)
+
+    def halted(self, venue_id: str) -> bool:
+        """Return whether `venue_id` is halted now."""
+        return self._clock.now < self._displacement[self._venue(venue_id).venue_id].halted_until
+
+    def freeze_withdrawals(self, venue_id: str, until_s: float) -> None:
+        """Stop funds leaving `venue_id` until `until_s` (trading may go on)."""
+        disp = self._displacement[self._venue(venue_id).venue_id]
+        disp.frozen_until = max(disp.frozen_until, until_s)
+
+    def withdrawals_frozen(self, venue_id: str) -> bool:
+        """Return whether funds can leave `venue_id` now."""
+        return self._clock.now < self._displacement[self._venue(venue_id).venue_id].frozen_until
+
+    def _model(self, venue: TradingVenueParams, quantity: float) -> ImpactModel:
+        bid, ask = self.depth(venue.venue_id)
+        factor = bid if quantity < 0 else ask
+        return venue.impact if factor == 1.0 else venue.impact.scaled(factor)
+
     def trade(
         self,
         venue_id: str,
@@ -395,17 +466,34 @@ class Market:
         cause: int = ROOT,
         cause_span: int = 1,
     ) -> Fill:
-        """Trade signed `quantity` of the venue's asset against USD and move its price."""
+        """Trade signed `quantity` of the venue's asset against USD and move its price.
+
+        Raises
+        ------
+        VenueHaltedError
+            If the venue is halted.
+        """
         venue = self._venue(venue_id)
+        if self.halted(venue_id):
+            raise VenueHaltedError(venue_id)
         now = self._clock.now
         disp = self._displacement[venue_id]
         offset_now = self._venue_log_offset(venue_id, now)
         ref = self.reference_price(venue.asset)
         price_before = ref * math.exp(offset_now)
-        fill = venue.impact.fill(price_before, quantity)
+        fill = self._model(venue, quantity).fill(price_before, quantity)
         disp.log_offset = offset_now + math.log(fill.price_after / price_before)
         disp.since_s = now
         disp.min_price = min(disp.min_price, fill.price_after)
+        if math.isfinite(venue.drain_usd):
+            # One-sided flow eats the side it trades against; the other side is untouched.
+            bid, ask = self.depth(venue_id)
+            drained = math.exp(-fill.notional_usd / venue.drain_usd)
+            if quantity < 0:
+                bid *= drained
+            else:
+                ask *= drained
+            self._set_depth(venue_id, bid, ask)
         seq = self._log.emit(
             TradeExecuted,
             cause=cause,
@@ -424,7 +512,14 @@ class Market:
     def sell_proceeds(self, venue_id: str, quantities: NDArray[np.float64]) -> NDArray[np.float64]:
         """Return the USD each of `quantities` would fetch if sold alone on `venue_id` now."""
         venue = self._venue(venue_id)
-        return venue.impact.sell_proceeds(self.price(venue.asset, venue_id), quantities)
+        model = self._model(venue, -1.0)
+        return model.sell_proceeds(self.price(venue.asset, venue_id), quantities)
+
+    def quantity_for_price(self, venue_id: str, target: float) -> float:
+        """Return the signed quantity one trade on `venue_id` needs to reach price `target`."""
+        venue = self._venue(venue_id)
+        price = self.price(venue.asset, venue_id)
+        return self._model(venue, target - price).quantity_for_price(price, target)
 
     def min_trade_price(self, venue_id: str) -> float:
         """Return the lowest price a trade left on `venue_id` (inf if none traded)."""

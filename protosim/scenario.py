@@ -103,6 +103,10 @@ class TradingVenueSpec(_Strict):
     impact: ImpactSpec
     recovery_half_life_s: float = Field(default=math.inf, gt=0)
     """Half-life with which the venue's price returns to the reference after a trade."""
+    drain_usd: float = Field(default=math.inf, gt=0)
+    """One-sided flow (USD) that cuts that side's depth by a factor e; infinite: never drains."""
+    depth_half_life_s: float = Field(default=3_600.0, gt=0, allow_inf_nan=False)
+    """Half-life with which drained or withdrawn depth comes back."""
 
 
 # -- chains ---------------------------------------------------------------------------------
@@ -232,6 +236,44 @@ class SequencerOutageSpec(_ShockBase):
     duration_s: float = Field(gt=0, allow_inf_nan=False)
 
 
+class LiquidityDrainSpec(_ShockBase):
+    """Market makers pull depth from a venue: a side's depth is multiplied by `factor`."""
+
+    kind: Literal["liquidity_drain"]
+    venue: str
+    factor: float = Field(gt=0, le=1)
+    side: Literal["bid", "ask", "both"] = "both"
+
+
+class MarketHaltSpec(_ShockBase):
+    """A trading venue halts: nothing trades there for `duration_s`."""
+
+    kind: Literal["market_halt"]
+    venue: str
+    duration_s: float = Field(gt=0, allow_inf_nan=False)
+
+
+class WithdrawalFreezeSpec(_ShockBase):
+    """Funds cannot leave a venue for `duration_s` (arbitrageurs cannot rebalance through it)."""
+
+    kind: Literal["withdrawal_freeze"]
+    venue: str
+    duration_s: float = Field(gt=0, allow_inf_nan=False)
+
+
+class AgentEventSpec(_ShockBase):
+    """Something happens to an agent's world that its own rules respond to: an issuer's backing
+    falls (``target``), a withdrawal queue stalls (``queue_stall``), a run of redemptions joins
+    the queue (``redemptions``), a mint window closes (``close``) …; the agent says which.
+    """
+
+    kind: Literal["agent_event"]
+    agent: str
+    event: str = Field(min_length=1)
+    value: float = Field(default=0.0, allow_inf_nan=False)
+    duration_s: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+
+
 ShockSpec = Annotated[
     PriceJumpSpec
     | OracleOutageSpec
@@ -239,7 +281,11 @@ ShockSpec = Annotated[
     | OracleDelaySpec
     | ChainCongestionSpec
     | SequencerOutageSpec
-    | MarketTradeSpec,
+    | MarketTradeSpec
+    | LiquidityDrainSpec
+    | MarketHaltSpec
+    | WithdrawalFreezeSpec
+    | AgentEventSpec,
     Field(discriminator="kind"),
 ]
 
@@ -302,32 +348,28 @@ class Scenario(_Strict):
                     f"markets[{i}].asset",
                     f"expected one of the assets {assets}, was {market.asset!r}",
                 )
-        oracle_ids = [o.id for o in self.oracles]
-        chain_ids = [c.id for c in self.chains]
-        market_ids = [m.id for m in self.markets]
+        known = {
+            "asset": assets,
+            "oracle": [o.id for o in self.oracles],
+            "chain": [c.id for c in self.chains],
+            "venue": [m.id for m in self.markets],
+            "agent": [a.id for a in self.agents],
+        }
+        plural = {
+            "asset": "assets",
+            "oracle": "oracles",
+            "chain": "chains",
+            "venue": "markets",
+            "agent": "agents",
+        }
         for i, shock in enumerate(self.shocks):
-            if isinstance(shock, PriceJumpSpec) and shock.asset not in assets:
-                raise _at(
-                    f"shocks[{i}].asset",
-                    f"expected one of the assets {assets}, was {shock.asset!r}",
-                )
-            oracle_shocks = (OracleOutageSpec, OracleBadPrintSpec, OracleDelaySpec)
-            if isinstance(shock, oracle_shocks) and shock.oracle not in oracle_ids:
-                raise _at(
-                    f"shocks[{i}].oracle",
-                    f"expected one of the oracles {oracle_ids}, was {shock.oracle!r}",
-                )
-            if isinstance(shock, MarketTradeSpec) and shock.venue not in market_ids:
-                raise _at(
-                    f"shocks[{i}].venue",
-                    f"expected one of the markets {market_ids}, was {shock.venue!r}",
-                )
-            chain_shocks = (ChainCongestionSpec, SequencerOutageSpec)
-            if isinstance(shock, chain_shocks) and shock.chain not in chain_ids:
-                raise _at(
-                    f"shocks[{i}].chain",
-                    f"expected one of the chains {chain_ids}, was {shock.chain!r}",
-                )
+            for field, ids in known.items():
+                target = getattr(shock, field, None)
+                if isinstance(target, str) and target not in ids:
+                    raise _at(
+                        f"shocks[{i}].{field}",
+                        f"expected one of the {plural[field]} {ids}, was {target!r}",
+                    )
             if shock.at_utc is not None and self.start_utc is None:
                 raise _at(
                     f"shocks[{i}].at_utc",
@@ -491,6 +533,10 @@ def _loc(loc: tuple[int | str, ...]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         elif part in {
+            "liquidity_drain",
+            "market_halt",
+            "withdrawal_freeze",
+            "agent_event",
             "oracle_bad_print",
             "oracle_delay",
             "market_trade",

@@ -252,6 +252,10 @@ class LendingKeeper:
         self.stats["gas_usd"] += executed * self._gas_cost_usd()
         trading = self.params.sell_on.get(report.collateral_asset)
         if trading is not None and report.collateral_to_liquidator > 0:
+            if self._ctx.market.halted(trading):
+                # Nowhere to sell: the keeper holds the collateral (its price risk is its own).
+                self.stats["held_collateral"] += report.collateral_to_liquidator
+                return
             fill = self._ctx.market.trade(
                 trading,
                 -report.collateral_to_liquidator,

@@ -20,7 +20,8 @@ book order.
 - ``classic``: ``PnL% · effective leverage`` if the PnL is positive, ``PnL% / effective
   leverage`` otherwise (BitMEX-style, used by Poloniex, Bybit and others; mechanics §6.3).
 - ``hyperliquid``: the docs' sorting index ``(mark / entry) · (notional / account value)`` (docs
-  ``trading/auto-deleveraging``; mechanics §5.2).
+  ``trading/auto-deleveraging``; mechanics §5.2), with the price ratio mirrored for shorts (see
+  `hyperliquid_ranking`).
 
 Pro-rata policies spread the quantity over all profitable counterparties. Unprofitable ones are
 used only if the profitable ones cannot cover it.
