@@ -11,6 +11,7 @@ def register(registry: Registry) -> None:
     from protosim.protocols.lending import keeper
     from protosim.protocols.lending.aave_v3 import params as aave_params
     from protosim.protocols.lending.aave_v3 import venue as aave_venue
+    from protosim.protocols.markets import arbitrage, pegs
 
     registry.register(
         ComponentType(
@@ -30,6 +31,24 @@ def register(registry: Registry) -> None:
             description=(
                 "Liquidation keeper: latency, gas bidding, profit check, sells seized collateral"
             ),
+        )
+    )
+    registry.register(
+        ComponentType(
+            kind="agent.arbitrage",
+            role="agent",
+            params=arbitrage.ArbitrageParams,
+            build=arbitrage.build,
+            description="Cross-venue arbitrage: threshold, latency, inventory per venue, transfers",
+        )
+    )
+    registry.register(
+        ComponentType(
+            kind="agent.peg",
+            role="agent",
+            params=pegs.PegParams,
+            build=pegs.build,
+            description="Mint/redeem arbitrage: fees, capacity, windows, withdrawal queue, twin",
         )
     )
     registry.register_command(cli.portfolio)

@@ -515,6 +515,11 @@ class Market:
         model = self._model(venue, -1.0)
         return model.sell_proceeds(self.price(venue.asset, venue_id), quantities)
 
+    def quote(self, venue_id: str, quantity: float) -> Fill:
+        """Return what trading signed `quantity` on `venue_id` would do now, without doing it."""
+        venue = self._venue(venue_id)
+        return self._model(venue, quantity).fill(self.price(venue.asset, venue_id), quantity)
+
     def quantity_for_price(self, venue_id: str, target: float) -> float:
         """Return the signed quantity one trade on `venue_id` needs to reach price `target`."""
         venue = self._venue(venue_id)

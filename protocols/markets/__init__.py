@@ -1,0 +1,1 @@
+"""Market agents: arbitrage between venues and the mint/redeem channels that hold pegs."""
