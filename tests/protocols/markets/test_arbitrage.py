@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -64,7 +65,7 @@ def test_capital_limited_arbitrage_takes_one_latency_per_trade() -> None:
     buys = [t for t in trades if t.quantity > 0]
     assert len(buys) >= 5
     times = [t.t for t in buys]
-    assert all(b - a >= 5.0 for a, b in zip(times, times[1:], strict=False))
+    assert all(b - a >= 5.0 for a, b in itertools.pairwise(times))
     assert times[0] == 105.0
     assert max(t.notional_usd for t in buys) <= 50_000.0
 
