@@ -128,6 +128,10 @@ class Simulation:
                 component.start()
         for i, shock in enumerate(scenario.shocks):
             schedule_shock(ctx, shock, scenario.shock_time(i), f"shock[{i}]")
+        for i, random in enumerate(scenario.random_shocks):
+            drawn = random.sample(ctx.rng.stream(f"shocks.random.{i}"))
+            if drawn is not None:
+                schedule_shock(ctx, drawn, scenario.shock_time(drawn), f"random_shock[{i}]")
         ctx.clock.start("prices", _sample_prices(ctx, self._samples, scenario.price_sample_s))
 
     def run_until(self, t: float) -> None:

@@ -15,7 +15,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from protosim.errors import KeyedValueError, ScenarioError
 from protosim.registry import Registry, Role, default_registry
@@ -290,6 +298,83 @@ ShockSpec = Annotated[
 ]
 
 
+_SHOCK_ADAPTER: TypeAdapter[Any] = TypeAdapter(ShockSpec)
+
+
+# -- shocks drawn at random ------------------------------------------------------------------
+
+_DISTRIBUTIONS = ("uniform", "normal", "lognormal", "choice")
+
+
+class RandomShockSpec(_Strict):
+    """A shock that happens with `probability`, its numbers drawn per run (issue 9).
+
+    `shock` is written like a shock table, where any number may instead be a distribution:
+    ``{uniform = [low, high]}``, ``{normal = [mean, sd]}``, ``{lognormal = [median, sigma]}``
+    or ``{choice = [v1, v2, ...]}``. Draws come from the run's stream ``shocks.random.<i>``.
+    """
+
+    probability: float = Field(default=1.0, gt=0, le=1)
+    shock: dict[str, Any]
+
+    def sample(self, rng: Any) -> ShockSpec | None:
+        """Return the shock of one run, or None if it does not happen in this run."""
+        if rng.random() >= self.probability:
+            return None
+        drawn = {key: _draw(value, rng) for key, value in self.shock.items()}
+        return _SHOCK_ADAPTER.validate_python(drawn)
+
+    @model_validator(mode="after")
+    def _valid_template(self) -> RandomShockSpec:
+        for key, value in self.shock.items():
+            if isinstance(value, dict):
+                _check_distribution(key, value)
+        # A representative draw must be a valid shock (kind, fields, targets).
+        central = {key: _central(value) for key, value in self.shock.items()}
+        _SHOCK_ADAPTER.validate_python(central)
+        return self
+
+
+def _check_distribution(key: str, spec: dict[str, Any]) -> None:
+    if len(spec) != 1 or next(iter(spec)) not in _DISTRIBUTIONS:
+        raise KeyedValueError(
+            f"shock.{key}", f"expected one of {{{', '.join(_DISTRIBUTIONS)} = [...]}}, was {spec}"
+        )
+    name, args = next(iter(spec.items()))
+    if not isinstance(args, list | tuple) or not args:
+        raise KeyedValueError(f"shock.{key}.{name}", f"expected a list of numbers, was {args!r}")
+    if name in {"uniform", "normal", "lognormal"} and len(args) != 2:
+        raise KeyedValueError(f"shock.{key}.{name}", f"expected two numbers, was {args!r}")
+    if name == "uniform" and not args[0] <= args[1]:
+        raise KeyedValueError(f"shock.{key}.uniform", f"expected low <= high, was {args!r}")
+    if name in {"normal", "lognormal"} and args[1] < 0:
+        raise KeyedValueError(f"shock.{key}.{name}", f"expected a spread >= 0, was {args[1]}")
+
+
+def _central(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    name, args = next(iter(value.items()))
+    if name == "uniform":
+        return (args[0] + args[1]) / 2
+    if name in {"normal", "lognormal"}:
+        return args[0]
+    return args[0]
+
+
+def _draw(value: Any, rng: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    name, args = next(iter(value.items()))
+    if name == "uniform":
+        return float(rng.uniform(args[0], args[1]))
+    if name == "normal":
+        return float(rng.normal(args[0], args[1]))
+    if name == "lognormal":
+        return float(args[0] * math.exp(args[1] * rng.standard_normal()))
+    return args[int(rng.integers(len(args)))]
+
+
 # -- the scenario ---------------------------------------------------------------------------
 
 
@@ -315,6 +400,7 @@ class Scenario(_Strict):
     venues: tuple[ComponentSpec, ...] = ()
     agents: tuple[ComponentSpec, ...] = ()
     shocks: tuple[ShockSpec, ...] = ()
+    random_shocks: tuple[RandomShockSpec, ...] = ()
     base_dir: str = Field(default=".", exclude=True)
 
     @field_validator("start_utc")
@@ -362,26 +448,30 @@ class Scenario(_Strict):
             "venue": "markets",
             "agent": "agents",
         }
-        for i, shock in enumerate(self.shocks):
+        drawn: list[tuple[str, Any]] = [(f"shocks[{i}]", s) for i, s in enumerate(self.shocks)]
+        for i, random in enumerate(self.random_shocks):
+            central = {key: _central(value) for key, value in random.shock.items()}
+            drawn.append((f"random_shocks[{i}].shock", _SHOCK_ADAPTER.validate_python(central)))
+        for where, shock in drawn:
             for field, ids in known.items():
                 target = getattr(shock, field, None)
                 if isinstance(target, str) and target not in ids:
                     raise _at(
-                        f"shocks[{i}].{field}",
+                        f"{where}.{field}",
                         f"expected one of the {plural[field]} {ids}, was {target!r}",
                     )
             if shock.at_utc is not None and self.start_utc is None:
                 raise _at(
-                    f"shocks[{i}].at_utc",
+                    f"{where}.at_utc",
                     "at_utc needs the scenario's start_utc; use at_s otherwise",
                 )
         return self
 
     # -- time -------------------------------------------------------------------------------
 
-    def shock_time(self, index: int) -> float:
-        """Return the start of shock `index` in seconds after t = 0."""
-        shock = self.shocks[index]
+    def shock_time(self, index: int | ShockSpec) -> float:
+        """Return the start of shock `index` (or of the shock given) in seconds after t = 0."""
+        shock = self.shocks[index] if isinstance(index, int) else index
         if shock.at_s is not None:
             return shock.at_s
         # Both are checked on validation.
