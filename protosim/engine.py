@@ -14,15 +14,35 @@ from protosim.errors import ScenarioError
 from protosim.eventlog import EventLog
 from protosim.impact import ConstantProductPool, ImpactModel, SquareRootBook
 from protosim.market import Market, TradingVenueParams
-from protosim.paths import PricePath, constant_path, gbm_path, load_ohlc_csv, replay_path
+from protosim.paths import (
+    CommonJump,
+    FactorAsset,
+    GbmAsset,
+    PricePath,
+    bootstrap_path,
+    constant_path,
+    correlated_paths,
+    factor_paths,
+    garch_path,
+    gbm_path,
+    jump_diffusion_path,
+    load_ohlc_csv,
+    log_returns_from_bars,
+    replay_path,
+)
 from protosim.registry import Registry, default_registry
 from protosim.results import PriceSamples, RunResult
 from protosim.rng import RngStreams
 from protosim.scenario import (
     AssetSpec,
+    BootstrapPathSpec,
     ConstantPathSpec,
     ConstantProductSpec,
+    GarchPathSpec,
     GbmPathSpec,
+    GroupPathSpec,
+    JumpDiffusionPathSpec,
+    PathGroupSpec,
     ReplayPathSpec,
     Scenario,
     SquareRootSpec,
@@ -91,8 +111,9 @@ class Simulation:
         )
         for chain in chains.values():
             chain.log = log
+        groups = {g.id: _build_group(g, scenario.horizon_s, rng) for g in scenario.path_groups}
         paths = {
-            asset.id: _build_path(asset, scenario, rng, where=f"assets[{i}].path")
+            asset.id: _build_path(asset, scenario, rng, groups, where=f"assets[{i}].path")
             for i, asset in enumerate(scenario.assets)
         }
         trading = [_trading_venue(spec, paths[spec.asset]) for spec in scenario.markets]
@@ -187,10 +208,84 @@ def run(scenario: Scenario, seed: int | None = None) -> RunResult:
     return Simulation(scenario, seed=seed).run()
 
 
-def _build_path(asset: AssetSpec, scenario: Scenario, rng: RngStreams, where: str) -> PricePath:
+def _build_group(group: PathGroupSpec, horizon: float, rng: RngStreams) -> dict[str, PricePath]:
+    stream = rng.stream(f"paths.group.{group.id}")
+    jumps = [
+        CommonJump.from_changes(
+            j.changes, at_s=j.at_s, intensity_per_year=j.intensity_per_year, duration_s=j.duration_s
+        )
+        for j in group.jumps
+    ]
+    if group.correlation is not None:
+        specs = {
+            a: GbmAsset(p0=s.p0, mu_per_year=s.mu_per_year, sigma_per_year=s.sigma_per_year or 0.0)
+            for a, s in group.assets.items()
+        }
+        return correlated_paths(
+            specs, np.asarray(group.correlation), horizon, group.dt_s, stream, jumps=jumps
+        )
+    factor = {
+        a: FactorAsset(
+            p0=s.p0,
+            mu_per_year=s.mu_per_year,
+            beta=s.beta or 0.0,
+            idio_sigma_per_year=s.idio_sigma_per_year or 0.0,
+        )
+        for a, s in group.assets.items()
+    }
+    return factor_paths(
+        factor, group.factor_sigma_per_year or 0.0, horizon, group.dt_s, stream, jumps=jumps
+    )
+
+
+def _build_path(
+    asset: AssetSpec,
+    scenario: Scenario,
+    rng: RngStreams,
+    groups: dict[str, dict[str, PricePath]],
+    where: str,
+) -> PricePath:
     spec = asset.path
     horizon = scenario.horizon_s
     match spec:
+        case GroupPathSpec():
+            return groups[spec.group][asset.id]
+        case JumpDiffusionPathSpec():
+            return jump_diffusion_path(
+                spec.p0,
+                spec.mu_per_year,
+                spec.sigma_per_year,
+                spec.jump_intensity_per_year,
+                spec.jump_mean,
+                spec.jump_sigma,
+                horizon,
+                spec.dt_s,
+                rng.stream(f"paths.{asset.id}"),
+            )
+        case GarchPathSpec():
+            try:
+                return garch_path(
+                    spec.p0,
+                    spec.omega,
+                    spec.alpha,
+                    spec.beta,
+                    horizon,
+                    spec.dt_s,
+                    rng.stream(f"paths.{asset.id}"),
+                    mu_per_step=spec.mu_per_step,
+                )
+            except ValueError as exc:
+                raise ScenarioError(str(exc), key_path=where) from None
+        case BootstrapPathSpec():
+            bars = load_ohlc_csv(scenario.resolve(spec.file))
+            return bootstrap_path(
+                log_returns_from_bars(bars),
+                spec.p0 if spec.p0 is not None else float(bars.open[0]),
+                horizon,
+                bars.bar_s,
+                spec.block_len,
+                rng.stream(f"paths.{asset.id}"),
+            )
         case ConstantPathSpec():
             return constant_path(spec.price, horizon, dt_s=horizon)
         case GbmPathSpec():

@@ -63,7 +63,107 @@ class ReplayPathSpec(_Strict):
     dt_s: float = Field(default=1.0, gt=0, allow_inf_nan=False)
 
 
-PathSpec = Annotated[ConstantPathSpec | GbmPathSpec | ReplayPathSpec, Field(discriminator="kind")]
+class JumpDiffusionPathSpec(_Strict):
+    """Merton jump-diffusion: GBM plus Poisson jumps with normal log sizes (drift stays mu)."""
+
+    kind: Literal["jump_diffusion"]
+    p0: float = Field(gt=0, allow_inf_nan=False)
+    mu_per_year: float = Field(default=0.0, allow_inf_nan=False)
+    sigma_per_year: float = Field(ge=0, allow_inf_nan=False)
+    jump_intensity_per_year: float = Field(ge=0, allow_inf_nan=False)
+    jump_mean: float = Field(default=0.0, allow_inf_nan=False)
+    jump_sigma: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    dt_s: float = Field(default=1.0, gt=0, allow_inf_nan=False)
+
+
+class GarchPathSpec(_Strict):
+    """GARCH(1,1) log returns per step: σ²ₜ = ω + α·ε²ₜ₋₁ + β·σ²ₜ₋₁ (per step of `dt_s`)."""
+
+    kind: Literal["garch"]
+    p0: float = Field(gt=0, allow_inf_nan=False)
+    omega: float = Field(gt=0, allow_inf_nan=False)
+    alpha: float = Field(ge=0, allow_inf_nan=False)
+    beta: float = Field(ge=0, allow_inf_nan=False)
+    mu_per_step: float = Field(default=0.0, allow_inf_nan=False)
+    dt_s: float = Field(default=1.0, gt=0, allow_inf_nan=False)
+
+
+class BootstrapPathSpec(_Strict):
+    """Moving-block bootstrap of the close-to-close log returns of an OHLC CSV."""
+
+    kind: Literal["bootstrap"]
+    file: str
+    """CSV relative to the scenario file; its bar spacing is the path's `dt_s`."""
+    p0: float | None = Field(default=None, gt=0)
+    """Starting price; default the file's first open."""
+    block_len: int = Field(default=12, ge=1)
+
+
+class GroupPathSpec(_Strict):
+    """Take this asset's path from a correlated group in `path_groups`."""
+
+    kind: Literal["group"]
+    group: str
+
+
+PathSpec = Annotated[
+    ConstantPathSpec
+    | GbmPathSpec
+    | ReplayPathSpec
+    | JumpDiffusionPathSpec
+    | GarchPathSpec
+    | BootstrapPathSpec
+    | GroupPathSpec,
+    Field(discriminator="kind"),
+]
+
+
+class GroupAssetSpec(_Strict):
+    """One asset of a correlated group: GBM parameters, or a factor beta and idiosyncratic vol."""
+
+    p0: float = Field(gt=0, allow_inf_nan=False)
+    mu_per_year: float = Field(default=0.0, allow_inf_nan=False)
+    sigma_per_year: float | None = Field(default=None, ge=0)
+    beta: float | None = None
+    idio_sigma_per_year: float | None = Field(default=None, ge=0)
+
+
+class CommonJumpSpec(_Strict):
+    """A move of several assets together ("BTC −15% and alts −40% in ten minutes")."""
+
+    changes: dict[str, float]
+    """Relative move per asset (-0.4 is a 40% fall)."""
+    at_s: tuple[float, ...] = ()
+    intensity_per_year: float | None = Field(default=None, gt=0)
+    duration_s: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+
+
+class PathGroupSpec(_Strict):
+    """Several assets driven together: a correlation matrix (order of `assets`) or one market
+    factor, plus common jumps. Drawn from the stream ``paths.group.<id>``.
+    """
+
+    id: str = Field(min_length=1)
+    assets: dict[str, GroupAssetSpec] = Field(min_length=1)
+    correlation: tuple[tuple[float, ...], ...] | None = None
+    factor_sigma_per_year: float | None = Field(default=None, ge=0)
+    jumps: tuple[CommonJumpSpec, ...] = ()
+    dt_s: float = Field(default=1.0, gt=0, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _one_model(self) -> PathGroupSpec:
+        if (self.correlation is None) == (self.factor_sigma_per_year is None):
+            raise ValueError("expected exactly one of correlation or factor_sigma_per_year")
+        need = (
+            ("sigma_per_year",) if self.correlation is not None else ("beta", "idio_sigma_per_year")
+        )
+        for asset, spec in self.assets.items():
+            for name in need:
+                if getattr(spec, name) is None:
+                    raise KeyedValueError(
+                        f"assets.{asset}.{name}", "required for this group's model"
+                    )
+        return self
 
 
 class AssetSpec(_Strict):
@@ -394,6 +494,7 @@ class Scenario(_Strict):
     price_sample_s: float = Field(default=60.0, gt=0)
     """Interval at which `RunResult.prices` samples every asset and venue."""
     assets: tuple[AssetSpec, ...] = Field(min_length=1)
+    path_groups: tuple[PathGroupSpec, ...] = ()
     chains: tuple[ChainSpec, ...] = ()
     markets: tuple[TradingVenueSpec, ...] = ()
     oracles: tuple[ComponentSpec, ...] = ()
@@ -420,6 +521,7 @@ class Scenario(_Strict):
             [c.id for group in (self.oracles, self.venues, self.agents) for c in group],
             "oracles/venues/agents",
         )
+        self._check_groups()
         for i, asset in enumerate(self.assets):
             for field in ("pegged_to", "underlying"):
                 target = getattr(asset, field)
@@ -467,6 +569,23 @@ class Scenario(_Strict):
                 )
         return self
 
+    def _check_groups(self) -> None:
+        groups = {g.id: g for g in self.path_groups}
+        for i, asset in enumerate(self.assets):
+            if not isinstance(asset.path, GroupPathSpec):
+                continue
+            group = groups.get(asset.path.group)
+            if group is None:
+                raise _at(
+                    f"assets[{i}].path.group",
+                    f"expected one of the path_groups {sorted(groups)}, was {asset.path.group!r}",
+                )
+            if asset.id not in group.assets:
+                raise _at(
+                    f"assets[{i}].path.group",
+                    f"group {group.id!r} has no parameters for {asset.id!r}",
+                )
+
     # -- time -------------------------------------------------------------------------------
 
     def shock_time(self, index: int | ShockSpec) -> float:
@@ -497,7 +616,7 @@ class Scenario(_Strict):
         """A stable hash of the scenario's canonical JSON and the bytes of its data files."""
         digest = hashlib.sha256(self.canonical_json().encode("utf-8"))
         for asset in self.assets:
-            if isinstance(asset.path, ReplayPathSpec):
+            if isinstance(asset.path, ReplayPathSpec | BootstrapPathSpec):
                 digest.update(self.resolve(asset.path.file).read_bytes())
         return digest.hexdigest()[:16]
 
@@ -623,6 +742,10 @@ def _loc(loc: tuple[int | str, ...]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         elif part in {
+            "jump_diffusion",
+            "garch",
+            "bootstrap",
+            "group",
             "liquidity_drain",
             "market_halt",
             "withdrawal_freeze",

@@ -51,7 +51,7 @@ def _lag1_autocorrelation(x: NDArray[np.float64]) -> float:
 
 
 def test_jump_diffusion_log_returns_have_merton_mean_and_variance() -> None:
-    """Log returns: mean (mu - s^2/2 - lam kappa) h + lam h m, variance s^2 h + lam h (m^2 + v^2)."""
+    """Log returns: mean (mu - s^2/2 - lam kappa + lam m) h, variance (s^2 + lam (m^2 + v^2)) h."""
     mu, sigma, lam, m, v = 0.2, 0.6, 500.0, -0.03, 0.02
     dt_s, n = HOUR, 200_001
     p = jump_diffusion_path(100.0, mu, sigma, lam, m, v, n * dt_s, dt_s, np.random.default_rng(1))
@@ -416,7 +416,7 @@ def test_correlated_paths_invalid_matrix_raises_naming_row_and_column(
 
 
 def test_factor_paths_correlation_is_beta_i_beta_j_sigma_f_squared_over_vols() -> None:
-    """Factor returns have volatility s = sqrt(b^2 sf^2 + e^2), correlation b_i b_j sf^2 / (s_i s_j)."""
+    """Factor returns: volatility s = sqrt(b^2 sf^2 + e^2), correlation b_i b_j sf^2 / (s_i s_j)."""
     betas, idio, sigma_f = np.array([1.0, 1.5, -0.5]), np.array([0.2, 0.6, 0.3]), 0.7
     specs = {
         a: FactorAsset(p0=10.0, mu_per_year=0.1, beta=b, idio_sigma_per_year=e)
@@ -459,7 +459,7 @@ def test_common_jump_crash_over_ten_minutes_moves_each_asset_exactly(builder: st
 
 
 def test_common_jump_poisson_times_are_shared_and_count_matches_intensity() -> None:
-    """Poisson common jumps hit the named assets at the same samples, lam * span times on average."""
+    """Poisson common jumps hit the named assets at the same samples, lam * span times."""
     lam, dt_s, n = 400.0 * 12, HOUR, 24 * 30 + 1  # 400 events expected over the 30 days
     jump = CommonJump(log_moves={"BTC": -0.01, "ETH": -0.02}, intensity_per_year=lam)
     specs = _specs((0.0, 0.0, 0.0))

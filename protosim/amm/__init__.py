@@ -1,0 +1,1 @@
+"""Exact AMM liquidity math: Curve StableSwap and Uniswap v3, in integers and as impact models."""
