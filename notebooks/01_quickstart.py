@@ -38,7 +38,10 @@ if FAST:
     )
 result = Simulation(scenario).run()
 summary = result.summary()
-{key: summary[key] for key in ("liquidations", "liquidated_debt_usd", "bad_debt_usd", "oracle_updates")}
+{
+    key: summary[key]
+    for key in ("liquidations", "liquidated_debt_usd", "bad_debt_usd", "oracle_updates")
+}
 
 # %% [markdown]
 # Liquidations per hour: the crash hour (21:00 UTC on 10 October) dominates.

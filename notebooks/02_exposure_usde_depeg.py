@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from usde_book import ORACLE_DESIGNS, usde_scenario  # noqa: E402
+from usde_book import ORACLE_DESIGNS, usde_scenario
 
 from protosim import Simulation
 from protosim.graph import ExposureGraph
@@ -61,7 +61,9 @@ ranking
 
 # %%
 result = Simulation(scenario).run()
-liquidated = result.liquidations.groupby(result.liquidations["venue"].astype(str))["debt_repaid_usd"].sum()
+liquidated = result.liquidations.groupby(result.liquidations["venue"].astype(str))[
+    "debt_repaid_usd"
+].sum()
 liquidated
 
 # %%

@@ -30,8 +30,24 @@ data = tiny_scenario_dict(accounts=400, depth_usd=60e6, horizon_s=6 * 3600.0)
 data["assets"][0]["path"] = {"kind": "gbm", "p0": 2000.0, "sigma_per_year": 0.8, "dt_s": 1.0}
 data["shocks"] = []
 data["random_shocks"] = [
-    {"shock": {"kind": "price_jump", "asset": "ETH", "at_s": {"uniform": [1800.0, 14_400.0]}, "change": {"uniform": [-0.45, -0.05]}, "duration_s": {"uniform": [60.0, 1800.0]}}},
-    {"probability": 0.3, "shock": {"kind": "oracle_outage", "oracle": "eth-usd", "at_s": {"uniform": [0.0, 14_400.0]}, "duration_s": {"lognormal": [1800.0, 0.7]}}},
+    {
+        "shock": {
+            "kind": "price_jump",
+            "asset": "ETH",
+            "at_s": {"uniform": [1800.0, 14_400.0]},
+            "change": {"uniform": [-0.45, -0.05]},
+            "duration_s": {"uniform": [60.0, 1800.0]},
+        }
+    },
+    {
+        "probability": 0.3,
+        "shock": {
+            "kind": "oracle_outage",
+            "oracle": "eth-usd",
+            "at_s": {"uniform": [0.0, 14_400.0]},
+            "duration_s": {"lognormal": [1800.0, 0.7]},
+        },
+    },
 ]
 scenario = Scenario.from_dict(data)
 

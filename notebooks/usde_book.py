@@ -34,11 +34,26 @@ def usde_scenario(
         },
     ]
     feeds = [
-        {"id": "usdt-usd", "kind": "oracle.chainlink", "params": {"asset": "USDT", "chain": "ethereum", "deviation_bps": 25.0, "heartbeat_s": 86_400.0}},
+        {
+            "id": "usdt-usd",
+            "kind": "oracle.chainlink",
+            "params": {
+                "asset": "USDT",
+                "chain": "ethereum",
+                "deviation_bps": 25.0,
+                "heartbeat_s": 86_400.0,
+            },
+        },
     ]
     venues = []
     for name, feed in oracles.items():
-        feeds.append({"id": f"usde-{name}", "kind": feed["kind"], "params": {"asset": "USDE", **feed.get("params", {})}})
+        feeds.append(
+            {
+                "id": f"usde-{name}",
+                "kind": feed["kind"],
+                "params": {"asset": "USDE", **feed.get("params", {})},
+            }
+        )
         venues.append(
             {
                 "id": f"lender-{name}",
@@ -46,15 +61,29 @@ def usde_scenario(
                 "params": {
                     "chain": "ethereum",
                     "reserves": {
-                        "USDE": {"oracle": f"usde-{name}", "ltv_bps": 9000, "liquidation_threshold_bps": 9200, "liquidation_bonus_bps": 10300},
-                        "USDT": {"oracle": "usdt-usd", "ltv_bps": 9000, "liquidation_threshold_bps": 9200, "liquidation_bonus_bps": 10300},
+                        "USDE": {
+                            "oracle": f"usde-{name}",
+                            "ltv_bps": 9000,
+                            "liquidation_threshold_bps": 9200,
+                            "liquidation_bonus_bps": 10300,
+                        },
+                        "USDT": {
+                            "oracle": "usdt-usd",
+                            "ltv_bps": 9000,
+                            "liquidation_threshold_bps": 9200,
+                            "liquidation_bonus_bps": 10300,
+                        },
                     },
                     "populations": [
                         {
                             "accounts": accounts,
                             "collateral": "USDE",
                             "debt": "USDT",
-                            "collateral_usd": {"kind": "lognormal", "median": 50_000.0, "sigma": 1.2},
+                            "collateral_usd": {
+                                "kind": "lognormal",
+                                "median": 50_000.0,
+                                "sigma": 1.2,
+                            },
                             "health_factor": {"kind": "uniform", "low": 1.02, "high": 2.0},
                         }
                     ],
@@ -62,7 +91,11 @@ def usde_scenario(
             }
         )
     agents = [
-        {"id": f"keeper-{name}", "kind": "agent.lending_keeper", "params": {"venue": f"lender-{name}", "sell_on": {"USDE": "curve-usde"}}}
+        {
+            "id": f"keeper-{name}",
+            "kind": "agent.lending_keeper",
+            "params": {"venue": f"lender-{name}", "sell_on": {"USDE": "curve-usde"}},
+        }
         for name in oracles
     ]
     return Scenario.from_dict(
@@ -72,8 +105,18 @@ def usde_scenario(
             "horizon_s": hours * 3600.0,
             "price_sample_s": 60.0,
             "assets": [
-                {"id": "USDE", "decimals": 18, "path": {"kind": "constant", "price": 1.0}, "pegged_to": "USD"},
-                {"id": "USDT", "decimals": 6, "path": {"kind": "constant", "price": 1.0}, "pegged_to": "USD"},
+                {
+                    "id": "USDE",
+                    "decimals": 18,
+                    "path": {"kind": "constant", "price": 1.0},
+                    "pegged_to": "USD",
+                },
+                {
+                    "id": "USDT",
+                    "decimals": 6,
+                    "path": {"kind": "constant", "price": 1.0},
+                    "pegged_to": "USD",
+                },
                 {"id": "ETH", "path": {"kind": "constant", "price": 4000.0}},
             ],
             "chains": [{"id": "ethereum"}],
@@ -82,16 +125,43 @@ def usde_scenario(
             "venues": venues,
             "agents": agents,
             "shocks": [
-                {"kind": "market_trade", "at_s": 3600.0, "venue": "binance-usde", "target_change": depeg, "hold_s": 2400.0, "trader": "forced-seller"}
+                {
+                    "kind": "market_trade",
+                    "at_s": 3600.0,
+                    "venue": "binance-usde",
+                    "target_change": depeg,
+                    "hold_s": 2400.0,
+                    "trader": "forced-seller",
+                }
             ],
         }
     )
 
 
 ORACLE_DESIGNS: dict[str, dict[str, Any]] = {
-    "chainlink": {"kind": "oracle.chainlink", "params": {"chain": "ethereum", "observes": ["binance-usde", "bybit-usde", "okx-usde", "curve-usde"], "deviation_bps": 50.0, "heartbeat_s": 86_400.0}},
-    "pyth": {"kind": "oracle.pyth", "params": {"observes": ["binance-usde", "bybit-usde", "okx-usde", "curve-usde"], "update_interval_s": 12.0}},
-    "median": {"kind": "oracle.median_index", "params": {"weights": {"binance-usde": 3.0, "bybit-usde": 2.0, "okx-usde": 2.0, "curve-usde": 1.0}, "exclude_outliers_bps": 500.0}},
+    "chainlink": {
+        "kind": "oracle.chainlink",
+        "params": {
+            "chain": "ethereum",
+            "observes": ["binance-usde", "bybit-usde", "okx-usde", "curve-usde"],
+            "deviation_bps": 50.0,
+            "heartbeat_s": 86_400.0,
+        },
+    },
+    "pyth": {
+        "kind": "oracle.pyth",
+        "params": {
+            "observes": ["binance-usde", "bybit-usde", "okx-usde", "curve-usde"],
+            "update_interval_s": 12.0,
+        },
+    },
+    "median": {
+        "kind": "oracle.median_index",
+        "params": {
+            "weights": {"binance-usde": 3.0, "bybit-usde": 2.0, "okx-usde": 2.0, "curve-usde": 1.0},
+            "exclude_outliers_bps": 500.0,
+        },
+    },
     "own-book": {"kind": "oracle.internal_book", "params": {"venue": "binance-usde"}},
     "usdt-feed": {"kind": "oracle.fixed", "params": {"follows": "usdt-usd"}},
 }
