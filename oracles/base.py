@@ -8,6 +8,7 @@ calls `publish` with the price, the reason and the cause; `Feed` does the rest.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 
@@ -19,6 +20,7 @@ from protosim.clock import Phase, ProcessGenerator
 from protosim.context import SimContext
 from protosim.events import OracleRoundRejected, OracleStateChanged, OracleUpdated
 from protosim.interfaces import OracleReading
+from protosim.market import PriceState
 
 STATES = ("live", "outage", "frozen")
 
@@ -87,6 +89,7 @@ class Feed(ABC):
             price=self._quantize(initial_price), updated_at=0.0, observed_at=0.0, round_id=1
         )
         self._bad_print: tuple[float, int] | None = None
+        self._observed_state: PriceState | None = None
         self._delays: list[tuple[float, float]] = []  # (until, extra seconds)
         self.rounds = 0
         self.rejected = 0
@@ -126,7 +129,9 @@ class Feed(ABC):
         self._delays.append((until_s, extra_s))
 
     def start(self) -> None:
-        """Start the feed's process."""
+        """Start the feed's process (and note what its sources show at t = 0)."""
+        if self.asset in self._ctx.market.assets:  # a sequencer feed prices no asset
+            self._observed_state = self._ctx.market.price_state(self.asset, self.observed_venues())
         self._ctx.clock.start(f"oracle.{self.oracle_id}", self.run())
 
     def metrics(self) -> dict[str, float]:
@@ -147,6 +152,67 @@ class Feed(ABC):
         if observes:
             return tuple(("market", venue) for venue in observes)
         return (("reference", self.asset),)
+
+    def observed_venues(self) -> tuple[str, ...]:
+        """Return the trading venues among the feed's sources (empty: the reference price)."""
+        return tuple(ident for kind, ident in self.sources() if kind == "market")
+
+    def attribute_observation(self) -> tuple[int, int]:
+        """Return ``(cause, span)`` of the move the feed sees since its last observation."""
+        market = self._ctx.market
+        venues = self.observed_venues()
+        if self._observed_state is None:
+            self._observed_state = market.price_state(self.asset, venues)
+        cause, span = market.attribute(self.asset, venues, self._observed_state)
+        self._observed_state = market.price_state(self.asset, venues)
+        return cause, span
+
+    def pending_override(self) -> tuple[float, str, int, int] | None:
+        """Return ``(price, reason, cause, span)`` when a bad print or a frozen state decides
+        the next report instead of an observation, else None.
+        """
+        bad = self.take_bad_print()
+        if bad is not None:
+            return bad[0], "bad_print", bad[1], 1
+        if self.state == "frozen":
+            return self.read().price, "frozen", self._state_cause, 1
+        return None
+
+    def report(self, observe: Callable[[], float], landed: simpy.Event) -> bool:
+        """Publish what `observe` returns (or a pending bad print / frozen answer)."""
+        override = self.pending_override()
+        if override is None:
+            price, reason = observe(), "scheduled"
+            cause, span = self.attribute_observation()
+        else:
+            price, reason, cause, span = override
+        return self.publish(
+            price,
+            observed_at=self._ctx.clock.now,
+            reason=reason,
+            cause=cause,
+            cause_span=span,
+            landed=landed,
+        )
+
+    def run_every(self, every_s: float, report: Callable[[simpy.Event], bool]) -> ProcessGenerator:
+        """Call `report` at every multiple of `every_s` (at once for a bad print), waiting for
+        each round to land; nothing during an outage. The loop of every cadence-driven feed.
+        """
+        clock = self._ctx.clock
+        while True:
+            if self.state == "outage":
+                yield self.state_changed
+                continue
+            if self._bad_print is None:
+                due = (math.floor(clock.now / every_s) + 1) * every_s
+                timer = clock.observe_after(due - clock.now)
+                woke = yield clock.env.any_of([timer, self.state_changed])
+                if timer not in woke:
+                    continue
+            landed = clock.env.event()
+            if report(landed):
+                yield landed
 
     @abstractmethod
     def run(self) -> ProcessGenerator:

@@ -55,7 +55,6 @@ class ChainlinkFeed(Feed):
         check_observed_venues(ctx, params.asset, params.observes)
         super().__init__(ctx, oracle_id, params, ctx.market.observe(params.asset, params.observes))
         self._params = params
-        self._observed_state = ctx.market.price_state(params.asset, params.observes)
         # The last report the nodes made, accepted or not: the reference of their triggers.
         self._reported_price: float | None = None
         self._reported_at = 0.0
@@ -107,19 +106,14 @@ class ChainlinkFeed(Feed):
         now = self._ctx.clock.now
         p = self._params
         market = self._ctx.market
-        bad = self.take_bad_print()
-        if bad is not None:
-            price, cause = bad
-            reason, span = "bad_print", 1
-        elif self.state == "frozen":
-            price, reason = self.read().price, "frozen"
-            cause, span = self._state_cause, 1
+        override = self.pending_override()
+        if override is not None:
+            price, reason, cause, span = override
         else:
             price = self._quantize(market.observe(self.asset, p.observes))
             moved = abs(price / self.read().price - 1) > p.deviation_bps / 10_000
             reason = "deviation" if moved else "heartbeat"
-            cause, span = market.attribute(self.asset, p.observes, self._observed_state)
-            self._observed_state = market.price_state(self.asset, p.observes)
+            cause, span = self.attribute_observation()
         self._reported_price, self._reported_at = self._quantize(price), now
         return self.publish(
             price,

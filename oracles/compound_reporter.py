@@ -29,8 +29,6 @@ current version), ``poster/src/poster.ts`` (``inDeltaRange``),
 
 from __future__ import annotations
 
-import math
-
 import simpy
 from pydantic import Field
 
@@ -138,7 +136,6 @@ class CompoundReporterFeed(Feed):
         super().__init__(ctx, oracle_id, params, reporter)
         self._params = params
         self._posted = self.read().price
-        self._observed_state = ctx.market.price_state(params.asset, params.observes)
         self.guarded = 0
 
     def start(self) -> None:
@@ -184,45 +181,31 @@ class CompoundReporterFeed(Feed):
 
     def run(self) -> ProcessGenerator:
         """Post the reporter's price at every multiple of `update_interval_s`."""
-        clock = self._ctx.clock
-        every = self._params.update_interval_s
-        while True:
-            if self.state == "outage":
-                yield self.state_changed
-                continue
-            if self._bad_print is None:
-                due = (math.floor(clock.now / every) + 1) * every
-                timer = clock.observe_after(due - clock.now)
-                woke = yield clock.env.any_of([timer, self.state_changed])
-                if timer not in woke:
-                    continue
-            landed = clock.env.event()
-            if self._post(landed):
-                yield landed
+        return self.run_every(self._params.update_interval_s, self._post)
 
     def _post(self, landed: simpy.Event) -> bool:
-        now = self._ctx.clock.now
-        market = self._ctx.market
         p = self._params
-        bad = self.take_bad_print()
-        if bad is not None:
-            price, cause = bad
-            reason, span = "bad_print", 1
-        elif self.state == "frozen":
-            price, reason = self._posted, "frozen"
-            cause, span = self._state_cause, 1
+        override = self.pending_override()
+        if override is not None:
+            price, reason, cause, span = override
+            if reason == "frozen":
+                price = self._posted  # a frozen poster repeats its own last post
         else:
-            price, reason = market.observe(self.asset, p.observes), "reporter"
+            price, reason = self._ctx.market.observe(self.asset, p.observes), "reporter"
             # The poster's inDeltaRange: skip a post too close to the last one it sent.
             if p.min_delta_pct > 0 and abs(self._posted - price) <= self._posted * (
                 p.min_delta_pct / 100
             ):
                 return False
-            cause, span = market.attribute(self.asset, p.observes, self._observed_state)
-            self._observed_state = market.price_state(self.asset, p.observes)
+            cause, span = self.attribute_observation()
         self._posted = self._quantize(price)
         return self.publish(
-            price, observed_at=now, reason=reason, cause=cause, cause_span=span, landed=landed
+            price,
+            observed_at=self._ctx.clock.now,
+            reason=reason,
+            cause=cause,
+            cause_span=span,
+            landed=landed,
         )
 
 

@@ -16,9 +16,7 @@ historical cases above used the last price.
 from __future__ import annotations
 
 import bisect
-import math
 
-import simpy
 from pydantic import Field
 
 from protosim.clock import ProcessGenerator
@@ -135,7 +133,6 @@ class InternalBookFeed(Feed):
         )
         super().__init__(ctx, oracle_id, params, ctx.market.price(params.asset, params.venue))
         self._params = params
-        self._observed_state = ctx.market.price_state(params.asset, (params.venue,))
 
     def start(self) -> None:
         """Start the sampler (if smoothing) and the publishing process."""
@@ -166,39 +163,8 @@ class InternalBookFeed(Feed):
 
     def run(self) -> ProcessGenerator:
         """Publish the book price at every multiple of `update_interval_s`."""
-        clock = self._ctx.clock
-        every = self._params.update_interval_s
-        while True:
-            if self.state == "outage":
-                yield self.state_changed
-                continue
-            if self._bad_print is None:
-                due = (math.floor(clock.now / every) + 1) * every
-                timer = clock.observe_after(due - clock.now)
-                woke = yield clock.env.any_of([timer, self.state_changed])
-                if timer not in woke:
-                    continue
-            landed = clock.env.event()
-            if self._report(landed):
-                yield landed
-
-    def _report(self, landed: simpy.Event) -> bool:
-        now = self._ctx.clock.now
-        market = self._ctx.market
-        venues = (self._params.venue,)
-        bad = self.take_bad_print()
-        if bad is not None:
-            price, cause = bad
-            reason, span = "bad_print", 1
-        elif self.state == "frozen":
-            price, reason = self.read().price, "frozen"
-            cause, span = self._state_cause, 1
-        else:
-            price, reason = self.book_price(), "scheduled"
-            cause, span = market.attribute(self.asset, venues, self._observed_state)
-            self._observed_state = market.price_state(self.asset, venues)
-        return self.publish(
-            price, observed_at=now, reason=reason, cause=cause, cause_span=span, landed=landed
+        return self.run_every(
+            self._params.update_interval_s, lambda landed: self.report(self.book_price, landed)
         )
 
 

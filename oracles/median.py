@@ -25,7 +25,6 @@ from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import numpy as np
-import simpy
 from pydantic import Field, field_validator
 
 from protosim.clock import ProcessGenerator
@@ -211,7 +210,6 @@ class MedianIndexFeed(Feed):
         self._params = params
         self._market = ctx.market
         super().__init__(ctx, oracle_id, params, self.index())
-        self._observed_state = ctx.market.price_state(params.asset, self._venues)
 
     def index(self) -> float:
         """Return the index computed from the venues' prices now."""
@@ -231,38 +229,8 @@ class MedianIndexFeed(Feed):
 
     def run(self) -> ProcessGenerator:
         """Publish the index at every multiple of `update_interval_s`."""
-        clock = self._ctx.clock
-        every = self._params.update_interval_s
-        while True:
-            if self.state == "outage":
-                yield self.state_changed
-                continue
-            if self._bad_print is None:
-                due = (math.floor(clock.now / every) + 1) * every
-                timer = clock.observe_after(due - clock.now)
-                woke = yield clock.env.any_of([timer, self.state_changed])
-                if timer not in woke:
-                    continue
-            landed = clock.env.event()
-            if self._report(landed):
-                yield landed
-
-    def _report(self, landed: simpy.Event) -> bool:
-        now = self._ctx.clock.now
-        market = self._ctx.market
-        bad = self.take_bad_print()
-        if bad is not None:
-            price, cause = bad
-            reason, span = "bad_print", 1
-        elif self.state == "frozen":
-            price, reason = self.read().price, "frozen"
-            cause, span = self._state_cause, 1
-        else:
-            price, reason = self.index(), "scheduled"
-            cause, span = market.attribute(self.asset, self._venues, self._observed_state)
-            self._observed_state = market.price_state(self.asset, self._venues)
-        return self.publish(
-            price, observed_at=now, reason=reason, cause=cause, cause_span=span, landed=landed
+        return self.run_every(
+            self._params.update_interval_s, lambda landed: self.report(self.index, landed)
         )
 
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 import bisect
 import math
 
-import simpy
 from pydantic import Field
 
 from protosim.clock import Clock, ProcessGenerator
@@ -285,7 +284,6 @@ class TwapFeed(Feed):
         )
         super().__init__(ctx, oracle_id, params, self.accumulator.twap(now, params.window_s))
         self._params = params
-        self._observed_state = ctx.market.price_state(params.asset, (params.venue,))
 
     def start(self) -> None:
         """Start the pool's accumulator and the publishing process."""
@@ -309,44 +307,8 @@ class TwapFeed(Feed):
 
     def run(self) -> ProcessGenerator:
         """Publish the TWAP at every multiple of `update_interval_s`."""
-        clock = self._ctx.clock
-        every = self._params.update_interval_s
-        while True:
-            if self.state == "outage":
-                yield self.state_changed
-                continue
-            if self._bad_print is None:
-                due = (math.floor(clock.now / every) + 1) * every
-                timer = clock.observe_after(due - clock.now)
-                woke = yield clock.env.any_of([timer, self.state_changed])
-                if timer not in woke:
-                    continue
-            landed = clock.env.event()
-            if self._report(landed):
-                yield landed
-
-    def _report(self, landed: simpy.Event) -> bool:
-        now = self._ctx.clock.now
-        market = self._ctx.market
-        venues = (self._params.venue,)
-        bad = self.take_bad_print()
-        if bad is not None:
-            price, cause = bad
-            reason, span = "bad_print", 1
-        elif self.state == "frozen":
-            price, reason = self.read().price, "frozen"
-            cause, span = self._state_cause, 1
-        else:
-            price, reason = self.twap(), "scheduled"
-            cause, span = market.attribute(self.asset, venues, self._observed_state)
-            self._observed_state = market.price_state(self.asset, venues)
-        return self.publish(
-            price,
-            observed_at=now,
-            reason=reason,
-            cause=cause,
-            cause_span=span,
-            landed=landed,
+        return self.run_every(
+            self._params.update_interval_s, lambda landed: self.report(self.twap, landed)
         )
 
 

@@ -422,7 +422,8 @@ class RandomShockSpec(_Strict):
         if rng.random() >= self.probability:
             return None
         drawn = {key: _draw(value, rng) for key, value in self.shock.items()}
-        return _SHOCK_ADAPTER.validate_python(drawn)
+        shock: ShockSpec = _SHOCK_ADAPTER.validate_python(drawn)
+        return shock
 
     @model_validator(mode="after")
     def _valid_template(self) -> RandomShockSpec:

@@ -494,7 +494,9 @@ def get_y_float(i: int, j: int, x: float, xp: Sequence[float], a: float) -> floa
     for _ in range(MAX_ITERATIONS):
         y_prev = y
         y = (y * y + c) / (2 * y + b - d)
-        if abs(y - y_prev) <= _FLOAT_TOLERANCE * y:
+        # Scaled by D, not y: 2y + b − D cancels to the absolute precision of D, so a small y
+        # settles into a few-ulp-of-D cycle (the contract's stop is likewise absolute, 1 wei).
+        if abs(y - y_prev) <= _FLOAT_TOLERANCE * d:
             return y
     raise ValueError(f"get_y_float did not converge in {MAX_ITERATIONS} rounds")
 
@@ -780,8 +782,10 @@ class StableSwapPool:
                     f"{price}, so at most {x0 * d * self._keep} can be bought"
                 )
         dy = float(_dy_of_dx(x0, y0, np.array([dx]), ann)[0])
-        x1, y1 = x0 + dx, y0 - dy
-        price_after = _price_of(x1, y1, ann) * self.peg
+        # The price after comes from the closed-form y at the new x rather than y0 − dy: after a
+        # large sale y is small and y0 − dy would keep only its absolute precision.
+        x1 = x0 + dx
+        price_after = _price_of(x1, _y_of_x(x1, ann), ann) * self.peg
         if quantity < 0:
             return Fill(quantity, dy * d * self._keep * self.peg, price_after)
         return Fill(quantity, -dy * d * self.peg, price_after)

@@ -886,6 +886,8 @@ class SwapResult:
     """Increase of ``feeGrowthGlobal{0,1}X128`` of the input token (mod 2**256)."""
     ticks_crossed: tuple[int, ...]
     """Initialized ticks crossed, in order."""
+    steps: int
+    """Number of ``computeSwapStep`` calls the loop made."""
 
 
 def swap(
@@ -956,6 +958,7 @@ def swap(
     fee_growth = 0
     fees = 0
     crossed: list[int] = []
+    steps = 0
     # "continue swapping as long as we haven't used the entire input/output and haven't reached
     # the price limit"
     while remaining != 0 and sqrt_price != sqrt_price_limit_x96:
@@ -977,6 +980,7 @@ def swap(
             state.fee_pips,
         )
         sqrt_price = step.sqrt_ratio_next_x96
+        steps += 1
         if exact_input:
             remaining -= _to_int256(step.amount_in + step.fee_amount)
             calculated -= _to_int256(step.amount_out)
@@ -1013,6 +1017,7 @@ def swap(
         fee_amount=fees,
         fee_growth_global_x128=fee_growth,
         ticks_crossed=tuple(crossed),
+        steps=steps,
     )
 
 
