@@ -1,18 +1,20 @@
 """Curve StableSwap math, bit-exact in integers, and a float stableswap impact model.
 
-The integer functions mirror the Vyper template every plain Curve pool since 2021 is compiled from,
-curvefi/curve-contract ``contracts/pool-templates/base/SwapTemplateBase.vy`` (``@version ^0.2.8``,
-read at commit 186d11e2): ``_get_D``, ``_get_y``, ``get_dy`` and ``exchange``, with its
+The integer functions mirror Curve's plain-pool template, curvefi/curve-contract
+``contracts/pool-templates/base/SwapTemplateBase.vy`` (``@version ^0.2.8``, read at commit
+186d11e2): ``_get_D``, ``_get_y``, ``get_dy`` and ``exchange``, with its
 ``A_PRECISION = 100``, ``FEE_DENOMINATOR = 10**10``, ``PRECISION = 10**18`` and 255-round Newton
 loops that stop when two iterates differ by at most 1 and ``raise`` if they never do. Every
 ``uint256`` operation is checked the way Vyper checks it: a subtraction below zero, a division by
-zero or a result above ``2**256 - 1`` raises :class:`StableSwapRevert`.
+zero or a result above ``2**256 - 1`` raises :class:`StableSwapRevertError`.
 
 The older 3pool (``contracts/pools/3pool/StableSwap3Pool.vy``, ``@version 0.2.4``, commit 15e303aa)
 is the same code with ``A`` stored unscaled: pass ``a_precision=1``. Two differences remain and are
 not mirrored: its ``get_D`` returns the last iterate instead of reverting after 255 rounds, and its
 ``get_dy`` view converts ``dy`` to coin units before taking the fee (its ``exchange`` does not;
-:func:`get_dy` follows ``exchange`` and the template).
+:func:`get_dy` follows ``exchange`` and the template). At low ``A`` and imbalances of hundreds
+to one the integer Newton step for ``D`` can cycle (A = 1, balances 3500:1 cycles between three
+values 2 to 4 wei apart); the template then reverts, and so does :func:`get_D`.
 
 Conventions (the contract's): ``A`` is the amplification ``A()`` the pool reports, which is the
 whitepaper's ``A · n**(n-1)``, so ``Ann = A · n`` is the whitepaper's ``A · n**n``; the integer
@@ -44,7 +46,7 @@ __all__ = [
     "PRECISION",
     "ExchangeResult",
     "StableSwapPool",
-    "StableSwapRevert",
+    "StableSwapRevertError",
     "exchange",
     "get_D",
     "get_D_float",
@@ -76,7 +78,7 @@ _MAX_UINT256 = 2**256 - 1
 _FLOAT_TOLERANCE = 1e-15
 
 
-class StableSwapRevert(ValueError):
+class StableSwapRevertError(ValueError):
     """A call the Vyper contract would revert (uint256 underflow, overflow, division by zero,
     a failed ``assert`` or a Newton loop that did not converge).
     """
@@ -87,26 +89,26 @@ class StableSwapRevert(ValueError):
 
 def _checked(value: int, what: str) -> int:
     if value > _MAX_UINT256:
-        raise StableSwapRevert(f"uint256 overflow in {what}")
+        raise StableSwapRevertError(f"uint256 overflow in {what}")
     return value
 
 
 def _sub(a: int, b: int, what: str) -> int:
     if b > a:
-        raise StableSwapRevert(f"uint256 underflow in {what}: {a} - {b}")
+        raise StableSwapRevertError(f"uint256 underflow in {what}: {a} - {b}")
     return a - b
 
 
 def _div(a: int, b: int, what: str) -> int:
     if b == 0:
-        raise StableSwapRevert(f"division by zero in {what}")
+        raise StableSwapRevertError(f"division by zero in {what}")
     return a // b
 
 
 def _check_uint_list(values: Sequence[int], name: str) -> None:
     for v in values:
         if not 0 <= v <= _MAX_UINT256:
-            raise StableSwapRevert(f"{name} must be uint256 values, was {list(values)}")
+            raise StableSwapRevertError(f"{name} must be uint256 values, was {list(values)}")
 
 
 def rates_for_decimals(decimals: Sequence[int]) -> list[int]:
@@ -166,7 +168,7 @@ def get_D(xp: Sequence[int], amp: int, *, a_precision: int = A_PRECISION) -> int
 
     Raises
     ------
-    StableSwapRevert
+    StableSwapRevertError
         A balance is 0 in a non-empty pool (division by zero), or no convergence in 255 rounds.
 
     Examples
@@ -195,7 +197,9 @@ def get_D(xp: Sequence[int], amp: int, *, a_precision: int = A_PRECISION) -> int
             d_p = _div(_checked(d_p * d, "get_D D_P"), _checked(x * n, "get_D D_P"), "get_D D_P")
         d_prev = d
         numerator = _checked(
-            _checked(_checked(ann * s, "get_D") // a_precision + _checked(d_p * n, "get_D"), "get_D")
+            _checked(
+                _checked(ann * s, "get_D") // a_precision + _checked(d_p * n, "get_D"), "get_D"
+            )
             * d,
             "get_D",
         )
@@ -208,17 +212,22 @@ def get_D(xp: Sequence[int], amp: int, *, a_precision: int = A_PRECISION) -> int
         if abs(d - d_prev) <= 1:
             return d
     # "convergence typically occurs in 4 rounds or less, this should be unreachable!"
-    raise StableSwapRevert(f"get_D did not converge in {MAX_ITERATIONS} rounds for xp={list(xp)}")
+    raise StableSwapRevertError(
+        f"get_D did not converge in {MAX_ITERATIONS} rounds for xp={list(xp)}"
+    )
 
 
 def get_y(
     i: int, j: int, x: int, xp: Sequence[int], amp: int, *, a_precision: int = A_PRECISION
 ) -> int:
-    r"""Return the balance of coin `j` that keeps ``D`` when coin `i`'s balance becomes `x` (``_get_y``).
+    r"""Return the balance of coin `j` that keeps ``D`` when coin `i` moves to `x` (``_get_y``).
 
-    With ``S'`` and ``P'`` the sum and product of the balances other than `j` (coin `i` at `x`), ``y``
-    solves :math:`y^2 + (S' + D/\mathrm{Ann} - D)\, y = D^{n+1} / (n^{2n} P' \mathrm{Ann})` and
-    is found from ``y = D`` by the contract's iteration ``y ← (y² + c) / (2y + b − D)``.
+    With ``S'`` and ``P'`` the sum and product of the balances other than `j` (coin `i` at
+    `x`), ``y`` solves
+
+    .. math:: y^2 + (S' + D/\mathrm{Ann} - D)\, y = D^{n+1} / (n^{2n} P' \mathrm{Ann})
+
+    and is found from ``y = D`` by the contract's iteration ``y ← (y² + c) / (2y + b − D)``.
 
     Parameters
     ----------
@@ -240,7 +249,7 @@ def get_y(
 
     Raises
     ------
-    StableSwapRevert
+    StableSwapRevertError
         ``i == j``, an index out of range, or no convergence.
 
     Examples
@@ -253,11 +262,11 @@ def get_y(
     """
     n = len(xp)
     if i == j:
-        raise StableSwapRevert("get_y: same coin")
+        raise StableSwapRevertError("get_y: same coin")
     if not 0 <= j < n:
-        raise StableSwapRevert(f"get_y: j={j} outside 0..{n - 1}")
+        raise StableSwapRevertError(f"get_y: j={j} outside 0..{n - 1}")
     if not 0 <= i < n:
-        raise StableSwapRevert(f"get_y: i={i} outside 0..{n - 1}")
+        raise StableSwapRevertError(f"get_y: i={i} outside 0..{n - 1}")
     d = get_D(xp, amp, a_precision=a_precision)
     ann = _checked(amp * n, "get_y Ann")
     c = d
@@ -281,7 +290,7 @@ def get_y(
         )
         if abs(y - y_prev) <= 1:
             return y
-    raise StableSwapRevert(f"get_y did not converge in {MAX_ITERATIONS} rounds")
+    raise StableSwapRevertError(f"get_y did not converge in {MAX_ITERATIONS} rounds")
 
 
 def get_dy(
@@ -510,7 +519,7 @@ def get_dy_float(
     a: float,
     fee: float,
 ) -> float:
-    """Return :func:`get_dy` in floating point: coin units, `rates` as multipliers, `fee` a fraction.
+    """Return :func:`get_dy` in floating point: coin units, `rates` multipliers, `fee` a fraction.
 
     The contract's 1-wei safety margin is left out (it is 1e-18 of a coin).
 
@@ -549,8 +558,8 @@ def get_dy_float(
 def spot_price(xp: Sequence[float], a: float, i: int, j: int) -> float:
     r"""Return the fee-less marginal price of coin `i` in coin `j`, ``−∂x_j/∂x_i`` along ``D``.
 
-    With :math:`F = \mathrm{Ann}\,\sum x + D - \mathrm{Ann}\,D - D^{n+1}/(n^n \prod x)`, the implicit
-    function theorem gives ``−∂x_j/∂x_i = (∂F/∂x_i) / (∂F/∂x_j)`` with
+    With :math:`F = \mathrm{Ann}\,\sum x + D - \mathrm{Ann}\,D - D^{n+1}/(n^n \prod x)`, the
+    implicit function theorem gives ``−∂x_j/∂x_i = (∂F/∂x_i) / (∂F/∂x_j)`` with
     :math:`\partial F/\partial x_k = \mathrm{Ann} + D^{n+1} / (n^n \prod x \cdot x_k)`.
 
     Parameters
@@ -660,16 +669,17 @@ class StableSwapPool:
     **Re-centring.** The model keeps no balances between trades. Given the venue's current price
     ``p`` it finds the balances on the fixed-``D`` curve whose fee-less marginal price of the asset
     in the peg asset is ``p / peg``: the marginal price falls monotonically as the asset's share of
-    the pool grows, so the balance is a one-dimensional root (solved by Illinois false position
-    on the log price). This is where arbitrage leaves the pool between trades, exactly as
-    :class:`protosim.impact.ConstantProductPool` re-centres on ``x = √(k/p)``.
+    the pool grows, so the balance is a one-dimensional root (Illinois false position on the log
+    of the asset's balance, matching log prices). This is where arbitrage leaves the pool between
+    trades, as :class:`protosim.impact.ConstantProductPool` re-centres on ``x = √(k/p)``.
 
     **Fees.** As in the contract, the fee is taken from the output: a sale of ``q`` moves the
     curve by ``q`` and pays ``(1 − fee)`` of the peg asset released; a purchase of ``q`` moves
     the curve by ``q / (1 − fee)`` of the asset. The fee leaves the curve (``D`` stays fixed), where
     the real pool keeps its LP share and ``D`` creeps up; the difference in the price after a trade
-    is of order ``fee · dy / D``. The trade itself is priced by the contract's ``get_y`` quadratic,
-    solved in closed form in the differenced form that keeps small trades exact.
+    is of order ``fee · dy / D``. The trade is priced by the contract's ``get_y`` quadratic, solved
+    in closed form for the change from the starting balance so that small trades keep full
+    relative precision.
 
     Parameters
     ----------

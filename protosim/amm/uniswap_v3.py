@@ -21,7 +21,7 @@ unchanged since the 1.0.0 release), compiled with Solidity 0.7.6:
   bookkeeping, callbacks and the protocol fee are left out (``feeProtocol = 0``); the global fee
   growth is returned.
 
-A ``require`` that fails raises :class:`UniswapV3Revert` with the contract's reason string
+A ``require`` that fails raises :class:`UniswapV3RevertError` with the contract's reason string
 (``'T'``, ``'R'``, ``'SPL'``, ``'AS'``, ``'LS'``, ...) or, for a bare ``require``, a description.
 
 The float model :class:`ConcentratedLiquidityPool` applies the same within-range formulas
@@ -55,7 +55,7 @@ __all__ = [
     "SwapResult",
     "SwapStep",
     "TickMap",
-    "UniswapV3Revert",
+    "UniswapV3RevertError",
     "add_delta",
     "compute_swap_step",
     "div_rounding_up",
@@ -97,7 +97,7 @@ _MAX_INT128 = (1 << 127) - 1
 _MAX_INT256 = (1 << 255) - 1
 
 
-class UniswapV3Revert(ValueError):
+class UniswapV3RevertError(ValueError):
     """A call the contract would revert.
 
     Parameters
@@ -112,7 +112,7 @@ class UniswapV3Revert(ValueError):
         super().__init__(reason)
 
 
-# -- FullMath, UnsafeMath, LiquidityMath, SafeCast --------------------------------------------------
+# -- FullMath, UnsafeMath, LiquidityMath, SafeCast -----------------------------------------------
 
 
 def mul_div(a: int, b: int, denominator: int) -> int:
@@ -126,10 +126,10 @@ def mul_div(a: int, b: int, denominator: int) -> int:
     True
     """
     if denominator <= 0:
-        raise UniswapV3Revert("mulDiv: denominator is zero")
+        raise UniswapV3RevertError("mulDiv: denominator is zero")
     result = a * b // denominator
     if result > _MAX_UINT256:
-        raise UniswapV3Revert("mulDiv: result overflows uint256")
+        raise UniswapV3RevertError("mulDiv: result overflows uint256")
     return result
 
 
@@ -144,7 +144,7 @@ def mul_div_rounding_up(a: int, b: int, denominator: int) -> int:
     result = mul_div(a, b, denominator)
     if a * b % denominator > 0:
         if result >= _MAX_UINT256:
-            raise UniswapV3Revert("mulDivRoundingUp: result overflows uint256")
+            raise UniswapV3RevertError("mulDivRoundingUp: result overflows uint256")
         result += 1
     return result
 
@@ -174,29 +174,29 @@ def add_delta(x: int, y: int) -> int:
     """
     if y < 0:
         if -y > x:
-            raise UniswapV3Revert("LS")
+            raise UniswapV3RevertError("LS")
         return x + y
     if x + y > _MAX_UINT128:
-        raise UniswapV3Revert("LA")
+        raise UniswapV3RevertError("LA")
     return x + y
 
 
 def _to_uint160(y: int) -> int:
     if not 0 <= y <= _MAX_UINT160:
-        raise UniswapV3Revert("SafeCast.toUint160: value does not fit")
+        raise UniswapV3RevertError("SafeCast.toUint160: value does not fit")
     return y
 
 
 def _to_int256(y: int) -> int:
     if y > _MAX_INT256:
-        raise UniswapV3Revert("SafeCast.toInt256: value does not fit")
+        raise UniswapV3RevertError("SafeCast.toInt256: value does not fit")
     return y
 
 
 def _safe_add(x: int, y: int) -> int:
     # LowGasSafeMath.add
     if x + y > _MAX_UINT256:
-        raise UniswapV3Revert("LowGasSafeMath.add: overflow")
+        raise UniswapV3RevertError("LowGasSafeMath.add: overflow")
     return x + y
 
 
@@ -244,7 +244,7 @@ def get_sqrt_ratio_at_tick(tick: int) -> int:
 
     Raises
     ------
-    UniswapV3Revert
+    UniswapV3RevertError
         ``'T'`` when ``|tick| > MAX_TICK``.
 
     Examples
@@ -262,7 +262,7 @@ def get_sqrt_ratio_at_tick(tick: int) -> int:
     """
     abs_tick = abs(tick)
     if abs_tick > MAX_TICK:
-        raise UniswapV3Revert("T")
+        raise UniswapV3RevertError("T")
     ratio = 0xFFFCB933BD6FAD37AA2D162D1A594001 if abs_tick & 0x1 else 1 << 128
     for bit, factor in _TICK_FACTORS:
         if abs_tick & bit:
@@ -273,7 +273,9 @@ def get_sqrt_ratio_at_tick(tick: int) -> int:
 
 
 def get_tick_at_sqrt_ratio(sqrt_price_x96: int) -> int:
-    """Return the greatest tick whose sqrt ratio is at most `sqrt_price_x96` (``getTickAtSqrtRatio``).
+    """Return the greatest tick whose sqrt ratio is at most `sqrt_price_x96`.
+
+    Mirrors ``getTickAtSqrtRatio``.
 
     The contract's fixed-point log2 (msb, then 14 squarings for the fraction bits), scaled to
     ``log_sqrt(1.0001)``, with the same error bounds and the same final check of ``tickHi``.
@@ -290,7 +292,7 @@ def get_tick_at_sqrt_ratio(sqrt_price_x96: int) -> int:
 
     Raises
     ------
-    UniswapV3Revert
+    UniswapV3RevertError
         ``'R'`` outside the range.
 
     Examples
@@ -305,7 +307,7 @@ def get_tick_at_sqrt_ratio(sqrt_price_x96: int) -> int:
     0
     """
     if not MIN_SQRT_RATIO <= sqrt_price_x96 < MAX_SQRT_RATIO:
-        raise UniswapV3Revert("R")
+        raise UniswapV3RevertError("R")
     ratio = sqrt_price_x96 << 32
     msb = ratio.bit_length() - 1
     r = ratio >> (msb - 127) if msb >= 128 else ratio << (127 - msb)
@@ -357,7 +359,7 @@ def get_next_sqrt_price_from_amount0_rounding_up(
         )
     # "if the product overflows, we know the denominator underflows"
     if not (product <= _MAX_UINT256 and numerator1 > product):
-        raise UniswapV3Revert("getNextSqrtPriceFromAmount0RoundingUp: output exceeds reserves")
+        raise UniswapV3RevertError("getNextSqrtPriceFromAmount0RoundingUp: output exceeds reserves")
     return _to_uint160(mul_div_rounding_up(numerator1, sqrt_px96, numerator1 - product))
 
 
@@ -374,7 +376,7 @@ def get_next_sqrt_price_from_amount1_rounding_down(
     True
     """
     if liquidity == 0:
-        raise UniswapV3Revert("getNextSqrtPriceFromAmount1RoundingDown: division by zero")
+        raise UniswapV3RevertError("getNextSqrtPriceFromAmount1RoundingDown: division by zero")
     if add:
         quotient = (
             (amount << 96) // liquidity
@@ -388,7 +390,9 @@ def get_next_sqrt_price_from_amount1_rounding_down(
         else mul_div_rounding_up(amount, Q96, liquidity)
     )
     if not sqrt_px96 > quotient:
-        raise UniswapV3Revert("getNextSqrtPriceFromAmount1RoundingDown: output exceeds reserves")
+        raise UniswapV3RevertError(
+            "getNextSqrtPriceFromAmount1RoundingDown: output exceeds reserves"
+        )
     return sqrt_px96 - quotient
 
 
@@ -425,9 +429,9 @@ def get_next_sqrt_price_from_input(
     624999999995069620
     """
     if not sqrt_px96 > 0:
-        raise UniswapV3Revert("getNextSqrtPriceFromInput: price is zero")
+        raise UniswapV3RevertError("getNextSqrtPriceFromInput: price is zero")
     if not liquidity > 0:
-        raise UniswapV3Revert("getNextSqrtPriceFromInput: liquidity is zero")
+        raise UniswapV3RevertError("getNextSqrtPriceFromInput: liquidity is zero")
     if zero_for_one:
         return get_next_sqrt_price_from_amount0_rounding_up(sqrt_px96, liquidity, amount_in, True)
     return get_next_sqrt_price_from_amount1_rounding_down(sqrt_px96, liquidity, amount_in, True)
@@ -466,9 +470,9 @@ def get_next_sqrt_price_from_output(
     77371252455336267181195264
     """
     if not sqrt_px96 > 0:
-        raise UniswapV3Revert("getNextSqrtPriceFromOutput: price is zero")
+        raise UniswapV3RevertError("getNextSqrtPriceFromOutput: price is zero")
     if not liquidity > 0:
-        raise UniswapV3Revert("getNextSqrtPriceFromOutput: liquidity is zero")
+        raise UniswapV3RevertError("getNextSqrtPriceFromOutput: liquidity is zero")
     if zero_for_one:
         return get_next_sqrt_price_from_amount1_rounding_down(
             sqrt_px96, liquidity, amount_out, False
@@ -495,7 +499,7 @@ def get_amount0_delta(
     numerator1 = liquidity << 96
     numerator2 = sqrt_ratio_b_x96 - sqrt_ratio_a_x96
     if not sqrt_ratio_a_x96 > 0:
-        raise UniswapV3Revert("getAmount0Delta: price is zero")
+        raise UniswapV3RevertError("getAmount0Delta: price is zero")
     if round_up:
         return div_rounding_up(
             mul_div_rounding_up(numerator1, numerator2, sqrt_ratio_b_x96), sqrt_ratio_a_x96
@@ -536,7 +540,9 @@ def get_amount0_delta_signed(
     (90909090909090910, -90909090909090909)
     """
     if liquidity_delta < 0:
-        return -_to_int256(get_amount0_delta(sqrt_ratio_a_x96, sqrt_ratio_b_x96, -liquidity_delta, False))
+        return -_to_int256(
+            get_amount0_delta(sqrt_ratio_a_x96, sqrt_ratio_b_x96, -liquidity_delta, False)
+        )
     return _to_int256(get_amount0_delta(sqrt_ratio_a_x96, sqrt_ratio_b_x96, liquidity_delta, True))
 
 
@@ -552,7 +558,9 @@ def get_amount1_delta_signed(
     (100000000000000000, -99999999999999999)
     """
     if liquidity_delta < 0:
-        return -_to_int256(get_amount1_delta(sqrt_ratio_a_x96, sqrt_ratio_b_x96, -liquidity_delta, False))
+        return -_to_int256(
+            get_amount1_delta(sqrt_ratio_a_x96, sqrt_ratio_b_x96, -liquidity_delta, False)
+        )
     return _to_int256(get_amount1_delta(sqrt_ratio_a_x96, sqrt_ratio_b_x96, liquidity_delta, True))
 
 
@@ -680,7 +688,9 @@ def _truncating_div(a: int, b: int) -> int:
 
 
 def max_liquidity_per_tick(tick_spacing: int) -> int:
-    """Return the most gross liquidity one tick may reference (``Tick.tickSpacingToMaxLiquidityPerTick``).
+    """Return the most gross liquidity one tick may reference.
+
+    Mirrors ``Tick.tickSpacingToMaxLiquidityPerTick``.
 
     Examples
     --------
@@ -711,8 +721,9 @@ class TickMap:
     Examples
     --------
     >>> tm = TickMap.from_positions(60, [(-120, 120, 10**18), (0, 600, 5 * 10**17)])
-    >>> tm.liquidity_net
-    ((-120, 1000000000000000000), (0, 500000000000000000), (120, -1000000000000000000), (600, -500000000000000000))
+    >>> tm.liquidity_net  # doctest: +NORMALIZE_WHITESPACE
+    ((-120, 1000000000000000000), (0, 500000000000000000),
+     (120, -1000000000000000000), (600, -500000000000000000))
     >>> tm.liquidity_at(0), tm.liquidity_at(-1), tm.liquidity_at(120)
     (1500000000000000000, 1000000000000000000, 500000000000000000)
     """
@@ -742,7 +753,9 @@ class TickMap:
         object.__setattr__(self, "_net", dict(ordered))
 
     @classmethod
-    def from_positions(cls, tick_spacing: int, positions: Iterable[tuple[int, int, int]]) -> TickMap:
+    def from_positions(
+        cls, tick_spacing: int, positions: Iterable[tuple[int, int, int]]
+    ) -> TickMap:
         """Return the tick map after minting `positions`, ``(tick_lower, tick_upper, liquidity)``.
 
         Mirrors the checks of ``mint``: ``'TLU'`` (lower < upper), ``'TLM'``/``'TUM'`` (within
@@ -754,19 +767,23 @@ class TickMap:
         cap = max_liquidity_per_tick(tick_spacing)
         for lower, upper, liquidity in positions:
             if not lower < upper:
-                raise UniswapV3Revert("TLU")
+                raise UniswapV3RevertError("TLU")
             if lower < MIN_TICK:
-                raise UniswapV3Revert("TLM")
+                raise UniswapV3RevertError("TLM")
             if upper > MAX_TICK:
-                raise UniswapV3Revert("TUM")
+                raise UniswapV3RevertError("TUM")
             if lower % tick_spacing or upper % tick_spacing:
-                raise UniswapV3Revert(f"flipTick: ticks {lower}, {upper} not on spacing {tick_spacing}")
+                raise UniswapV3RevertError(
+                    f"flipTick: ticks {lower}, {upper} not on spacing {tick_spacing}"
+                )
             if not 0 < liquidity <= _MAX_UINT128:
-                raise UniswapV3Revert(f"mint: expected 0 < liquidity <= 2**128 - 1, was {liquidity}")
+                raise UniswapV3RevertError(
+                    f"mint: expected 0 < liquidity <= 2**128 - 1, was {liquidity}"
+                )
             for tick, sign in ((lower, 1), (upper, -1)):
                 gross[tick] = gross.get(tick, 0) + liquidity
                 if gross[tick] > cap:
-                    raise UniswapV3Revert("LO")
+                    raise UniswapV3RevertError("LO")
                 net[tick] = net.get(tick, 0) + sign * liquidity
         return cls(tick_spacing, tuple(net.items()))
 
@@ -845,7 +862,9 @@ class PoolState:
 
     def __post_init__(self) -> None:
         if not MIN_SQRT_RATIO <= self.sqrt_price_x96 <= MAX_SQRT_RATIO:
-            raise ValueError(f"expected a sqrt price in the TickMath range, was {self.sqrt_price_x96}")
+            raise ValueError(
+                f"expected a sqrt price in the TickMath range, was {self.sqrt_price_x96}"
+            )
         if not 0 <= self.liquidity <= _MAX_UINT128:
             raise ValueError(f"expected a uint128 liquidity, was {self.liquidity}")
         if not 0 <= self.fee_pips < FEE_PIPS_DENOMINATOR:
@@ -858,8 +877,9 @@ class PoolState:
         Examples
         --------
         >>> tm = TickMap.from_positions(60, [(-60, 60, 10**18)])
-        >>> PoolState.at_price(2**96, tm, 3000)
-        PoolState(sqrt_price_x96=79228162514264337593543950336, tick=0, liquidity=1000000000000000000, fee_pips=3000)
+        >>> PoolState.at_price(2**96, tm, 3000)  # doctest: +NORMALIZE_WHITESPACE
+        PoolState(sqrt_price_x96=79228162514264337593543950336, tick=0,
+                  liquidity=1000000000000000000, fee_pips=3000)
         """
         tick = get_tick_at_sqrt_ratio(sqrt_price_x96)
         return cls(
@@ -924,7 +944,7 @@ def swap(
 
     Raises
     ------
-    UniswapV3Revert
+    UniswapV3RevertError
         ``'AS'`` for a zero amount, ``'SPL'`` for a price limit on the wrong side or outside
         ``(MIN_SQRT_RATIO, MAX_SQRT_RATIO)``, or any library revert.
 
@@ -941,13 +961,13 @@ def swap(
     (1000000000000000000, -665331998665331998, -8090)
     """
     if amount_specified == 0:
-        raise UniswapV3Revert("AS")
+        raise UniswapV3RevertError("AS")
     if zero_for_one:
         valid = state.sqrt_price_x96 > sqrt_price_limit_x96 > MIN_SQRT_RATIO
     else:
         valid = state.sqrt_price_x96 < sqrt_price_limit_x96 < MAX_SQRT_RATIO
     if not valid:
-        raise UniswapV3Revert("SPL")
+        raise UniswapV3RevertError("SPL")
 
     exact_input = amount_specified > 0
     remaining = amount_specified
@@ -1077,7 +1097,7 @@ class ConcentratedLiquidityPool:
     (True, True)
     """
 
-    ranges: tuple[tuple[float, float, float], ...]
+    ranges: Sequence[tuple[float, float, float]]
     reference_price: float
     fee_bps: float = 30.0
     _sqrt_bounds: tuple[float, ...] = field(init=False, repr=False, compare=False)
@@ -1113,7 +1133,7 @@ class ConcentratedLiquidityPool:
     def around(
         cls, price: float, depth_usd: float, width: float, *, fee_bps: float = 30.0
     ) -> ConcentratedLiquidityPool:
-        """Return a pool with `depth_usd` in one range from ``price·(1 − width)`` to ``price·(1 + width)``.
+        """Return a pool with `depth_usd` in one range ``[price·(1 − width), price·(1 + width)]``.
 
         Examples
         --------
@@ -1366,7 +1386,8 @@ class ConcentratedLiquidityPool:
         --------
         >>> pool = ConcentratedLiquidityPool.around(1_000.0, 1e6, 0.1, fee_bps=0.0)
         >>> q = pool.depth_curve(1_000.0, [0.01, 0.05])
-        >>> bool(q[0] < q[1]), round(float(q[1]), 9) == round(-pool.quantity_for_price(1_000.0, 950.0), 9)
+        >>> q_5 = -pool.quantity_for_price(1_000.0, 950.0)
+        >>> bool(q[0] < q[1]), round(float(q[1]), 9) == round(q_5, 9)
         (True, True)
         """
         eps = np.atleast_1d(np.asarray(moves, dtype=np.float64))
@@ -1375,4 +1396,3 @@ class ConcentratedLiquidityPool:
         s = math.sqrt(price)
         out: NDArray[np.float64] = self._token0_between(s * np.sqrt(1.0 - eps), s) / self._keep
         return out
-

@@ -24,7 +24,7 @@ from protosim.amm.stableswap import (
     A_PRECISION,
     FEE_DENOMINATOR,
     StableSwapPool,
-    StableSwapRevert,
+    StableSwapRevertError,
     exchange,
     get_D,
     get_D_float,
@@ -63,7 +63,7 @@ def invariant_gap(d: int, xp: list[int], amp: int) -> Fraction:
     return ann * sum(xp) + d - ann * d - Fraction(d ** (n + 1), n**n * prod)
 
 
-# -- integer math: the contract's formulas ----------------------------------------------------------
+# -- integer math: the contract's formulas ---------------------------------------------------------
 
 
 @pytest.mark.parametrize("n", [2, 3, 4])
@@ -79,7 +79,9 @@ def test_get_d_balanced_pool_equals_sum_of_balances(n: int, a: int) -> None:
 def test_get_d_lies_within_two_wei_of_the_invariant_root(xp: list[int], a: int) -> None:
     """The exact root of F(D) = 0 lies in [D − 2, D + 2]: F(D − 2) >= 0 >= F(D + 2)."""
     d = get_D(xp, a * A_PRECISION)
-    assert invariant_gap(d - 2, xp, a * A_PRECISION) >= 0 >= invariant_gap(d + 2, xp, a * A_PRECISION)
+    assert (
+        invariant_gap(d - 2, xp, a * A_PRECISION) >= 0 >= invariant_gap(d + 2, xp, a * A_PRECISION)
+    )
     assert d <= sum(xp)  # the curve lies above the line Σx = D
 
 
@@ -99,7 +101,7 @@ def test_get_y_keeps_d(xp: list[int], a: int, frac: float) -> None:
 
 @pytest.mark.parametrize("a_whole", [1, 50, 2_000])
 def test_template_math_reduces_to_3pool_math_for_whole_a(a_whole: int) -> None:
-    """With A_PRECISION = 100 and A whole, every division by 100 is exact: same D, y, dy as 3pool."""
+    """With A_PRECISION = 100 and A whole, each division by 100 is exact: same D, y, dy as 3pool."""
     xp = [3_000_000 * E18, 1_700_000 * E18, 2_100_000 * E18]
     rates = [E18] * 3
     assert get_D(xp, a_whole * A_PRECISION) == get_D(xp, a_whole, a_precision=1)
@@ -129,7 +131,9 @@ def test_get_dy_converts_decimals_with_rates() -> None:
     twin = [1_000_000 * E18, 900_000 * E18]
     assert xp_mem(balances, rates) == twin
     amp, fee = 100 * A_PRECISION, 4 * 10**6
-    assert get_dy(1, 0, 10**6, balances, rates, amp, fee) == get_dy(1, 0, E18, twin, RATES2, amp, fee)
+    assert get_dy(1, 0, 10**6, balances, rates, amp, fee) == get_dy(
+        1, 0, E18, twin, RATES2, amp, fee
+    )
     assert get_dy(0, 1, E18, balances, rates, amp, fee) == (
         get_dy(0, 1, E18, twin, RATES2, amp, fee) // 10**12
     )
@@ -171,7 +175,7 @@ def test_exchange_without_fee_never_lowers_d(
 def test_exchange_with_fee_raises_d(
     balances: list[int], a: int, frac: float, admin_fee: int
 ) -> None:
-    """The LPs' share of the fee stays in the pool, so D rises; balances move by dx and dy + admin."""
+    """The LPs' share of the fee stays in the pool, so D rises; balances move by dx, dy + admin."""
     amp = a * A_PRECISION
     b0, b1 = balances
     dx = int(frac * b0)
@@ -187,13 +191,13 @@ def test_exchange_with_fee_raises_d(
 
 def test_get_y_same_coin_reverts() -> None:
     """The contract asserts i != j ("dev: same coin")."""
-    with pytest.raises(StableSwapRevert, match="same coin"):
+    with pytest.raises(StableSwapRevertError, match="same coin"):
         get_y(1, 1, E18, [E18, E18], 100 * A_PRECISION)
 
 
 def test_get_d_with_an_empty_coin_reverts() -> None:
     """A zero balance divides by zero in D_P ("only withdrawal will work")."""
-    with pytest.raises(StableSwapRevert, match="division by zero"):
+    with pytest.raises(StableSwapRevertError, match="division by zero"):
         get_D([E18, 0], 100 * A_PRECISION)
 
 
@@ -335,7 +339,7 @@ def test_pool_sell_proceeds_equals_fill_of_each_alone(fee_bps: float) -> None:
 def test_pool_sell_never_pays_more_than_quantity_times_price(
     a: float, price: float, fee: float, frac: float
 ) -> None:
-    """A sale fetches at most quantity · price and lowers the price, even for dust (no rounding gain)."""
+    """A sale fetches at most quantity · price and lowers the price, even for dust."""
     amm = StableSwapPool(amplification=a, depth_usd=1e8, fee_bps=fee)
     q = frac * 1e8
     fill = amm.fill(price, -q)
@@ -352,7 +356,7 @@ def test_pool_sell_never_pays_more_than_quantity_times_price(
 def test_pool_feeless_sell_then_buy_back_returns_to_price(
     a: float, price: float, frac: float
 ) -> None:
-    """Without a fee, buying back what was sold costs exactly the proceeds and restores the price."""
+    """Without a fee, buying back what was sold costs the proceeds and restores the price."""
     amm = StableSwapPool(amplification=a, depth_usd=1e8, fee_bps=0.0)
     q = frac * 1e8
     sold = amm.fill(price, -q)
@@ -362,7 +366,7 @@ def test_pool_feeless_sell_then_buy_back_returns_to_price(
 
 
 def test_pool_buy_more_than_it_holds_raises_value_error() -> None:
-    """Buying the whole asset balance (after the fee gross-up) is impossible, and says how much is."""
+    """Buying the whole asset balance (grossed up for the fee) raises, saying what is possible."""
     amm = pool(fee_bps=4.0)
     x, _ = amm.balances_at(1.0)
     with pytest.raises(ValueError, match="at most"):

@@ -27,7 +27,7 @@ from protosim.amm.uniswap_v3 import (
     ConcentratedLiquidityPool,
     PoolState,
     TickMap,
-    UniswapV3Revert,
+    UniswapV3RevertError,
     compute_swap_step,
     get_amount0_delta,
     get_amount0_delta_signed,
@@ -45,7 +45,7 @@ E18 = 10**18
 TICKS = st.integers(min_value=MIN_TICK, max_value=MAX_TICK)
 
 
-# -- TickMath (test/TickMath.spec.ts) ---------------------------------------------------------------
+# -- TickMath (test/TickMath.spec.ts) --------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -68,14 +68,14 @@ def test_get_sqrt_ratio_at_tick_boundary_values(tick: int, expected: int) -> Non
 @pytest.mark.parametrize("tick", [MIN_TICK - 1, MAX_TICK + 1])
 def test_get_sqrt_ratio_at_tick_out_of_range_reverts_t(tick: int) -> None:
     """|tick| > 887272 reverts with 'T'."""
-    with pytest.raises(UniswapV3Revert, match="^T$"):
+    with pytest.raises(UniswapV3RevertError, match=r"^T$"):
         get_sqrt_ratio_at_tick(tick)
 
 
 @pytest.mark.parametrize("ratio", [MIN_SQRT_RATIO - 1, MAX_SQRT_RATIO])
 def test_get_tick_at_sqrt_ratio_out_of_range_reverts_r(ratio: int) -> None:
     """A sqrt ratio below MIN_SQRT_RATIO or at MAX_SQRT_RATIO reverts with 'R'."""
-    with pytest.raises(UniswapV3Revert, match="^R$"):
+    with pytest.raises(UniswapV3RevertError, match=r"^R$"):
         get_tick_at_sqrt_ratio(ratio)
 
 
@@ -94,7 +94,12 @@ def test_get_tick_at_sqrt_ratio_boundary_values(ratio: int, tick: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "tick", [t for a in (50, 100, 250, 500, 1_000, 2_500, 5_000, 50_000, 150_000, 738_203) for t in (-a, a)]
+    "tick",
+    [
+        t
+        for a in (50, 100, 250, 500, 1_000, 2_500, 5_000, 50_000, 150_000, 738_203)
+        for t in (-a, a)
+    ],
 )
 def test_get_sqrt_ratio_at_tick_within_a_hundredth_of_a_bip(tick: int) -> None:
     """sqrt(1.0001^tick)·2^96 to within 1e-6 relative, the spec's bound ("1/100th of a bips")."""
@@ -116,18 +121,26 @@ def test_tick_math_round_trips(tick: int) -> None:
         assert get_tick_at_sqrt_ratio(low - 1) == tick - 1
 
 
-# -- SqrtPriceMath (test/SqrtPriceMath.spec.ts) -------------------------------------------------------
+# -- SqrtPriceMath (test/SqrtPriceMath.spec.ts) ----------------------------------------------------
 
 
 def test_sqrt_price_math_spec_values() -> None:
     """Literal results of the spec: 0.1 token in or out at price 1 with liquidity 1 (1e18)."""
-    assert get_next_sqrt_price_from_input(Q96, E18, E18 // 10, False) == 87150978765690771352898345369
-    assert get_next_sqrt_price_from_input(Q96, E18, E18 // 10, True) == 72025602285694852357767227579
+    assert (
+        get_next_sqrt_price_from_input(Q96, E18, E18 // 10, False) == 87150978765690771352898345369
+    )
+    assert (
+        get_next_sqrt_price_from_input(Q96, E18, E18 // 10, True) == 72025602285694852357767227579
+    )
     assert get_next_sqrt_price_from_input(Q96, 10 * E18, 2**100, True) == 624999999995069620
     assert get_next_sqrt_price_from_input(Q96, 1, (2**256 - 1) // 2, True) == 1
     assert get_next_sqrt_price_from_input(1, 1, 2**255, True) == 1
-    assert get_next_sqrt_price_from_output(Q96, E18, E18 // 10, False) == 88031291682515930659493278152
-    assert get_next_sqrt_price_from_output(Q96, E18, E18 // 10, True) == 71305346262837903834189555302
+    assert (
+        get_next_sqrt_price_from_output(Q96, E18, E18 // 10, False) == 88031291682515930659493278152
+    )
+    assert (
+        get_next_sqrt_price_from_output(Q96, E18, E18 // 10, True) == 71305346262837903834189555302
+    )
     sqrt_p = 20282409603651670423947251286016
     assert get_next_sqrt_price_from_output(sqrt_p, 1024, 262143, True) == 77371252455336267181195264
 
@@ -135,13 +148,15 @@ def test_sqrt_price_math_spec_values() -> None:
 @pytest.mark.parametrize(("amount_out", "zero_for_one"), [(4, False), (5, False), (262144, True)])
 def test_output_at_or_beyond_virtual_reserves_reverts(amount_out: int, zero_for_one: bool) -> None:
     """Taking all (or more) of the virtual reserves reverts: 4 token0, 262144 token1 at L = 1024."""
-    with pytest.raises(UniswapV3Revert):
-        get_next_sqrt_price_from_output(20282409603651670423947251286016, 1024, amount_out, zero_for_one)
+    with pytest.raises(UniswapV3RevertError):
+        get_next_sqrt_price_from_output(
+            20282409603651670423947251286016, 1024, amount_out, zero_for_one
+        )
 
 
 def test_input_overflowing_the_price_reverts() -> None:
     """Adding 1024 token1 at price 2^160 − 1 with L = 1024 overflows uint160."""
-    with pytest.raises(UniswapV3Revert):
+    with pytest.raises(UniswapV3RevertError):
         get_next_sqrt_price_from_input(2**160 - 1, 1024, 1024, False)
 
 
@@ -165,12 +180,24 @@ ONE_01 = 79623317895830914510639640423  # encodePriceSqrt(101, 100)
     ("args", "expected"),
     [
         # exact amount in that gets capped at price target in one for zero
-        ((Q96, ONE_01, 2 * E18, E18, 600), (ONE_01, 9975124224178055, 9925619580021728, 5988667735148)),
+        (
+            (Q96, ONE_01, 2 * E18, E18, 600),
+            (ONE_01, 9975124224178055, 9925619580021728, 5988667735148),
+        ),
         # exact amount out that gets capped at price target in one for zero
-        ((Q96, ONE_01, 2 * E18, -E18, 600), (ONE_01, 9975124224178055, 9925619580021728, 5988667735148)),
+        (
+            (Q96, ONE_01, 2 * E18, -E18, 600),
+            (ONE_01, 9975124224178055, 9925619580021728, 5988667735148),
+        ),
         # amount out is capped at the desired amount out
         (
-            (417332158212080721273783715441582, 1452870262520218020823638996, 159344665391607089467575320103, -1, 1),
+            (
+                417332158212080721273783715441582,
+                1452870262520218020823638996,
+                159344665391607089467575320103,
+                -1,
+                1,
+            ),
             (417332158212080721273783715441581, 1, 1, 1),
         ),
         # target price of 1 uses partial input amount
@@ -182,12 +209,24 @@ ONE_01 = 79623317895830914510639640423  # encodePriceSqrt(101, 100)
         ((2413, 79887613182836312, 1985041575832132834610021537970, 10, 1872), (2413, 0, 0, 10)),
         # handles intermediate insufficient liquidity in zero for one exact output case
         (
-            (20282409603651670423947251286016, 20282409603651670423947251286016 * 11 // 10, 1024, -4, 3000),
+            (
+                20282409603651670423947251286016,
+                20282409603651670423947251286016 * 11 // 10,
+                1024,
+                -4,
+                3000,
+            ),
             (20282409603651670423947251286016 * 11 // 10, 26215, 0, 79),
         ),
         # handles intermediate insufficient liquidity in one for zero exact output case
         (
-            (20282409603651670423947251286016, 20282409603651670423947251286016 * 9 // 10, 1024, -263000, 3000),
+            (
+                20282409603651670423947251286016,
+                20282409603651670423947251286016 * 9 // 10,
+                1024,
+                -263000,
+                3000,
+            ),
             (20282409603651670423947251286016 * 9 // 10, 1, 26214, 1),
         ),
     ],
@@ -200,7 +239,7 @@ def test_compute_swap_step_spec_values(
 
 
 def test_compute_swap_step_exact_in_fully_spent() -> None:
-    """1e18 in, fee 0.06%, toward price 10: the whole input is used (spec: 999.4e15 in, 0.6e15 fee)."""
+    """1e18 in, fee 0.06%, toward price 10: the input is used up (spec: 999.4e15 in, 0.6e15 fee)."""
     target = get_next_sqrt_price_from_input(Q96, 2 * E18, 10 * E18, False)  # far beyond
     step = compute_swap_step(Q96, target, 2 * E18, E18, 600)
     assert (step.amount_in, step.fee_amount, step.amount_out) == (
@@ -208,7 +247,9 @@ def test_compute_swap_step_exact_in_fully_spent() -> None:
         600000000000000,
         666399946655997866,
     )
-    assert step.sqrt_ratio_next_x96 == get_next_sqrt_price_from_input(Q96, 2 * E18, step.amount_in, False)
+    assert step.sqrt_ratio_next_x96 == get_next_sqrt_price_from_input(
+        Q96, 2 * E18, step.amount_in, False
+    )
 
 
 # -- TickBitmap (test/TickBitmap.spec.ts) ----------------------------------------------------------
@@ -261,17 +302,17 @@ def test_max_liquidity_per_tick_spec_values(spacing: int, expected: int) -> None
 
 def test_mint_checks_revert_like_the_pool() -> None:
     """Lower >= upper is 'TLU', below MIN_TICK 'TLM', above MAX_TICK 'TUM', over the cap 'LO'."""
-    with pytest.raises(UniswapV3Revert, match="TLU"):
+    with pytest.raises(UniswapV3RevertError, match="TLU"):
         TickMap.from_positions(60, [(60, 60, 1)])
-    with pytest.raises(UniswapV3Revert, match="TLM"):
+    with pytest.raises(UniswapV3RevertError, match="TLM"):
         TickMap.from_positions(1, [(MIN_TICK - 1, 0, 1)])
-    with pytest.raises(UniswapV3Revert, match="TUM"):
+    with pytest.raises(UniswapV3RevertError, match="TUM"):
         TickMap.from_positions(1, [(0, MAX_TICK + 1, 1)])
-    with pytest.raises(UniswapV3Revert, match="LO"):
+    with pytest.raises(UniswapV3RevertError, match="LO"):
         TickMap.from_positions(60, [(-60, 60, max_liquidity_per_tick(60) + 1)])
 
 
-# -- swap: the pool's snapshot (test/__snapshots__/UniswapV3Pool.swaps.spec.ts.snap) -----------------
+# -- swap: the pool's snapshot (test/__snapshots__/UniswapV3Pool.swaps.spec.ts.snap) ---------------
 
 MIN60, MAX60 = -887220, 887220  # getMinTick(60), getMaxTick(60)
 FULL = (MIN60, MAX60, 2 * E18)
@@ -354,7 +395,9 @@ def test_swap_crossing_a_tick_changes_liquidity_by_liquidity_net() -> None:
 
 def test_swap_through_zero_liquidity_moves_the_price_for_free() -> None:
     """With no liquidity in (−60, 60) the price jumps to the next range before anything trades."""
-    state, ticks = pool_state("medium fee, 1:1 price, 0 liquidity, all liquidity around current price")
+    state, ticks = pool_state(
+        "medium fee, 1:1 price, 0 liquidity, all liquidity around current price"
+    )
     assert state.liquidity == 0
     result = swap(state, False, 1000, MAX_SQRT_RATIO - 1, ticks)
     assert result.ticks_crossed == (60,)
@@ -363,7 +406,7 @@ def test_swap_through_zero_liquidity_moves_the_price_for_free() -> None:
 
 
 def test_swap_stops_at_the_price_limit_with_a_partial_amount() -> None:
-    """Liquidity only in [0, 120000]: selling token0 below price 1 hits the limit, amount left over."""
+    """Liquidity only in [0, 120000]: a sale below price 1 trades nothing and stops at the limit."""
     state, ticks = pool_state("medium fee, token0 liquidity only")
     limit = get_sqrt_ratio_at_tick(-600)
     result = swap(state, True, E18, limit, ticks)
@@ -372,19 +415,20 @@ def test_swap_stops_at_the_price_limit_with_a_partial_amount() -> None:
 
 
 @pytest.mark.parametrize(
-    ("zero_for_one", "limit"), [(True, Q96), (False, Q96), (True, MIN_SQRT_RATIO), (False, MAX_SQRT_RATIO)]
+    ("zero_for_one", "limit"),
+    [(True, Q96), (False, Q96), (True, MIN_SQRT_RATIO), (False, MAX_SQRT_RATIO)],
 )
 def test_swap_price_limit_on_wrong_side_reverts_spl(zero_for_one: bool, limit: int) -> None:
-    """A limit not strictly beyond the price, or not strictly inside the TickMath range, is 'SPL'."""
+    """A limit not strictly beyond the price, or not strictly inside TickMath's range, is 'SPL'."""
     state, ticks = pool_state("medium fee, 1:1 price, 2e18 max range liquidity")
-    with pytest.raises(UniswapV3Revert, match="SPL"):
+    with pytest.raises(UniswapV3RevertError, match="SPL"):
         swap(state, zero_for_one, E18, limit, ticks)
 
 
 def test_swap_zero_amount_reverts_as() -> None:
     """amountSpecified == 0 is 'AS'."""
     state, ticks = pool_state("medium fee, 1:1 price, 2e18 max range liquidity")
-    with pytest.raises(UniswapV3Revert, match="AS"):
+    with pytest.raises(UniswapV3RevertError, match="AS"):
         swap(state, True, 0, MIN_SQRT_RATIO + 1, ticks)
 
 
@@ -434,7 +478,9 @@ def test_single_range_partial_swap_matches_closed_forms(amount: int, zero_for_on
         assert -result.amount1 == math.floor(Fraction(liquidity, Q96) * (p0 - p1))
         in_less_fee = Fraction(liquidity * Q96) * (Fraction(1, p1) - Fraction(1, p0))
     else:
-        assert -result.amount0 == math.floor(Fraction(liquidity * Q96) * (Fraction(1, p0) - Fraction(1, p1)))
+        assert -result.amount0 == math.floor(
+            Fraction(liquidity * Q96) * (Fraction(1, p0) - Fraction(1, p1))
+        )
         in_less_fee = Fraction(liquidity, Q96) * (p1 - p0)
     paid = result.amount0 if zero_for_one else result.amount1
     assert paid == amount  # exact input is used up
@@ -446,7 +492,9 @@ THREE = [(MIN60, MAX60, 2 * E18), (-1200, -60, 3 * E18), (120, 2400, 5 * E18)]
 THREE_MAP = TickMap.from_positions(60, THREE)
 
 
-def reserves(positions: list[tuple[int, int, int]], sqrt_price: int, tick: int, sign: int) -> tuple[int, int]:
+def reserves(
+    positions: list[tuple[int, int, int]], sqrt_price: int, tick: int, sign: int
+) -> tuple[int, int]:
     """Tokens the positions hold at a price (UniswapV3Pool._modifyPosition): sign +1 is what a mint
     pays in (rounded up), −1 minus what a burn pays out (rounded down).
     """
@@ -471,7 +519,9 @@ def reserves(positions: list[tuple[int, int, int]], sqrt_price: int, tick: int, 
     amount=st.integers(min_value=1, max_value=30 * E18),
     exact_out=st.booleans(),
 )
-def test_swap_conserves_each_token(start_tick: int, zero_for_one: bool, amount: int, exact_out: bool) -> None:
+def test_swap_conserves_each_token(
+    start_tick: int, zero_for_one: bool, amount: int, exact_out: bool
+) -> None:
     """Per token: balance before + amount paid in − fee = reserves the positions hold after,
     up to the wei each step and each mint/burn rounds in the pool's favour (never below).
     """
@@ -493,7 +543,9 @@ def test_swap_conserves_each_token(start_tick: int, zero_for_one: bool, amount: 
     zero_for_one=st.booleans(),
     amount=st.integers(min_value=10**6, max_value=30 * E18),
 )
-def test_exact_input_then_exact_output_is_consistent(start_tick: int, zero_for_one: bool, amount: int) -> None:
+def test_exact_input_then_exact_output_is_consistent(
+    start_tick: int, zero_for_one: bool, amount: int
+) -> None:
     """If exact input a buys b, exact output b costs a' <= a, and exact input a' buys at least b."""
     sqrt_price = get_sqrt_ratio_at_tick(start_tick) + 1
     state = PoolState.at_price(sqrt_price, THREE_MAP, 3000)
@@ -511,7 +563,7 @@ def test_exact_input_then_exact_output_is_consistent(start_tick: int, zero_for_o
     assert paid_and_got(cost)[1] >= got
 
 
-# -- the float model --------------------------------------------------------------------------------
+# -- the float model -------------------------------------------------------------------------------
 
 
 def price_at(tick: int) -> float:
@@ -548,7 +600,9 @@ def test_float_fill_matches_the_integer_swap(fee_bps: float, quantity: float) ->
 
 def test_float_single_range_sell_by_closed_form() -> None:
     """Selling x with L and √P: √P' = L√P/(L + x√P), proceeds L(√P − √P') (mechanics §12.2)."""
-    amm = ConcentratedLiquidityPool.from_liquidity([(900.0, 1_100.0, 5_000.0)], reference_price=1_000.0, fee_bps=0.0)
+    amm = ConcentratedLiquidityPool.from_liquidity(
+        [(900.0, 1_100.0, 5_000.0)], reference_price=1_000.0, fee_bps=0.0
+    )
     liquidity, sqrt_p, x = 5_000.0, math.sqrt(1_000.0), 5.0  # the range absorbs 8.55 below 1000
     sqrt_after = liquidity * sqrt_p / (liquidity + x * sqrt_p)
     fill = amm.fill(1_000.0, -x)
@@ -569,7 +623,9 @@ def test_float_range_value_sets_liquidity() -> None:
     ("price", "target"),
     [(1.0, 0.97), (1.0, 0.9), (1.0, 1.03), (1.0, 1.2), (0.95, 1.01), (1.05, 0.9), (2.0, 1.1)],
 )
-def test_quantity_for_price_then_fill_lands_at_target(fee_bps: float, price: float, target: float) -> None:
+def test_quantity_for_price_then_fill_lands_at_target(
+    fee_bps: float, price: float, target: float
+) -> None:
     """quantity_for_price(p, t) traded by fill(p, ·) leaves the price at t, across ranges."""
     amm = float_pool(fee_bps)
     q = amm.quantity_for_price(price, target)
@@ -636,7 +692,9 @@ def test_float_sell_proceeds_equals_fill_of_each_alone(fee_bps: float) -> None:
     frac=st.floats(min_value=1e-12, max_value=1.0),
     fee=st.floats(min_value=0.0, max_value=100.0),
 )
-def test_float_sell_never_pays_more_than_quantity_times_price(price: float, frac: float, fee: float) -> None:
+def test_float_sell_never_pays_more_than_quantity_times_price(
+    price: float, frac: float, fee: float
+) -> None:
     """A sale fetches at most quantity · price and lowers the price, even for dust."""
     amm = float_pool(fee)
     q = frac * float(amm.depth_curve(price, [1.0])[0])
