@@ -206,7 +206,8 @@ def test_percent_mul_matches_aave_fuzz_oracle(value: int, percentage: int) -> No
         assert percent_mul(value, percentage) == (value * percentage + 5_000) // 10_000
 
 
-@given(value=st.integers(min_value=0, max_value=2**200), percentage=st.integers(1, 2**64))
+# value·percentage stays below 2^256 (no revert): 2^190 · 2^64 = 2^254.
+@given(value=st.integers(min_value=0, max_value=2**190), percentage=st.integers(1, 2**64))
 def test_floor_half_up_ceil_are_ordered_and_one_apart(value: int, percentage: int) -> None:
     """Floor <= half-up <= ceil, and ceil − floor is 1 exactly when the division is inexact."""
     for floor, half, ceil, exact in (
