@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from protosim.amm import ConcentratedLiquidityPool, StableSwapPool
 from protosim.blocks import Chain, ChainParams
 from protosim.clock import Clock, ProcessGenerator
 from protosim.context import SimContext
@@ -36,6 +37,7 @@ from protosim.rng import RngStreams
 from protosim.scenario import (
     AssetSpec,
     BootstrapPathSpec,
+    ConcentratedSpec,
     ConstantPathSpec,
     ConstantProductSpec,
     GarchPathSpec,
@@ -46,6 +48,7 @@ from protosim.scenario import (
     ReplayPathSpec,
     Scenario,
     SquareRootSpec,
+    StableSwapSpec,
     TradingVenueSpec,
 )
 from protosim.shocks import schedule_shock
@@ -329,6 +332,25 @@ def _trading_venue(spec: TradingVenueSpec, path: PricePath) -> TradingVenueParam
                 impact_coefficient=spec.impact.impact_coefficient,
                 fee_bps=spec.impact.fee_bps,
             )
+        case StableSwapSpec():
+            impact = StableSwapPool(
+                amplification=spec.impact.amplification,
+                depth_usd=spec.impact.depth_usd,
+                fee_bps=spec.impact.fee_bps,
+                peg=spec.impact.peg if spec.impact.peg is not None else path.price_at(0.0),
+            )
+        case ConcentratedSpec():
+            c = spec.impact
+            if c.ranges is not None:
+                impact = ConcentratedLiquidityPool(
+                    ranges=c.ranges, reference_price=path.price_at(0.0), fee_bps=c.fee_bps
+                )
+            else:
+                assert c.depth_usd is not None  # the spec's validator requires both
+                assert c.width is not None
+                impact = ConcentratedLiquidityPool.around(
+                    path.price_at(0.0), c.depth_usd, c.width, fee_bps=c.fee_bps
+                )
     return TradingVenueParams(
         venue_id=spec.id,
         asset=spec.asset,

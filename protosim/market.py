@@ -20,6 +20,7 @@ import simpy
 from numpy.typing import NDArray
 
 from protosim.clock import Clock
+from protosim.errors import SimulationError
 from protosim.eventlog import EventLog
 from protosim.events import ROOT, TradeExecuted
 from protosim.impact import Fill, ImpactModel
@@ -481,7 +482,13 @@ class Market:
         offset_now = self._venue_log_offset(venue_id, now)
         ref = self.reference_price(venue.asset)
         price_before = ref * math.exp(offset_now)
-        fill = self._model(venue, quantity).fill(price_before, quantity)
+        try:
+            fill = self._model(venue, quantity).fill(price_before, quantity)
+        except ValueError as exc:
+            raise SimulationError(
+                f"trading venue {venue_id!r}: {trader} traded {quantity:g} {venue.asset} at "
+                f"t = {now:g}: {exc}"
+            ) from None
         disp.log_offset = offset_now + math.log(fill.price_after / price_before)
         disp.since_s = now
         disp.min_price = min(disp.min_price, fill.price_after)
@@ -524,7 +531,10 @@ class Market:
         """Return the signed quantity one trade on `venue_id` needs to reach price `target`."""
         venue = self._venue(venue_id)
         price = self.price(venue.asset, venue_id)
-        return self._model(venue, target - price).quantity_for_price(price, target)
+        try:
+            return self._model(venue, target - price).quantity_for_price(price, target)
+        except ValueError as exc:
+            raise SimulationError(f"trading venue {venue_id!r}: {exc}") from None
 
     def min_trade_price(self, venue_id: str) -> float:
         """Return the lowest price a trade left on `venue_id` (inf if none traded)."""

@@ -200,7 +200,40 @@ class SquareRootSpec(_Strict):
     fee_bps: float = Field(default=0.0, ge=0, lt=10_000)
 
 
-ImpactSpec = Annotated[ConstantProductSpec | SquareRootSpec, Field(discriminator="kind")]
+class StableSwapSpec(_Strict):
+    """A Curve stableswap pool of the asset against its peg asset (Curve's StableSwap)."""
+
+    kind: Literal["stableswap"]
+    amplification: float = Field(ge=1, le=1_000_000)
+    depth_usd: float = Field(gt=0, allow_inf_nan=False)
+    """Total USD in the pool when balanced (half each side)."""
+    fee_bps: float = Field(default=4.0, ge=0, lt=10_000)
+    peg: float | None = Field(default=None, gt=0)
+    """USD price of the peg asset; default: the asset's price at t = 0."""
+
+
+class ConcentratedSpec(_Strict):
+    """A Uniswap v3 pool against USD: liquidity in price ranges (ticks are crossed exactly)."""
+
+    kind: Literal["concentrated"]
+    ranges: tuple[tuple[float, float, float], ...] | None = None
+    """``(lower price, upper price, liquidity USD)`` per range; or give depth_usd and width."""
+    depth_usd: float | None = Field(default=None, gt=0)
+    width: float | None = Field(default=None, gt=0, lt=1)
+    """One range of ``depth_usd`` over ``price · (1 ± width)`` around the price at t = 0."""
+    fee_bps: float = Field(default=30.0, ge=0, lt=10_000)
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> ConcentratedSpec:
+        if (self.ranges is None) == (self.depth_usd is None or self.width is None):
+            raise ValueError("expected either ranges, or depth_usd and width")
+        return self
+
+
+ImpactSpec = Annotated[
+    ConstantProductSpec | SquareRootSpec | StableSwapSpec | ConcentratedSpec,
+    Field(discriminator="kind"),
+]
 
 
 class TradingVenueSpec(_Strict):
@@ -743,6 +776,8 @@ def _loc(loc: tuple[int | str, ...]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         elif part in {
+            "stableswap",
+            "concentrated",
             "jump_diffusion",
             "garch",
             "bootstrap",

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -717,6 +717,10 @@ class StableSwapPool:
             raise ValueError(f"expected 0 <= fee_bps < 10000, was {self.fee_bps}")
         if not (self.peg > 0 and math.isfinite(self.peg)):
             raise ValueError(f"expected a finite peg > 0, was {self.peg}")
+
+    def scaled(self, depth: float) -> StableSwapPool:
+        """Return the pool with its balances multiplied by `depth` (liquidity withdrawn)."""
+        return replace(self, depth_usd=self.depth_usd * depth)
 
     @property
     def invariant(self) -> float:

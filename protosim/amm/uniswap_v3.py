@@ -1129,6 +1129,14 @@ class ConcentratedLiquidityPool:
         object.__setattr__(self, "_sqrt_bounds", tuple(bounds))
         object.__setattr__(self, "_segment_liquidity", tuple(seg))
 
+    def scaled(self, depth: float) -> ConcentratedLiquidityPool:
+        """Return the pool with every range's liquidity multiplied by `depth`."""
+        return type(self)(
+            ranges=[(lo, hi, usd * depth) for lo, hi, usd in self.ranges],
+            reference_price=self.reference_price,
+            fee_bps=self.fee_bps,
+        )
+
     @classmethod
     def around(
         cls, price: float, depth_usd: float, width: float, *, fee_bps: float = 30.0

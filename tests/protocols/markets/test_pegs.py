@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from protosim import Scenario, Simulation
+from protosim.errors import SimulationError
 from protosim.results import RunResult
 
 
@@ -192,3 +193,36 @@ def test_algorithmic_redemption_sells_the_twin() -> None:
     # Selling LUNA for `sold` USD out of a 200M-deep pool: y' = y − sold, price = 80·(y'/y)².
     assert luna == pytest.approx(80.0 * ((200e6 - sold) / 200e6) ** 2, rel=1e-6)
     assert luna < 80.0 * math.exp(-0.01)
+
+
+def test_usde_in_a_stableswap_pool_recovers_through_redemptions() -> None:
+    """A Curve pool (A = 200) dumped to 0.9 is bought back to the redemption floor 1 − 10 bp."""
+    markets = {
+        "curve": {
+            "asset": "USDE",
+            "impact": {
+                "kind": "stableswap",
+                "amplification": 200.0,
+                "depth_usd": 100e6,
+                "fee_bps": 4.0,
+            },
+        }
+    }
+    result = _run(markets, [_peg("minters", "curve")], [_dump("curve", -0.1)])
+    dump = result.trades.iloc[0]
+    assert dump["trader"] == "shock"
+    assert dump["price_after"] == pytest.approx(0.9, rel=1e-9)
+    assert _price_at(result, "curve", 7_000.0) == pytest.approx(0.999, rel=1e-6)
+
+
+def test_concentrated_liquidity_pool_runs_out_of_range_with_a_clear_error() -> None:
+    """A dump beyond the pool's only range (±5%) stops the run with an error naming the venue
+    and how much the ranges absorb (never a silent clamp)."""
+    markets = {
+        "univ3": {
+            "asset": "USDE",
+            "impact": {"kind": "concentrated", "depth_usd": 10e6, "width": 0.05},
+        }
+    }
+    with pytest.raises(SimulationError, match=r"'univ3'.*absorb"):
+        _run(markets, [], [_dump("univ3", -0.2)])
