@@ -10,7 +10,6 @@ import pytest
 from protosim import Scenario, ScenarioError, Simulation
 
 
-
 def _scenario(assets: list[dict[str, Any]], **extra: Any) -> Scenario:
     return Scenario.from_dict({"name": "paths", "horizon_s": 3_600.0, "assets": assets, **extra})
 
