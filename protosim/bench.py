@@ -27,9 +27,41 @@ _COLLATERAL_MEDIAN_USD = 10_000.0
 _GAS_LIMIT = 4_000_000_000
 
 
-def lending_bench_scenario(accounts: int = 1_000_000, hours: float = 48.0) -> Scenario:
-    """Return the benchmark scenario with `accounts` borrowers over `hours` simulated hours."""
+def lending_bench_scenario(
+    accounts: int = 1_000_000, hours: float = 48.0, markets: str = "constant_product"
+) -> Scenario:
+    """Return the benchmark scenario with `accounts` borrowers over `hours` simulated hours.
+
+    `markets` is ``constant_product`` (issue 2: keepers sell into a constant-product pool the
+    feed watches) or ``stableswap+book`` (issue 6: they sell into a stableswap pool, and the
+    feed reports the median of that pool and a square-root order book).
+    """
     horizon = hours * 3600.0
+    if markets not in {"constant_product", "stableswap+book"}:
+        raise ValueError(f"expected markets constant_product or stableswap+book, was {markets!r}")
+    pool: dict[str, Any] = {
+        "kind": "constant_product",
+        "depth_usd": _POOL_DEPTH_USD,
+        "fee_bps": 5.0,
+    }
+    watched = ["pool"]
+    extra_markets: list[dict[str, Any]] = []
+    if markets == "stableswap+book":
+        pool = {
+            "kind": "stableswap",
+            "amplification": 100.0,
+            "depth_usd": 2 * _POOL_DEPTH_USD,
+            "fee_bps": 4.0,
+        }
+        book = {
+            "kind": "square_root",
+            "daily_volume_usd": _POOL_DEPTH_USD,
+            "daily_volatility": 0.04,
+        }
+        extra_markets = [
+            {"id": "book", "asset": "ETH", "impact": book, "recovery_half_life_s": 600.0}
+        ]
+        watched = ["pool", "book"]
     return Scenario.from_dict(
         {
             "name": f"bench-aave-v3-{accounts}",
@@ -52,17 +84,7 @@ def lending_bench_scenario(accounts: int = 1_000_000, hours: float = 48.0) -> Sc
                     "base_fee_gwei": 10.0,
                 }
             ],
-            "markets": [
-                {
-                    "id": "pool",
-                    "asset": "ETH",
-                    "impact": {
-                        "kind": "constant_product",
-                        "depth_usd": _POOL_DEPTH_USD,
-                        "fee_bps": 5.0,
-                    },
-                }
-            ],
+            "markets": [{"id": "pool", "asset": "ETH", "impact": pool}, *extra_markets],
             "oracles": [
                 {
                     "id": "eth-usd",
@@ -70,7 +92,7 @@ def lending_bench_scenario(accounts: int = 1_000_000, hours: float = 48.0) -> Sc
                     "params": {
                         "asset": "ETH",
                         "chain": "ethereum",
-                        "observes": ["pool"],
+                        "observes": watched,
                         "deviation_bps": 50.0,
                         "heartbeat_s": 3600.0,
                     },
@@ -143,12 +165,16 @@ def _peak_rss_bytes() -> int:
 
 
 def run_lending_bench(
-    accounts: int = 1_000_000, hours: float = 48.0, *, baseline: bool = True
+    accounts: int = 1_000_000,
+    hours: float = 48.0,
+    *,
+    baseline: bool = True,
+    markets: str = "constant_product",
 ) -> dict[str, Any]:
     """Build and run the benchmark; return wall times, memory and counts."""
     from protosim.engine import Simulation
 
-    scenario = lending_bench_scenario(accounts, hours)
+    scenario = lending_bench_scenario(accounts, hours, markets)
     gc.collect()
     rss_before = _peak_rss_bytes()
     t0 = time.perf_counter()
@@ -161,6 +187,7 @@ def run_lending_bench(
     book_bytes = sum(book.nbytes for book in venue.books)
     summary = result.summary()
     figures: dict[str, Any] = {
+        "markets": markets,
         "accounts": accounts,
         "simulated_hours": hours,
         "build_s": t1 - t0,

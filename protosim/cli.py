@@ -385,8 +385,16 @@ def fixtures_list() -> None:
     show_default=True,
     help="Include the Dask local cluster in --sweep.",
 )
+@click.option(
+    "--markets",
+    type=click.Choice(["constant_product", "stableswap+book"]),
+    default="constant_product",
+    show_default=True,
+    help="Where the lending benchmark's keepers sell and its feed looks.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def bench(
+    markets: str,
     accounts: int | None,
     hours: float | None,
     baseline: bool,
@@ -403,7 +411,7 @@ def bench(
         title = "protosim bench --sweep"
     else:
         figures = run_lending_bench(
-            accounts=accounts or 1_000_000, hours=hours or 48.0, baseline=baseline
+            accounts=accounts or 1_000_000, hours=hours or 48.0, baseline=baseline, markets=markets
         )
         title = "protosim bench: Aave v3 cascade"
     if as_json:

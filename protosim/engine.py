@@ -318,6 +318,7 @@ def _build_path(
 
 def _trading_venue(spec: TradingVenueSpec, path: PricePath) -> TradingVenueParams:
     impact: ImpactModel
+    peg_to_reference = False
     match spec.impact:
         case ConstantProductSpec():
             impact = ConstantProductPool(
@@ -339,6 +340,7 @@ def _trading_venue(spec: TradingVenueSpec, path: PricePath) -> TradingVenueParam
                 fee_bps=spec.impact.fee_bps,
                 peg=spec.impact.peg if spec.impact.peg is not None else path.price_at(0.0),
             )
+            peg_to_reference = spec.impact.peg is None
         case ConcentratedSpec():
             c = spec.impact
             if c.ranges is not None:
@@ -358,6 +360,7 @@ def _trading_venue(spec: TradingVenueSpec, path: PricePath) -> TradingVenueParam
         recovery_half_life_s=spec.recovery_half_life_s,
         drain_usd=spec.drain_usd,
         depth_half_life_s=spec.depth_half_life_s,
+        peg_to_reference=peg_to_reference,
     )
 
 

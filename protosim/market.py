@@ -11,6 +11,7 @@ next liquidation's price.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -49,6 +50,10 @@ class TradingVenueParams:
     """One-sided flow (USD) that takes a side's depth down by a factor e; infinite: no drain."""
     depth_half_life_s: float = 3_600.0
     """Half-life with which drained or withdrawn depth comes back."""
+    peg_to_reference: bool = False
+    """Re-balance the model around the asset's reference price at every trade (a stableswap
+    pool of a token against its underlying: balanced where the underlying is, not at a fixed
+    price). The model must have a ``peg`` field."""
 
     def __post_init__(self) -> None:
         if not self.recovery_half_life_s > 0:
@@ -456,7 +461,10 @@ class Market:
     def _model(self, venue: TradingVenueParams, quantity: float) -> ImpactModel:
         bid, ask = self.depth(venue.venue_id)
         factor = bid if quantity < 0 else ask
-        return venue.impact if factor == 1.0 else venue.impact.scaled(factor)
+        model = venue.impact if factor == 1.0 else venue.impact.scaled(factor)
+        if venue.peg_to_reference:
+            model = dataclasses.replace(model, peg=self.reference_price(venue.asset))  # type: ignore[type-var]
+        return model
 
     def trade(
         self,

@@ -209,7 +209,8 @@ class StableSwapSpec(_Strict):
     """Total USD in the pool when balanced (half each side)."""
     fee_bps: float = Field(default=4.0, ge=0, lt=10_000)
     peg: float | None = Field(default=None, gt=0)
-    """USD price of the peg asset; default: the asset's price at t = 0."""
+    """USD price at which the pool is balanced; default: the asset's reference price at each
+    trade (a token against its underlying: stETH/ETH, USDe/USDT)."""
 
 
 class ConcentratedSpec(_Strict):

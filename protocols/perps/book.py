@@ -32,8 +32,7 @@ a set of measure zero) and, for unified accounts, ``θ`` the liquidation uniMMR 
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -100,7 +99,7 @@ class TableArrays:
         return out
 
     def maintenance(self, notional: ArrayLike) -> FloatArray:
-        """Return ``|N| · mmr(tier) − cum(tier)`` for each notional (``math.maintenance_margin``)."""
+        """Return ``|N| · mmr(tier) − cum(tier)`` per notional (``math.maintenance_margin``)."""
         n = np.abs(np.asarray(notional, dtype=np.float64))
         idx = self.tier_index(n)
         return np.asarray(n * self.mmr[idx] - self.cums[idx], dtype=np.float64)
@@ -249,6 +248,9 @@ class MarketBook:
         self._touched_mask: BoolArray = np.zeros(n, dtype=np.bool_)
         self._touched: list[NDArray[np.int32]] = []
         self._touched_count = 0
+        # Upper bounds of the touched rows' keys per side: a mark outside them skips the rows.
+        self._touched_long_max = -np.inf
+        self._touched_short_max = -np.inf
         self._long: _SideIndex | None = None
         self._short: _SideIndex | None = None
         self.rebuilds = 0
@@ -271,7 +273,8 @@ class MarketBook:
         if r.size == 0:
             return
         size = self.size[r]
-        price = liquidation_prices(self.margin_of(r, wallet) - size * self.entry[r], size, self.tables)
+        constant = self.margin_of(r, wallet) - size * self.entry[r]
+        price = liquidation_prices(constant, size, self.tables)
         key = np.sign(size) * price
         self.key[r] = np.where(self.simple[r] & (size != 0.0), key, -np.inf)
 
@@ -290,6 +293,11 @@ class MarketBook:
         if r.size == 0:
             return
         self.refresh_keys(r, wallet)
+        keys, size = self.key[r], self.size[r]
+        if np.any(size > 0.0):
+            self._touched_long_max = max(self._touched_long_max, float(keys[size > 0.0].max()))
+        if np.any(size < 0.0):
+            self._touched_short_max = max(self._touched_short_max, float(keys[size < 0.0].max()))
         fresh = r[~self._touched_mask[r]]
         if fresh.size:
             self._touched_mask[fresh] = True
@@ -312,6 +320,8 @@ class MarketBook:
         self._touched_mask[:] = False
         self._touched = []
         self._touched_count = 0
+        self._touched_long_max = -np.inf
+        self._touched_short_max = -np.inf
 
     def liquidatable(self, mark: float) -> NDArray[np.int32]:
         """Return the simple rows liquidatable at `mark`: longs with ``L ≥ mark``, shorts with
@@ -320,7 +330,9 @@ class MarketBook:
         if self._long is None or self._short is None:
             raise RuntimeError("build_index must run before liquidatable")
         parts: list[NDArray[np.int32]] = []
-        if self._touched_count:
+        if self._touched_count and (
+            self._touched_long_max >= mark or self._touched_short_max >= -mark
+        ):
             touched = np.concatenate(self._touched) if len(self._touched) > 1 else self._touched[0]
             self._touched = [touched]
             side = np.sign(self.size[touched])
@@ -329,6 +341,8 @@ class MarketBook:
             )
             parts.append(touched[hit])
         for index, value in ((self._long, mark), (self._short, -mark)):
+            if not index.keys_sorted.size or index.keys_sorted[-1] < value:
+                continue
             found = index.at_or_above(value)
             if found.size:
                 found = found[~self._touched_mask[found] & np.isfinite(self.key[found])]
@@ -386,6 +400,8 @@ class ComplexState:
         Liquidation threshold on ``adjusted_equity / maintenance``.
     notional : ndarray of float64
         Gross notional of the cross positions at the marks, USD.
+    collateral_value : ndarray of float64
+        Collateral at its index price, before haircuts, USD.
     """
 
     local: IntArray
@@ -394,6 +410,7 @@ class ComplexState:
     maintenance: FloatArray
     theta: FloatArray
     notional: FloatArray
+    collateral_value: FloatArray
 
     @property
     def liquidatable(self) -> BoolArray:
@@ -572,7 +589,7 @@ class VenueBook:
         else:
             value = adjusted = np.zeros(sel.size)
         return ComplexState(
-            sel, base + value, base + adjusted, mm[sel], cx.theta[sel], notional[sel]
+            sel, base + value, base + adjusted, mm[sel], cx.theta[sel], notional[sel], value
         )
 
     def rebuild_complex(
@@ -650,31 +667,3 @@ class VenueBook:
         total += sum(int(r.nbytes) for r in cx.rows.values())
         total += sum(int(r.nbytes) for r in cx.local.values())
         return total
-
-
-def gather_rows(books: Sequence[MarketBook], accounts: IntArray) -> list[NDArray[np.int32]]:
-    """Return, per book, the rows of `accounts` (their open cross and isolated positions)."""
-    out = []
-    for book in books:
-        if accounts.size == 0:
-            out.append(np.empty(0, dtype=np.int32))
-            continue
-        mask = np.isin(book.account, accounts) & (book.size != 0.0)
-        out.append(np.flatnonzero(mask).astype(np.int32))
-    return out
-
-
-def lognormal_or_uniform(
-    rng: np.random.Generator, kind: str, a: float, b: float, n: int
-) -> FloatArray:
-    """Draw `n` values: log-normal with median `a` and sigma `b`, or uniform on ``[a, b]``."""
-    if kind == "lognormal":
-        return np.asarray(a * np.exp(b * rng.standard_normal(n)), dtype=np.float64)
-    return np.asarray(rng.uniform(a, b, n), dtype=np.float64)
-
-
-def isclose_or_inf(a: float, b: float) -> bool:
-    """Return whether two floats are equal within 1e-12 relative, inf matching inf."""
-    if math.isinf(a) or math.isinf(b):
-        return a == b
-    return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12)

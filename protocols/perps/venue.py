@@ -58,7 +58,7 @@ from protosim.events import (
 from protosim.interfaces import Oracle
 from protosim.market import VenueHaltedError
 from protosim.protocols.perps.adl import AdlPolicy, PerpBook, deleverage
-from protosim.protocols.perps.book import MarketBook, VenueBook
+from protosim.protocols.perps.book import VenueBook
 from protosim.protocols.perps.events import (
     AdlExecuted,
     BackstopTookOver,
@@ -1221,13 +1221,7 @@ class PerpVenue:
             cx = ~mb.simple[rows]
             if cx.any():
                 j = book.local_of(mb.account[rows[cx]])
-                base = state.equity[j] - np.asarray(
-                    (book.collateral[:, book.complex.accounts[j]] * collateral_prices[:, None]).sum(
-                        axis=0
-                    )
-                    if book.collateral.size
-                    else 0.0
-                )
+                base = state.equity[j] - state.collateral_value[j]
                 share = notional[cx] / np.where(state.notional[j] > 0, state.notional[j], 1.0)
                 equity[cx] = base * share
                 health[cx] = state.health[j]
