@@ -124,6 +124,8 @@ class BackstopParams(_Strict):
     """The vault's capital at the start."""
     min_equity_usd: float = Field(default=0.0, ge=0, allow_inf_nan=False)
     """The vault takes no account whose deficit would leave it below this equity."""
+    unwind_half_life_s: float = Field(default=60.0, ge=0, allow_inf_nan=False)
+    """The vault closes what it took into the book with this half-life (0: at once)."""
 
 
 class LognormalUsd(_Strict):

@@ -57,7 +57,14 @@ from protosim.events import (
 )
 from protosim.interfaces import Oracle
 from protosim.market import VenueHaltedError
-from protosim.protocols.perps.adl import AdlPolicy, PerpBook, deleverage
+from protosim.protocols.perps.adl import (
+    AdlPolicy,
+    PerpBook,
+    binance_ranking,
+    classic_ranking,
+    deleverage,
+    hyperliquid_ranking,
+)
 from protosim.protocols.perps.book import VenueBook
 from protosim.protocols.perps.events import (
     AdlExecuted,
@@ -148,6 +155,46 @@ class _Units:
             self.cause[which],
             self.complex_[which],
         )
+
+
+_RANKINGS = {
+    AdlPolicy.BINANCE: binance_ranking,
+    AdlPolicy.CLASSIC: classic_ranking,
+    AdlPolicy.HYPERLIQUID: hyperliquid_ranking,
+}
+_QUEUE_FIRST_CUT = 256
+
+
+def _queue_subset(
+    policy: AdlPolicy, book: PerpBook, side: int, price: float, quantity: float
+) -> IntArray | None:
+    """Return the rows a queue policy can reach, or None to use the whole book.
+
+    A queue closes profitable rows by descending score until the quantity is met; the rows it
+    reaches all score at least the k-th best score for some k whose rows' capacity covers the
+    quantity. Passing only the rows scoring at least that (ties included, in book order) gives
+    `deleverage` the same result without sorting the whole book.
+    """
+    ranking = _RANKINGS.get(policy)
+    if ranking is None or book.size.size <= _QUEUE_FIRST_CUT:
+        return None
+    per_unit = side * (price - book.mark)
+    equity = book.equity
+    size = np.abs(book.size)
+    capacity = np.minimum(size, equity / per_unit) if per_unit > 0.0 else size
+    capacity = np.where(equity > 0.0, capacity, 0.0)
+    profitable = book.unrealized_pnl > 0.0
+    if float(capacity[profitable].sum()) < quantity:
+        return None
+    score = np.where(profitable, ranking(book), -np.inf)
+    cut = _QUEUE_FIRST_CUT
+    while cut < score.size:
+        threshold = np.partition(score, score.size - cut)[score.size - cut]
+        chosen = np.flatnonzero(profitable & (score >= threshold))
+        if float(capacity[chosen].sum()) >= quantity:
+            return chosen
+        cut *= 4
+    return None
 
 
 def _cat_units(parts: list[_Units]) -> _Units:
@@ -248,6 +295,7 @@ class PerpVenue:
         for state in self._mark_state.values():
             state.basis = deque(maxlen=window)
         self._seq: dict[str, int] = {m: o.read().seq for m, o in self.index_oracles.items()}
+        self._vault_cause: dict[str, int] = {}
         self._next_funding = params.funding.interval_s
         self._last_tick: float | None = None
         self._halted_until = -math.inf
@@ -563,9 +611,37 @@ class PerpVenue:
         simple = {m: self.book.markets[m].liquidatable(self.marks[m]) for m in self.market_ids}
         complex_local = self._complex_candidates()
         count = sum(int(r.size) for r in simple.values()) + int(complex_local.size)
-        if count == 0:
+        if count:
+            self._liquidate(simple, complex_local)
+        if self._vault_cause:
+            self._unwind_vault()
+
+    def _unwind_vault(self) -> None:
+        # The liquidator vault closes what it took over into the book, a share per check.
+        backstop = self.params.backstop
+        if backstop is None:
             return
-        self._liquidate(simple, complex_local)
+        half_life = backstop.unwind_half_life_s
+        share = 1.0 if half_life == 0 else -math.expm1(-math.log(2.0) * self.params.risk_interval_s / half_life)
+        market = self._ctx.market
+        for market_id, cause in list(self._vault_cause.items()):
+            held = self.vault.positions.get(market_id, 0.0)
+            book_id = self.params.markets[market_id].book
+            if market.halted(book_id):
+                continue
+            mark = self.marks[market_id]
+            quantity = held if abs(held) * mark * (1.0 - share) < 1.0 else held * share
+            if quantity == 0.0:
+                del self._vault_cause[market_id]
+                continue
+            try:
+                fill = market.trade(book_id, -quantity, trader=f"{self.venue_id}.vault", cause=cause)
+            except ValueError:
+                continue  # the pool cannot deliver that much now; try again next check
+            self.vault.trade(market_id, -quantity, fill.average_price)
+            self.external.trade(market_id, quantity, fill.average_price)
+            if quantity == held:
+                del self._vault_cause[market_id]
 
     def _complex_candidates(self) -> IntArray:
         book = self.book
@@ -917,6 +993,7 @@ class PerpVenue:
             self.vault.positions[market_id] = self.vault.positions.get(market_id, 0.0) + q
             self.vault.cash += float(u.equity[is_vault].sum()) - q * mark
             hit = np.flatnonzero(is_vault)
+            self._vault_cause[market_id] = first + int(hit[-1])
             log.emit_batch(
                 BackstopTookOver,
                 int(hit.size),
@@ -1017,6 +1094,7 @@ class PerpVenue:
         equity = wallet_row + mb.unrealized(rows, mark)
         keep = equity > 0.0
         rows, wallet_row, mm_row = rows[keep], wallet_row[keep], mm_row[keep]
+        policy = AdlPolicy(self.params.adl_policy)
         result = None
         closed = np.zeros(rows.size)
         if rows.size:
@@ -1027,13 +1105,17 @@ class PerpVenue:
                 maintenance_margin=mm_row,
                 mark=mark,
             )
-            result = deleverage(
-                AdlPolicy(self.params.adl_policy),
-                adl_book,
-                side=side,
-                price=price,
-                shortfall_qty=total,
-            )
+            subset = _queue_subset(policy, adl_book, side, price, total)
+            if subset is not None:
+                rows = rows[subset]
+                adl_book = PerpBook.from_arrays(
+                    size=adl_book.size[subset],
+                    entry_price=adl_book.entry_price[subset],
+                    wallet_balance=adl_book.wallet_balance[subset],
+                    maintenance_margin=adl_book.maintenance_margin[subset],
+                    mark=mark,
+                )
+            result = deleverage(policy, adl_book, side=side, price=price, shortfall_qty=total)
             closed = result.quantity
         filled = float(closed.sum())
         unfilled = max(total - filled, 0.0)

@@ -895,9 +895,7 @@ class _Builder:
         market = self.ctx.market
         for spec in self.ctx.scenario.markets:
             impact = spec.impact
-            liquidity = (
-                impact.depth_usd if impact.kind == "constant_product" else impact.daily_volume_usd
-            )
+            liquidity = _liquidity_usd(impact)
             node = f"market:{spec.id}"
             self.node(
                 node,
@@ -1177,3 +1175,12 @@ def _asset_usage(frames: Mapping[str, pd.DataFrame]) -> dict[str, tuple[float, f
 
 
 __all__ = ["NODE_KINDS", "RELATIONS", "BlastRadius", "ExposureGraph", "edge_items", "node_items"]
+
+
+def _liquidity_usd(impact: Any) -> float:
+    # The USD figure that best stands for a venue's liquidity: pool depth, or daily volume.
+    if impact.kind == "square_root":
+        return float(impact.daily_volume_usd)
+    if impact.kind == "concentrated" and impact.ranges is not None:
+        return float(sum(usd for _, _, usd in impact.ranges))
+    return float(impact.depth_usd)
