@@ -12,6 +12,8 @@ def register(registry: Registry) -> None:
     from protosim.protocols.lending.aave_v3 import params as aave_params
     from protosim.protocols.lending.aave_v3 import venue as aave_venue
     from protosim.protocols.markets import arbitrage, pegs
+    from protosim.protocols.perps import bench as perp_bench
+    from protosim.protocols.perps import kinds as perp_kinds
 
     registry.register(
         ComponentType(
@@ -51,4 +53,6 @@ def register(registry: Registry) -> None:
             description="Mint/redeem arbitrage: fees, capacity, windows, withdrawal queue, twin",
         )
     )
+    perp_kinds.register(registry)
     registry.register_command(cli.portfolio)
+    registry.register_benchmark("perps", perp_bench.run_perp_bench)

@@ -386,6 +386,12 @@ def fixtures_list() -> None:
     help="Include the Dask local cluster in --sweep.",
 )
 @click.option(
+    "--perps",
+    "perps_mode",
+    is_flag=True,
+    help="Time the perp benchmark instead: 2,000,000 accounts, two venues, three markets, 24 h.",
+)
+@click.option(
     "--markets",
     type=click.Choice(["constant_product", "stableswap+book"]),
     default="constant_product",
@@ -401,12 +407,17 @@ def bench(
     sweep_mode: bool,
     runs: int,
     dask: bool,
+    perps_mode: bool,
     as_json: bool,
 ) -> None:
     """Time the benchmarks: the 1,000,000-account Aave v3 cascade, or a sweep (--sweep)."""
     from protosim.bench import run_lending_bench, run_sweep_bench
 
-    if sweep_mode:
+    if perps_mode:
+        run_perps = _registry().benchmark("perps")
+        figures = run_perps(accounts=accounts or 2_000_000, hours=hours or 24.0)
+        title = "protosim bench --perps"
+    elif sweep_mode:
         figures = run_sweep_bench(runs, accounts=accounts or 10_000, hours=hours or 24.0, dask=dask)
         title = "protosim bench --sweep"
     else:

@@ -52,6 +52,7 @@ class Registry:
     def __init__(self) -> None:
         self._types: dict[str, ComponentType] = {}
         self._commands: dict[str, Any] = {}
+        self._benchmarks: dict[str, Callable[..., dict[str, Any]]] = {}
 
     def register(self, component: ComponentType) -> None:
         """Add `component`; registering a kind twice is an error."""
@@ -74,6 +75,21 @@ class Registry:
         if name in self._commands:
             raise ValueError(f"command {name!r} is already registered")
         self._commands[name] = command
+
+    def register_benchmark(self, name: str, run: Callable[..., dict[str, Any]]) -> None:
+        """Add a benchmark ``protosim bench --NAME`` runs; `run` returns its figures."""
+        if name in self._benchmarks:
+            raise ValueError(f"benchmark {name!r} is already registered")
+        self._benchmarks[name] = run
+
+    def benchmark(self, name: str) -> Callable[..., dict[str, Any]]:
+        """Return the benchmark registered as `name`."""
+        try:
+            return self._benchmarks[name]
+        except KeyError:
+            raise KeyError(
+                f"no benchmark {name!r}; registered: {sorted(self._benchmarks)}"
+            ) from None
 
     def commands(self) -> list[Any]:
         """Return the commands plugins registered, by name."""

@@ -416,6 +416,18 @@ class AgentEventSpec(_ShockBase):
     duration_s: float = Field(default=0.0, ge=0, allow_inf_nan=False)
 
 
+class VenueEventSpec(_ShockBase):
+    """Something happens to a venue that its own rules respond to: ``halt`` (for
+    `duration_s`), ``resume`` …; the venue says which events it takes.
+    """
+
+    kind: Literal["venue_event"]
+    venue: str
+    event: str = Field(min_length=1)
+    value: float = Field(default=0.0, allow_inf_nan=False)
+    duration_s: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+
+
 ShockSpec = Annotated[
     PriceJumpSpec
     | OracleOutageSpec
@@ -427,7 +439,8 @@ ShockSpec = Annotated[
     | LiquidityDrainSpec
     | MarketHaltSpec
     | WithdrawalFreezeSpec
-    | AgentEventSpec,
+    | AgentEventSpec
+    | VenueEventSpec,
     Field(discriminator="kind"),
 ]
 
@@ -589,13 +602,16 @@ class Scenario(_Strict):
         for i, random in enumerate(self.random_shocks):
             central = {key: _central(value) for key, value in random.shock.items()}
             drawn.append((f"random_shocks[{i}].shock", _SHOCK_ADAPTER.validate_python(central)))
+        protocol_venues = [v.id for v in self.venues]
         for where, shock in drawn:
             for field, ids in known.items():
                 target = getattr(shock, field, None)
+                noun = plural[field]
+                if isinstance(shock, VenueEventSpec) and field == "venue":
+                    ids, noun = protocol_venues, "venues"  # a protocol venue, not a market
                 if isinstance(target, str) and target not in ids:
                     raise _at(
-                        f"{where}.{field}",
-                        f"expected one of the {plural[field]} {ids}, was {target!r}",
+                        f"{where}.{field}", f"expected one of the {noun} {ids}, was {target!r}"
                     )
             if shock.at_utc is not None and self.start_utc is None:
                 raise _at(
@@ -777,6 +793,7 @@ def _loc(loc: tuple[int | str, ...]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         elif part in {
+            "venue_event",
             "stableswap",
             "concentrated",
             "jump_diffusion",

@@ -23,6 +23,7 @@ from protosim.scenario import (
     PriceJumpSpec,
     SequencerOutageSpec,
     ShockSpec,
+    VenueEventSpec,
     WithdrawalFreezeSpec,
 )
 
@@ -147,6 +148,15 @@ def _agent_event(ctx: SimContext, shock: AgentEventSpec) -> int:
     return seq
 
 
+def _venue_event(ctx: SimContext, shock: VenueEventSpec) -> int:
+    seq = _root(ctx, f"{shock.kind}:{shock.event}", shock.venue, shock.value, shock.duration_s)
+    handler = getattr(ctx.venue(shock.venue), "on_event", None)
+    if handler is None:
+        raise SimulationError(f"venue {shock.venue!r} takes no events (shock {shock.event!r})")
+    handler(shock.event, shock.value, shock.duration_s, cause=seq)
+    return seq
+
+
 _APPLY: dict[type, Callable[[SimContext, Any], int]] = {
     PriceJumpSpec: _price_jump,
     OracleOutageSpec: _oracle_outage,
@@ -159,4 +169,5 @@ _APPLY: dict[type, Callable[[SimContext, Any], int]] = {
     MarketHaltSpec: _market_halt,
     WithdrawalFreezeSpec: _withdrawal_freeze,
     AgentEventSpec: _agent_event,
+    VenueEventSpec: _venue_event,
 }

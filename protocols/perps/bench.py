@@ -1,9 +1,10 @@
 """The perp benchmark of issue 4: two perp venues, three markets, millions of accounts.
 
 BTC, ETH and SOL follow GBM paths at 1-second resolution (σ = 50 %, 70 % and 90 % a year) and
-fall 15 % together over ten minutes halfway through. Each asset trades on three spot books (a
+fall 15 % together over ten minutes halfway through. Each asset trades on three books (a
 Binance-like, an OKX-like and the Hyperliquid book) with square-root impact; one index feed per
-asset publishes every second (a weighted median of the two CEX books, mechanics §4.6). A
+asset publishes every second (a weighted median of the two CEX books, mechanics §4.6), so the
+Binance-like venue's liquidation orders move a book its own index reads. A
 Hyperliquid-like venue and a Binance-like venue each hold half the accounts: per venue, one
 population per market of single-position accounts (cross and isolated) and a tenth of the
 accounts in cross accounts with a BTC and an ETH position. Both check risk every second.
@@ -25,10 +26,6 @@ from protosim.scenario import Scenario
 __all__ = ["perp_bench_registry", "perp_bench_scenario", "run_perp_bench"]
 
 _ASSETS = {"BTC": (100_000.0, 0.5), "ETH": (4_000.0, 0.7), "SOL": (200.0, 0.9)}
-_TABLES = {
-    "hl": {"BTC": "hyperliquid.BTC", "ETH": "hyperliquid.ETH", "SOL": "hyperliquid.SOL"},
-}
-_HL_TIERS = {"BTC": [(0, 40), (150e6, 20)], "ETH": [(0, 25), (100e6, 15)], "SOL": [(0, 20), (70e6, 10)]}
 
 
 def perp_bench_registry() -> Registry:
@@ -51,7 +48,7 @@ def _venue(venue_id: str, kind: str, accounts: int) -> dict[str, Any]:
             "book": f"{venue_id}-{asset.lower()}",
         }
         if kind == "perps.hyperliquid":
-            market["table"] = _TABLES["hl"][asset]
+            market["table"] = f"hyperliquid.{asset}"
         elif asset == "BTC":
             market["table"] = "binance.BTCUSDT"
         else:

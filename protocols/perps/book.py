@@ -32,8 +32,10 @@ a set of measure zero) and, for unified accounts, ``θ`` the liquidation uniMMR 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -54,8 +56,9 @@ IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
 
 _REBUILD_FRACTION = 0.25
-_COMPLEX_WATCH_FRACTION = 0.10
 _COMPLEX_WATCH_MIN = 256
+_NONE: NDArray[np.int32] = np.empty(0, dtype=np.int32)
+_NONE.flags.writeable = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,14 +165,19 @@ def liquidation_prices(constant: ArrayLike, size: ArrayLike, table: TableArrays)
 
 
 class _SideIndex:
-    """Rows of one side of a market sorted by ``side · L``; liquidatable iff key ``≥`` value."""
+    """Rows of one side of a market sorted by ``side · L``; liquidatable iff key ``≥`` value.
 
-    __slots__ = ("keys_sorted", "rows")
+    Rows at positions ``end`` and above are all touched (their current keys live in the
+    market's touched set), so queries and the quick bound ignore them.
+    """
+
+    __slots__ = ("end", "keys_sorted", "rows")
 
     def __init__(self, rows: NDArray[np.int32], keys: FloatArray) -> None:
         order = np.argsort(keys[rows], kind="stable")
         self.rows: NDArray[np.int32] = rows[order]
         self.keys_sorted: FloatArray = keys[self.rows]
+        self.end = int(self.rows.size)
 
     def resort(self, keys: FloatArray, alive: BoolArray) -> None:
         # The previous order is nearly right (funding shifts every key of a tier alike), and a
@@ -178,10 +186,20 @@ class _SideIndex:
         order = np.argsort(keys[rows], kind="stable")
         self.rows = rows[order]
         self.keys_sorted = keys[self.rows]
+        self.end = int(self.rows.size)
 
-    def at_or_above(self, value: float) -> NDArray[np.int32]:
-        start = int(np.searchsorted(self.keys_sorted, value, side="left"))
-        return self.rows[start:]
+    @property
+    def top(self) -> float:
+        return float(self.keys_sorted[self.end - 1]) if self.end else -math.inf
+
+    def at_or_above(self, value: float, touched: BoolArray) -> NDArray[np.int32]:
+        start = int(np.searchsorted(self.keys_sorted[: self.end], value, side="left"))
+        found = self.rows[start : self.end]
+        fresh = ~touched[found]
+        kept = np.flatnonzero(fresh)
+        # Everything above the last untouched row is touched: stop looking there.
+        self.end = start + int(kept[-1]) + 1 if kept.size else start
+        return found[kept] if kept.size < found.size else found
 
     @property
     def nbytes(self) -> int:
@@ -253,6 +271,9 @@ class MarketBook:
         self._touched_short_max = -np.inf
         self._long: _SideIndex | None = None
         self._short: _SideIndex | None = None
+        # The largest key of each sorted side, as Python floats, for a quick "nothing here".
+        self._long_top = -math.inf
+        self._short_top = -math.inf
         self.rebuilds = 0
 
     def __len__(self) -> int:
@@ -286,6 +307,13 @@ class MarketBook:
         self._long = _SideIndex(rows[live & (self.size > 0.0)], self.key)
         self._short = _SideIndex(rows[live & (self.size < 0.0)], self.key)
         self._clear_touched()
+        self._set_tops()
+
+    def _set_tops(self) -> None:
+        assert self._long is not None
+        assert self._short is not None
+        self._long_top = self._long.top
+        self._short_top = self._short.top
 
     def touch(self, rows: ArrayLike, wallet: FloatArray) -> None:
         """Refresh the keys of rows whose size, entry or margin changed."""
@@ -314,6 +342,7 @@ class MarketBook:
         self._long.resort(self.key, alive)
         self._short.resort(self.key, alive)
         self._clear_touched()
+        self._set_tops()
         self.rebuilds += 1
 
     def _clear_touched(self) -> None:
@@ -329,35 +358,44 @@ class MarketBook:
         """
         if self._long is None or self._short is None:
             raise RuntimeError("build_index must run before liquidatable")
+        if (
+            mark > self._long_top
+            and -mark > self._short_top
+            and mark > self._touched_long_max
+            and -mark > self._touched_short_max
+        ):
+            return _NONE
         parts: list[NDArray[np.int32]] = []
         if self._touched_count and (
             self._touched_long_max >= mark or self._touched_short_max >= -mark
         ):
             touched = np.concatenate(self._touched) if len(self._touched) > 1 else self._touched[0]
             self._touched = [touched]
-            side = np.sign(self.size[touched])
-            hit = ((side > 0) & (self.key[touched] >= mark)) | (
-                (side < 0) & (self.key[touched] >= -mark)
-            )
+            keys, size = self.key[touched], self.size[touched]
+            longs, shorts = size > 0.0, size < 0.0
+            hit = (longs & (keys >= mark)) | (shorts & (keys >= -mark))
             parts.append(touched[hit])
+            # Tighten the bounds to the touched rows still open, so quiet marks skip them.
+            self._touched_long_max = float(keys[longs].max()) if longs.any() else -math.inf
+            self._touched_short_max = float(keys[shorts].max()) if shorts.any() else -math.inf
         for index, value in ((self._long, mark), (self._short, -mark)):
-            if not index.keys_sorted.size or index.keys_sorted[-1] < value:
+            if index.top < value:
                 continue
-            found = index.at_or_above(value)
+            found = index.at_or_above(value, self._touched_mask)
             if found.size:
-                found = found[~self._touched_mask[found] & np.isfinite(self.key[found])]
                 parts.append(found)
+        self._set_tops()
         if not parts:
             return np.empty(0, dtype=np.int32)
         return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
     # -- any row ------------------------------------------------------------------------------
 
-    def unrealized(self, rows: ArrayLike | slice, mark: float) -> FloatArray:
+    def unrealized(self, rows: NDArray[np.integer[Any]] | slice, mark: float) -> FloatArray:
         """Return ``size · (mark − entry)`` of `rows`."""
         return np.asarray(self.size[rows] * (mark - self.entry[rows]), dtype=np.float64)
 
-    def maintenance(self, rows: ArrayLike | slice, mark: float) -> FloatArray:
+    def maintenance(self, rows: NDArray[np.integer[Any]] | slice, mark: float) -> FloatArray:
         """Return the maintenance margin of `rows` at `mark`."""
         return self.tables.maintenance(np.abs(self.size[rows]) * mark)
 
@@ -438,20 +476,27 @@ class ComplexIndex:
         Account ids, ascending.
     theta : ndarray of float64
         Liquidation threshold per account (1, or the liquidation uniMMR if it holds collateral).
-    rows : dict of str to ndarray
-        Per market, the cross rows of these accounts, and ``local`` their account's position in
-        `accounts`.
+    row_of : dict of str to ndarray of int32
+        Per market, each account's cross row in that market's book (−1: none).
+    reference : ndarray of float64
+        Prices (marks, then collateral) the keys were computed at.
+    order, keys_sorted : ndarray
+        Accounts (local indices) in increasing key order, and the keys.
     """
 
     accounts: IntArray
     theta: FloatArray
-    rows: dict[str, NDArray[np.int32]]
-    local: dict[str, IntArray]
+    row_of: dict[str, NDArray[np.int32]]
     reference: FloatArray = field(default_factory=lambda: np.empty(0))
     order: IntArray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     keys_sorted: FloatArray = field(default_factory=lambda: np.empty(0))
+    min_key: float = math.inf
     rebuilds: int = 0
     stale: bool = True
+    work: int = 0
+    """Accounts checked exactly since the last rebuild (a rebuild is worth it past a few
+    times the book's size: the rent-or-buy rule)."""
+    dirty: list[IntArray] = field(default_factory=list)
 
     def __len__(self) -> int:
         return int(self.accounts.size)
@@ -509,16 +554,15 @@ class VenueBook:
         accounts = np.flatnonzero(complex_mask).astype(np.int64)
         local_of = np.full(n, -1, dtype=np.int64)
         local_of[accounts] = np.arange(accounts.size)
-        rows: dict[str, NDArray[np.int32]] = {}
-        local: dict[str, IntArray] = {}
+        row_of: dict[str, NDArray[np.int32]] = {}
         for market_id, book in self.markets.items():
             in_complex = complex_mask[book.account] & ~book.isolated
             book.simple = ~in_complex
             r = np.flatnonzero(in_complex).astype(np.int32)
-            rows[market_id] = r
-            local[market_id] = local_of[book.account[r]]
+            row_of[market_id] = np.full(accounts.size, -1, dtype=np.int32)
+            row_of[market_id][local_of[book.account[r]]] = r
         theta = np.where(holds[accounts], liquidation_unimmr, 1.0).astype(np.float64)
-        self.complex = ComplexIndex(accounts, theta, rows, local)
+        self.complex = ComplexIndex(accounts, theta, row_of)
         self._local_of = local_of
         for book in self.markets.values():
             book.build_index(self.wallet)
@@ -556,41 +600,33 @@ class VenueBook:
         collateral_prices : ndarray of float64
             Index price per collateral asset (order of ``collateral_assets``).
         local : ndarray of int64, optional
-            Which complex accounts (indices into ``complex.accounts``); all by default.
+            Which complex accounts (indices into ``complex.accounts``); all by default. The
+            work is proportional to their number, not to the book's.
         """
         cx = self.complex
-        n_cx = len(cx)
-        want: BoolArray | None = None
-        if local is not None:
-            want = np.zeros(n_cx, dtype=np.bool_)
-            want[local] = True
-        upnl = np.zeros(n_cx)
-        mm = np.zeros(n_cx)
-        notional = np.zeros(n_cx)
+        sel = np.arange(len(cx)) if local is None else np.asarray(local, dtype=np.int64)
+        upnl = np.zeros(sel.size)
+        mm = np.zeros(sel.size)
+        notional = np.zeros(sel.size)
         for market_id, book in self.markets.items():
-            rows = cx.rows[market_id]
-            loc = cx.local[market_id]
-            if want is not None:
-                keep = want[loc]
-                rows, loc = rows[keep], loc[keep]
-            if rows.size == 0:
+            rows = cx.row_of[market_id][sel]
+            has = rows >= 0
+            if not has.any():
                 continue
+            r = rows[has]
             mark = marks[market_id]
-            upnl += np.bincount(loc, book.unrealized(rows, mark), minlength=n_cx)
-            mm += np.bincount(loc, book.maintenance(rows, mark), minlength=n_cx)
-            notional += np.bincount(loc, np.abs(book.size[rows]) * mark, minlength=n_cx)
-        sel = np.arange(n_cx) if local is None else np.asarray(local, dtype=np.int64)
+            upnl[has] += book.unrealized(r, mark)
+            mm[has] += book.maintenance(r, mark)
+            notional[has] += np.abs(book.size[r]) * mark
         accounts = cx.accounts[sel]
-        base = self.wallet[accounts] + upnl[sel]
+        base = self.wallet[accounts] + upnl
         if self.collateral.size:
             held = self.collateral[:, accounts] * collateral_prices[:, None]
             value = held.sum(axis=0)
             adjusted = (held * self.collateral_rates[:, None]).sum(axis=0)
         else:
             value = adjusted = np.zeros(sel.size)
-        return ComplexState(
-            sel, base + value, base + adjusted, mm[sel], cx.theta[sel], notional[sel], value
-        )
+        return ComplexState(sel, base + value, base + adjusted, mm, cx.theta[sel], notional, value)
 
     def rebuild_complex(
         self, marks: Mapping[str, float], collateral_prices: FloatArray, reference: FloatArray
@@ -605,12 +641,11 @@ class VenueBook:
         state = self.complex_state(marks, collateral_prices)
         sens = np.zeros(len(cx))
         for market_id, book in self.markets.items():
-            rows, loc = cx.rows[market_id], cx.local[market_id]
-            if rows.size == 0:
-                continue
-            gross = np.abs(book.size[rows]) * marks[market_id]
-            weight = gross * (1.0 + cx.theta[loc] * book.tables.mmr_max)
-            sens += np.bincount(loc, weight, minlength=len(cx))
+            rows = cx.row_of[market_id]
+            has = rows >= 0
+            r = rows[has]
+            gross = np.abs(book.size[r]) * marks[market_id]
+            sens[has] += gross * (1.0 + cx.theta[has] * book.tables.mmr_max)
         if self.collateral.size:
             held = self.collateral[:, cx.accounts] * collateral_prices[:, None]
             sens += (held * self.collateral_rates[:, None]).sum(axis=0)
@@ -621,24 +656,42 @@ class VenueBook:
         key = np.where(state.maintenance > 0.0, key, np.inf)
         cx.order = np.argsort(key, kind="stable").astype(np.int64)
         cx.keys_sorted = key[cx.order]
+        cx.min_key = float(cx.keys_sorted[0])
         cx.reference = np.asarray(reference, dtype=np.float64).copy()
         cx.rebuilds += 1
         cx.stale = False
+        cx.work = 0
+        cx.dirty = []
 
     def watched_complex(self, prices: FloatArray) -> IntArray:
         """Return the complex accounts (local indices) that the largest relative move of any
-        price since the last rebuild may have made liquidatable.
+        price since the last rebuild may have made liquidatable, and those marked dirty.
         """
         cx = self.complex
         if len(cx) == 0:
             return np.empty(0, dtype=np.int64)
         move = float(np.max(np.abs(prices / cx.reference - 1.0))) if prices.size else 0.0
-        stop = int(np.searchsorted(cx.keys_sorted, move, side="right"))
-        return cx.order[:stop]
+        found = cx.order[: int(np.searchsorted(cx.keys_sorted, move, side="right"))]
+        if cx.dirty:
+            dirty = np.unique(np.concatenate(cx.dirty))
+            cx.dirty = [dirty]
+            found = np.union1d(found, dirty)
+        return found
 
-    def complex_watch_limit(self) -> int:
-        """How many watched accounts make a rebuild worth it."""
-        return max(_COMPLEX_WATCH_MIN, int(_COMPLEX_WATCH_FRACTION * len(self.complex)))
+    def mark_complex_dirty(self, local: IntArray) -> None:
+        """Check these complex accounts exactly at every check until the next rebuild (their
+        margin changed in a way their key does not bound: an ADL fill, a withdrawal).
+        """
+        if local.size:
+            self.complex.dirty.append(np.asarray(local, dtype=np.int64))
+
+    def complex_rebuild_due(self, watched: int) -> bool:
+        """Count `watched` exact checks; return whether a rebuild now costs less than going on
+        checking (the accounts checked since the last rebuild exceed four times the index).
+        """
+        cx = self.complex
+        cx.work += watched
+        return cx.work > 4 * len(cx) + _COMPLEX_WATCH_MIN
 
     # -- valuation ----------------------------------------------------------------------------
 
@@ -664,6 +717,5 @@ class VenueBook:
         total = int(self.wallet.nbytes + self.collateral.nbytes + self._local_of.nbytes)
         total += sum(b.nbytes for b in self.markets.values())
         total += int(cx.accounts.nbytes + cx.theta.nbytes + cx.order.nbytes + cx.keys_sorted.nbytes)
-        total += sum(int(r.nbytes) for r in cx.rows.values())
-        total += sum(int(r.nbytes) for r in cx.local.values())
+        total += sum(int(r.nbytes) for r in cx.row_of.values())
         return total

@@ -187,10 +187,13 @@ class PerpPopulationParams(_Strict):
             )
         for asset, share in self.collateral.items():
             if not 0 < share <= 1:
-                raise KeyedValueError(f"collateral.{asset}", f"expected 0 < share <= 1, was {share}")
+                raise KeyedValueError(
+                    f"collateral.{asset}", f"expected 0 < share <= 1, was {share}"
+                )
         if sum(self.collateral.values()) > 1 + 1e-12:
             raise KeyedValueError(
-                "collateral", f"expected shares summing to <= 1, was {sum(self.collateral.values())}"
+                "collateral",
+                f"expected shares summing to <= 1, was {sum(self.collateral.values())}",
             )
         return self
 
@@ -316,32 +319,27 @@ class PerpVenueParams(_Strict):
                 raise KeyedValueError(f"markets.{market_id}", "expected a market id without dots")
         for i, pop in enumerate(self.populations):
             for market_id in pop.markets:
-                if market_id not in self.markets:
-                    raise KeyedValueError(
-                        f"populations[{i}].markets",
-                        f"expected markets of the venue {sorted(self.markets)}, was {market_id!r}",
-                    )
+                self._known_market(market_id, f"populations[{i}].markets")
             for asset in pop.collateral:
-                if asset not in self.collateral:
-                    raise KeyedValueError(
-                        f"populations[{i}].collateral.{asset}",
-                        f"expected a collateral asset of the venue {sorted(self.collateral)}",
-                    )
+                self._known_collateral(asset, f"populations[{i}].collateral.{asset}")
         for i, account in enumerate(self.accounts):
             for asset in account.collateral:
-                if asset not in self.collateral:
-                    raise KeyedValueError(
-                        f"accounts[{i}].collateral.{asset}",
-                        f"expected a collateral asset of the venue {sorted(self.collateral)}",
-                    )
+                self._known_collateral(asset, f"accounts[{i}].collateral.{asset}")
             for j, position in enumerate(account.positions):
-                if position.market not in self.markets:
-                    raise KeyedValueError(
-                        f"accounts[{i}].positions[{j}].market",
-                        f"expected markets of the venue {sorted(self.markets)}, "
-                        f"was {position.market!r}",
-                    )
+                self._known_market(position.market, f"accounts[{i}].positions[{j}].market")
         return self
+
+    def _known_market(self, market_id: str, where: str) -> None:
+        if market_id not in self.markets:
+            raise KeyedValueError(
+                where, f"expected markets of the venue {sorted(self.markets)}, was {market_id!r}"
+            )
+
+    def _known_collateral(self, asset: str, where: str) -> None:
+        if asset not in self.collateral:
+            raise KeyedValueError(
+                where, f"expected a collateral asset of the venue {sorted(self.collateral)}"
+            )
 
     def fee_rate(self, market_id: str) -> float:
         """Return the clearance fee rate of `market_id` (its own, else the venue's)."""

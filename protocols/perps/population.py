@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -136,9 +137,7 @@ def draw_population(
             margin = equity - upnl
             parts.add_positions(market, ids, size, entry, margin, np.ones(n, dtype=np.bool_))
         else:
-            parts.add_positions(
-                market, ids, size, entry, np.zeros(n), np.zeros(n, dtype=np.bool_)
-            )
+            parts.add_positions(market, ids, size, entry, np.zeros(n), np.zeros(n, dtype=np.bool_))
     share_total = 0.0
     for asset in assets:
         share = pop.collateral.get(asset, 0.0)
@@ -210,7 +209,7 @@ def build_book(
     )
 
 
-def _cat(chunks: list[NDArray[np.generic]] | None, dtype: type[np.generic]) -> NDArray[np.generic]:
+def _cat(chunks: Sequence[NDArray[Any]] | None, dtype: type[np.generic]) -> NDArray[Any]:
     if not chunks:
         return np.empty(0, dtype=dtype)
     if len(chunks) == 1:

@@ -56,7 +56,6 @@ from protosim.events import (
     PositionsBecameLiquidatable,
 )
 from protosim.interfaces import Oracle
-from protosim.market import VenueHaltedError
 from protosim.protocols.perps.adl import (
     AdlPolicy,
     PerpBook,
@@ -246,24 +245,22 @@ class PerpVenue:
                 )
         self.collateral_assets: tuple[str, ...] = tuple(params.collateral)
         self.collateral_oracles: dict[str, Oracle] = {}
-        for asset, spec in params.collateral.items():
-            oracle = ctx.oracle(spec.oracle)
+        for asset, coll in params.collateral.items():
+            oracle = ctx.oracle(coll.oracle)
             if oracle.asset != asset:
                 raise KeyError(
-                    f"collateral.{asset}.oracle: oracle {spec.oracle!r} prices "
+                    f"collateral.{asset}.oracle: oracle {coll.oracle!r} prices "
                     f"{oracle.asset!r}, not {asset!r}"
                 )
             self.collateral_oracles[asset] = oracle
-            if spec.book is not None:
-                venue = market.venues.get(spec.book)
+            if coll.book is not None:
+                venue = market.venues.get(coll.book)
                 if venue is None or venue.asset != asset:
                     raise KeyError(
-                        f"collateral.{asset}.book: {spec.book!r} is not a trading venue of "
+                        f"collateral.{asset}.book: {coll.book!r} is not a trading venue of "
                         f"{asset!r}"
                     )
-        self.marks: dict[str, float] = {
-            m: o.read().price for m, o in self.index_oracles.items()
-        }
+        self.marks: dict[str, float] = {m: o.read().price for m, o in self.index_oracles.items()}
         self.index: dict[str, float] = dict(self.marks)
         self.collateral_prices: FloatArray = np.asarray(
             [self.collateral_oracles[a].read().price for a in self.collateral_assets],
@@ -275,7 +272,9 @@ class PerpVenue:
         self.book: VenueBook = build_book(
             params,
             marks=self.marks,
-            collateral_prices=dict(zip(self.collateral_assets, self.collateral_prices, strict=True)),
+            collateral_prices=dict(
+                zip(self.collateral_assets, self.collateral_prices, strict=True)
+            ),
             streams=streams,
         )
         self.book.rebuild_complex(self.marks, self.collateral_prices, self._price_vector())
@@ -329,6 +328,10 @@ class PerpVenue:
             ),
             0.0,
         )
+        # Collateral is a spot holding nobody in the venue is short: its price moves change
+        # the total, by the (constant) quantity held across accounts and house ledgers.
+        self._collateral_held = self.book.collateral.sum(axis=1)
+        self._collateral_start = self.collateral_prices.copy()
         self._initial = self._system_value()
 
     # -- wiring -------------------------------------------------------------------------------
@@ -417,7 +420,9 @@ class PerpVenue:
         self._halted = False
         self._ctx.log.emit(VenueResumed, cause=cause, venue=self.venue_id)
 
-    def transfer_margin(self, account: int, amount_usd: float, *, market: str | None = None) -> None:
+    def transfer_margin(
+        self, account: int, amount_usd: float, *, market: str | None = None
+    ) -> None:
         """Deposit (> 0) or withdraw (< 0) margin: to the cross wallet, or to the isolated
         margin of the account's position in `market`.
 
@@ -444,7 +449,8 @@ class PerpVenue:
             book.wallet[account] += amount_usd
             for market_id, r in rows.items():
                 book.markets[market_id].touch(r[book.markets[market_id].simple[r]], book.wallet)
-            book.complex.stale = True
+            local = book.local_of(np.asarray([account]))
+            book.mark_complex_dirty(local[local >= 0])
         else:
             mb = book.markets[market]
             r = np.flatnonzero((mb.account == account) & mb.isolated & (mb.size != 0.0))
@@ -485,8 +491,10 @@ class PerpVenue:
     # -- marks and funding --------------------------------------------------------------------
 
     def _price_vector(self) -> FloatArray:
-        marks = np.asarray([self.marks[m] for m in self.market_ids], dtype=np.float64)
-        return np.concatenate([marks, self.collateral_prices])
+        return np.asarray(
+            [self.marks[m] for m in self.market_ids] + self.collateral_prices.tolist(),
+            dtype=np.float64,
+        )
 
     def _update_marks(self, now: float) -> None:
         dt = self.params.risk_interval_s if self._last_tick is None else now - self._last_tick
@@ -566,9 +574,7 @@ class PerpVenue:
             pay = mb.size * (price * rate)
             iso = mb.isolated
             mb.margin -= np.where(iso, pay, 0.0)
-            book.wallet -= np.bincount(
-                mb.account, np.where(iso, 0.0, pay), minlength=len(book)
-            )
+            book.wallet -= np.bincount(mb.account, np.where(iso, 0.0, pay), minlength=len(book))
             house_pay = 0.0
             for ledger in (self.vault, self.uncovered):
                 paid = ledger.positions.get(market_id, 0.0) * price * rate
@@ -622,7 +628,11 @@ class PerpVenue:
         if backstop is None:
             return
         half_life = backstop.unwind_half_life_s
-        share = 1.0 if half_life == 0 else -math.expm1(-math.log(2.0) * self.params.risk_interval_s / half_life)
+        share = (
+            1.0
+            if half_life == 0
+            else -math.expm1(-math.log(2.0) * self.params.risk_interval_s / half_life)
+        )
         market = self._ctx.market
         for market_id, cause in list(self._vault_cause.items()):
             held = self.vault.positions.get(market_id, 0.0)
@@ -635,7 +645,9 @@ class PerpVenue:
                 del self._vault_cause[market_id]
                 continue
             try:
-                fill = market.trade(book_id, -quantity, trader=f"{self.venue_id}.vault", cause=cause)
+                fill = market.trade(
+                    book_id, -quantity, trader=f"{self.venue_id}.vault", cause=cause
+                )
             except ValueError:
                 continue  # the pool cannot deliver that much now; try again next check
             self.vault.trade(market_id, -quantity, fill.average_price)
@@ -651,7 +663,7 @@ class PerpVenue:
         if book.complex.stale:
             book.rebuild_complex(self.marks, self.collateral_prices, prices)
         watched = book.watched_complex(prices)
-        if watched.size > book.complex_watch_limit():
+        if watched.size and book.complex_rebuild_due(int(watched.size)):
             book.rebuild_complex(self.marks, self.collateral_prices, prices)
             watched = book.watched_complex(prices)
         if watched.size == 0:
@@ -675,6 +687,8 @@ class PerpVenue:
             for spec in self.params.collateral.values()
         )
         if complex_local.size and (coll_halted or halted):
+            # Retry them at the next check: their keys still bound them, but be exact.
+            book.mark_complex_dirty(complex_local)
             complex_local = complex_local[:0]
         units: dict[str, list[_Units]] = {m: [] for m in self.market_ids}
         notional = 0.0
@@ -712,7 +726,7 @@ class PerpVenue:
             [self._seq[m] for m in self.market_ids if units[m]]
             + ([self._cause_all()] if complex_local.size else [])
         )
-        first = ctx.log.emit(
+        ctx.log.emit(
             PositionsBecameLiquidatable,
             cause=cause,
             venue=self.venue_id,
@@ -726,8 +740,9 @@ class PerpVenue:
         self._liquidating[flagged] = True
         try:
             if complex_local.size:
-                self._liquidate_complex(complex_local, units, first)
-                book.complex.stale = True
+                # Closed accounts keep their (now loose) keys: with no margin to maintain
+                # they are never liquidatable, so the index needs no rebuild.
+                self._liquidate_complex(complex_local, units)
             for market_id in self.market_ids:
                 parts = units[market_id]
                 if not parts:
@@ -746,16 +761,15 @@ class PerpVenue:
 
     # -- unified / multi-position accounts ----------------------------------------------------
 
-    def _liquidate_complex(
-        self, local: IntArray, units: dict[str, list[_Units]], detected: int
-    ) -> None:
+    def _liquidate_complex(self, local: IntArray, units: dict[str, list[_Units]]) -> None:
         ctx = self._ctx
         book = self.book
         cx = book.complex
         accounts = cx.accounts[local]
         state = book.complex_state(self.marks, self.collateral_prices, local)
         health = state.health
-        cause = detected
+        # The newest reading among the oracles the accounts depend on made them liquidatable.
+        cause = self._cause_all()
         # 1. Sell every collateral asset into its spot book (or convert at the index).
         for k, asset in enumerate(self.collateral_assets):
             quantity = book.collateral[k, accounts]
@@ -808,12 +822,12 @@ class PerpVenue:
         # 2. Their cross positions join the ladder, the account's equity split by notional.
         after = book.complex_state(self.marks, self.collateral_prices, local)
         weight = np.where(after.notional > 0.0, after.notional, 1.0)
-        local_pos = np.full(len(cx), -1, dtype=np.int64)
-        local_pos[local] = np.arange(local.size)
         for market_id, mb in book.markets.items():
-            rows, loc = cx.rows[market_id], cx.local[market_id]
-            pick = (local_pos[loc] >= 0) & (mb.size[rows] != 0.0)
-            rows, j = rows[pick], local_pos[loc[pick]]
+            rows = cx.row_of[market_id][local]
+            pick = rows >= 0
+            pick[pick] = mb.size[rows[pick]] != 0.0
+            j = np.flatnonzero(pick)
+            rows = rows[j]
             if rows.size == 0:
                 continue
             mark = self.marks[market_id]
@@ -835,7 +849,10 @@ class PerpVenue:
 
     # -- one market, one side -----------------------------------------------------------------
 
-    def _vault_accepts(self, equity: FloatArray, candidates: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    def _vault_accepts(
+        self, equity: FloatArray, candidates: NDArray[np.bool_], committed: float = 0.0
+    ) -> NDArray[np.bool_]:
+        # `committed`: equity of take-overs already accepted in this batch, not yet booked.
         backstop = self.params.backstop
         out = np.zeros(equity.size, dtype=np.bool_)
         if backstop is None or not candidates.any():
@@ -843,7 +860,7 @@ class PerpVenue:
         idx = np.flatnonzero(candidates)
         # Gains first, then losses; accept the prefix the vault's equity can carry.
         order = idx[np.argsort(-equity[idx], kind="stable")]
-        running = self.vault_equity() + np.cumsum(equity[order])
+        running = self.vault_equity() + committed + np.cumsum(equity[order])
         bad = np.flatnonzero(running < backstop.min_equity_usd)
         stop = int(bad[0]) if bad.size else order.size
         out[order[:stop]] = True
@@ -874,14 +891,17 @@ class PerpVenue:
             # The pool cannot deliver that much (a constant-product pool has finite inventory).
             return None
 
-    def _liquidate_side(self, market_id: str, u: _Units, side: int) -> None:
-        ctx = self._ctx
-        log = ctx.log
-        book = self.book
-        mb = book.markets[market_id]
-        spec = self.params.markets[market_id]
+    def _route(
+        self, market_id: str, u: _Units
+    ) -> tuple[NDArray[np.int8], FloatArray, FloatArray, float | None]:
+        """Decide who takes each position: vault first (weak accounts), then the book where
+        it fills no worse than the bankruptcy price, then the fund or vault, then ADL.
+
+        Returns the route per row, the quantity each row closes, its bankruptcy price and the
+        book's quoted average price for the whole batch (None if the book cannot fill it).
+        """
+        mb = self.book.markets[market_id]
         mark = self.marks[market_id]
-        now = ctx.clock.now
         n = len(u)
         route = np.full(n, _BOOK, dtype=np.int8)
         backstop = self.params.backstop
@@ -892,29 +912,31 @@ class PerpVenue:
         partial = self.params.partial
         if partial is not None:
             big = np.abs(u.size) * mark > partial.min_notional_usd
-            cooled = now - mb.partial_at[u.rows] >= partial.cooldown_s
+            cooled = self._ctx.clock.now - mb.partial_at[u.rows] >= partial.cooldown_s
             x = np.where(big & cooled & ~u.complex_, u.size * partial.fraction, u.size)
         in_book = route == _BOOK
-        quote = self._book_price(spec.book, -float(x[in_book].sum()))
+        quote = self._book_price(self.params.markets[market_id].book, -float(x[in_book].sum()))
         with np.errstate(divide="ignore", invalid="ignore"):
             bankrupt_price = mark - u.equity / u.size
-        if quote is None:
-            solvent = np.zeros(n, dtype=np.bool_)
-            quote_price = mark
-        else:
-            quote_price = quote
-            solvent = u.equity + x * (quote_price - mark) >= 0.0
+        # Without a quote the book cannot fill the batch: nothing goes there as market orders.
+        solvent = np.zeros(n, np.bool_) if quote is None else u.equity + x * (quote - mark) >= 0.0
         insolvent = in_book & ~solvent
         if insolvent.any():
-            x[insolvent] = u.size[insolvent]
             if backstop is not None:
-                route[self._vault_accepts(u.equity, insolvent)] = _VAULT
+                committed = float(u.equity[route == _VAULT].sum())
+                route[self._vault_accepts(u.equity, insolvent, committed)] = _VAULT
             elif quote is not None:
-                loss = np.maximum(-u.size * (quote_price - bankrupt_price), 0.0)
-                take = self._fund_accepts(loss, np.abs(u.size) * mark, insolvent)
-                route[take] = _FUND
+                loss = np.maximum(-u.size * (quote - bankrupt_price), 0.0)
+                route[self._fund_accepts(loss, np.abs(u.size) * mark, insolvent)] = _FUND
             route[insolvent & (route == _BOOK)] = _ADL
         x = np.where(route == _BOOK, x, u.size)
+        return route, x, bankrupt_price, quote
+
+    def _liquidate_side(self, market_id: str, u: _Units, side: int) -> None:
+        ctx = self._ctx
+        spec = self.params.markets[market_id]
+        mark = self.marks[market_id]
+        route, x, bankrupt_price, _ = self._route(market_id, u)
         # Rows that trade come first, so the book order names a contiguous cause range.
         order = np.argsort(np.where(route <= _FUND, 0, route), kind="stable")
         u = u.take(order)
@@ -923,11 +945,13 @@ class PerpVenue:
         trade_qty = -float(x[traded].sum())
         fill_price = mark
         if trade_qty != 0.0:
+            # A quote is what the trade will do: nothing moves the book in between.
             fill_price = ctx.market.quote(spec.book, trade_qty).average_price
-        # Trader settlement price and residual equity per route.
-        price = np.where(route == _BOOK, fill_price, np.where(route == _VAULT, mark, bankrupt_price))
-        fee = np.zeros(n)
-        residual = np.zeros(n)
+        price = np.where(
+            route == _BOOK, fill_price, np.where(route == _VAULT, mark, bankrupt_price)
+        )
+        fee = np.zeros(len(u))
+        residual = np.zeros(len(u))
         is_book = route == _BOOK
         if is_book.any():
             before_fee = u.equity[is_book] + x[is_book] * (fill_price - mark)
@@ -936,14 +960,14 @@ class PerpVenue:
                 rate * np.abs(x[is_book]) * fill_price, np.maximum(before_fee, 0.0)
             )
             residual[is_book] = before_fee - fee[is_book]
-        lost = u.equity - residual  # equity each account gave up in this liquidation
-        first = log.emit_batch(
+        lost = u.equity - residual  # the equity each account gave up in this liquidation
+        first = ctx.log.emit_batch(
             LiquidationExecuted,
-            n,
+            len(u),
             cause=u.cause,
             venue=self.venue_id,
             account=u.account,
-            liquidator=np.asarray([_ROUTE_NAMES[r] for r in route], dtype=object),
+            liquidator=np.asarray(_ROUTE_NAMES, dtype=object)[route],
             collateral_asset="USD",
             debt_asset=market_id,
             debt_repaid=np.abs(x),
@@ -953,97 +977,124 @@ class PerpVenue:
             collateral_seized_usd=lost,
             health_before=u.health,
         )
-        n_traded = int(traded.sum())
         if trade_qty != 0.0:
-            try:
-                done = ctx.market.trade(
-                    spec.book,
-                    trade_qty,
-                    trader=f"{self.venue_id}.liquidation",
-                    cause=first,
-                    cause_span=n_traded,
-                )
-                fill_price = done.average_price
-            except VenueHaltedError:  # pragma: no cover - halted books are skipped upstream
-                raise
+            done = ctx.market.trade(
+                spec.book,
+                trade_qty,
+                trader=f"{self.venue_id}.liquidation",
+                cause=first,
+                cause_span=int(traded.sum()),
+            )
+            fill_price = done.average_price
             self.external.trade(market_id, -trade_qty, fill_price)
-        # Insurance fund: clearance fees in, take-over gains in, take-over losses out.
-        is_fund = route == _FUND
-        takeover = np.where(is_fund, u.size * (fill_price - bankrupt_price), 0.0)
+        # Bad debt: what someone other than the trader absorbs (the fund at its fill; the
+        # vault and ADL counterparties against the mark).
+        deficit = np.maximum(-u.equity, 0.0)
+        deficit[is_book] = 0.0
+        fund_loss = self._settle_fund(u, route, fee, fill_price, bankrupt_price, first)
+        deficit[route == _FUND] = fund_loss[route == _FUND]
+        self._settle_vault(market_id, u, route, first)
+        if (route == _ADL).any():
+            self._deleverage(market_id, u, route == _ADL, bankrupt_price, side, first)
+        self._emit_bad_debt(u, route, deficit, first)
+        self._write_back(market_id, u, x, residual)
+        self._count(market_id, u, route, x, price, fee)
+
+    def _settle_fund(
+        self,
+        u: _Units,
+        route: NDArray[np.int8],
+        fee: FloatArray,
+        fill_price: float,
+        bankrupt_price: FloatArray,
+        first: int,
+    ) -> FloatArray:
+        # Clearance fees in; a take-over at the bankruptcy price unwound at the fill: its
+        # gain in, its loss out. Returns each row's loss.
+        takeover = np.where(route == _FUND, u.size * (fill_price - bankrupt_price), 0.0)
         gains = float(fee.sum()) + float(np.maximum(takeover, 0.0).sum())
         losses = float(np.maximum(-takeover, 0.0).sum())
         if gains or losses:
             self.fund.collect([gains])
             _, left = self.fund.cover(losses)
             if left > 0.0:
+                # Routing keeps the fund's losses within its balance; a float sliver is the
+                # venue's own.
                 self.uncovered.cash -= left
                 self.totals["uncovered_usd"] += left
-            log.emit(
+            self._ctx.log.emit(
                 InsuranceFundChanged,
                 cause=first,
-                cause_span=n,
+                cause_span=len(u),
                 venue=self.venue_id,
                 amount_usd=gains - losses + left,
                 balance_usd=self.fund.balance,
             )
-        # Vault take-overs: positions at the mark, with the equity behind them.
+        return np.asarray(np.maximum(-takeover, 0.0), dtype=np.float64)
+
+    def _settle_vault(self, market_id: str, u: _Units, route: NDArray[np.int8], first: int) -> None:
+        # The vault takes the positions at the mark together with the equity behind them.
         is_vault = route == _VAULT
-        if is_vault.any():
-            q = float(u.size[is_vault].sum())
-            self.vault.positions[market_id] = self.vault.positions.get(market_id, 0.0) + q
-            self.vault.cash += float(u.equity[is_vault].sum()) - q * mark
-            hit = np.flatnonzero(is_vault)
-            self._vault_cause[market_id] = first + int(hit[-1])
-            log.emit_batch(
-                BackstopTookOver,
-                int(hit.size),
-                cause=first + hit,
-                venue=self.venue_id,
-                market=market_id,
-                account=u.account[hit],
-                quantity=u.size[hit],
-                price=mark,
-                equity_usd=u.equity[hit],
-            )
-        # Bad debt: the deficit each insolvent position would have left in the book.
-        deficit = np.where(
-            route == _VAULT,
-            np.maximum(-u.equity, 0.0),
-            np.maximum(-(u.equity + u.size * (quote_price - mark)), 0.0),
+        if not is_vault.any():
+            return
+        mark = self.marks[market_id]
+        q = float(u.size[is_vault].sum())
+        self.vault.positions[market_id] = self.vault.positions.get(market_id, 0.0) + q
+        self.vault.cash += float(u.equity[is_vault].sum()) - q * mark
+        hit = np.flatnonzero(is_vault)
+        self._vault_cause[market_id] = first + int(hit[-1])
+        self._ctx.log.emit_batch(
+            BackstopTookOver,
+            int(hit.size),
+            cause=first + hit,
+            venue=self.venue_id,
+            market=market_id,
+            account=u.account[hit],
+            quantity=u.size[hit],
+            price=mark,
+            equity_usd=u.equity[hit],
         )
-        deficit[route == _BOOK] = 0.0
-        is_adl = route == _ADL
-        if is_adl.any():
-            self._deleverage(market_id, u, is_adl, bankrupt_price, side, first)
+
+    def _emit_bad_debt(
+        self, u: _Units, route: NDArray[np.int8], deficit: FloatArray, first: int
+    ) -> None:
         hit = np.flatnonzero(deficit > 0.0)
-        if hit.size:
-            treatment = np.asarray(
-                [("book", "insurance_fund", "vault", "adl")[r] for r in route[hit]], dtype=object
-            )
-            log.emit_batch(
-                BadDebtRealized,
-                int(hit.size),
-                cause=first + hit,
-                venue=self.venue_id,
-                account=u.account[hit],
-                asset="USD",
-                amount=deficit[hit],
-                amount_usd=deficit[hit],
-                treatment=treatment,
-            )
-            self.totals["bad_debt_usd"] += float(deficit[hit].sum())
-        self._write_back(market_id, u, x, residual)
+        if not hit.size:
+            return
+        self._ctx.log.emit_batch(
+            BadDebtRealized,
+            int(hit.size),
+            cause=first + hit,
+            venue=self.venue_id,
+            account=u.account[hit],
+            asset="USD",
+            amount=deficit[hit],
+            amount_usd=deficit[hit],
+            treatment=np.asarray(_ROUTE_NAMES, dtype=object)[route[hit]],
+        )
+        self.totals["bad_debt_usd"] += float(deficit[hit].sum())
+
+    def _count(
+        self,
+        market_id: str,
+        u: _Units,
+        route: NDArray[np.int8],
+        x: FloatArray,
+        price: FloatArray,
+        fee: FloatArray,
+    ) -> None:
         t = self.totals
-        t["liquidations"] += n
+        t["liquidations"] += len(u)
         t["liquidated_notional_usd"] += float((np.abs(x) * price).sum())
         t["fees_usd"] += float(fee.sum())
-        t["book_liquidations"] += int(is_book.sum())
-        t["insurance_takeovers"] += int(is_fund.sum())
-        t["vault_takeovers"] += int(is_vault.sum())
-        t["adl_liquidations"] += int(is_adl.sum())
-        partial_rows = is_book & (np.abs(x) < np.abs(u.size))
-        t["partial_liquidations"] += int(partial_rows.sum())
-        mb.partial_at[u.rows[partial_rows]] = now
+        t["book_liquidations"] += int((route == _BOOK).sum())
+        t["insurance_takeovers"] += int((route == _FUND).sum())
+        t["vault_takeovers"] += int((route == _VAULT).sum())
+        t["adl_liquidations"] += int((route == _ADL).sum())
+        partial = (route == _BOOK) & (np.abs(x) < np.abs(u.size))
+        t["partial_liquidations"] += int(partial.sum())
+        mb = self.book.markets[market_id]
+        mb.partial_at[u.rows[partial]] = self._ctx.clock.now
 
     def _write_back(
         self,
@@ -1132,8 +1183,7 @@ class PerpVenue:
             plain = ~iso
             np.add.at(book.wallet, accounts[plain], realized[plain])
             mb.touch(cp_rows[~cx], book.wallet)
-            if cx.any():
-                book.complex.stale = True
+            book.mark_complex_dirty(book.local_of(accounts[cx]))
             self._adl_hit[accounts] = True
             assert result is not None
             pnl = result.pnl_closed[hit]
@@ -1164,8 +1214,10 @@ class PerpVenue:
         if cx.any():
             state = book.complex_state(self.marks, self.collateral_prices)
             j = book.local_of(mb.account[rows[cx]])
-            share = np.abs(mb.size[rows[cx]]) * mark / np.where(
-                state.notional[j] > 0.0, state.notional[j], 1.0
+            share = (
+                np.abs(mb.size[rows[cx]])
+                * mark
+                / np.where(state.notional[j] > 0.0, state.notional[j], 1.0)
             )
             equity_share = np.maximum(state.adjusted_equity[j], 0.0) * share
             wallet_row[cx] = equity_share - mb.unrealized(rows[cx], mark)
@@ -1244,9 +1296,11 @@ class PerpVenue:
 
         Keys: ``trader_pnl_usd`` (accounts' equity change less net deposits),
         ``insurance_fund_change_usd``, ``vault_pnl_usd``, ``external_pnl_usd`` (the book's
-        counterparties and the open interest outside the accounts), ``uncovered_usd`` (the
-        venue's own), and ``residual_usd``, their sum, which is zero up to rounding: perp
-        trading, funding, fees, take-overs and ADL only move value between them.
+        counterparties and the open interest outside the accounts), ``uncovered_pnl_usd`` (the
+        venue's own), ``collateral_revaluation_usd`` (the move of the collateral index prices
+        times the collateral held, which nobody in the venue is short), and ``residual_usd``:
+        the changes less the revaluation, zero up to rounding, because perp trading, funding,
+        fees, take-overs, collateral sales and ADL only move value between participants.
         """
         now = self._system_value()
         start = self._initial
@@ -1255,9 +1309,13 @@ class PerpVenue:
             "insurance_fund_change_usd": now["insurance_fund"] - start["insurance_fund"],
             "vault_pnl_usd": now["vault"] - start["vault"],
             "external_pnl_usd": now["external"] - start["external"],
-            "uncovered_usd": now["uncovered"] - start["uncovered"],
+            "uncovered_pnl_usd": now["uncovered"] - start["uncovered"],
         }
-        out["residual_usd"] = sum(out.values())
+        changes = sum(out.values())
+        moved = self.collateral_prices - self._collateral_start
+        revaluation = float(self._collateral_held @ moved) if moved.size else 0.0
+        out["collateral_revaluation_usd"] = revaluation
+        out["residual_usd"] = changes - revaluation
         return out
 
     def account_equity(self) -> FloatArray:
@@ -1379,13 +1437,13 @@ class PerpVenue:
             dtype=np.float64,
         )
         frame = self._health_rows(marks, coll)
-        return (
-            frame["health_factor"].to_numpy(dtype=np.float64) if len(frame) else np.empty(0)
-        )
+        return frame["health_factor"].to_numpy(dtype=np.float64) if len(frame) else np.empty(0)
 
     def priced_by(self) -> dict[str, tuple[str, ...]]:
         """Return the oracle each market's underlying and each collateral asset is read from."""
-        out = {spec.asset: (spec.index_oracle,) for spec in self.params.markets.values()}
+        out: dict[str, tuple[str, ...]] = {
+            spec.asset: (spec.index_oracle,) for spec in self.params.markets.values()
+        }
         out.update({a: (c.oracle,) for a, c in self.params.collateral.items()})
         return out
 

@@ -1,0 +1,1 @@
+"""Compound v2 (Comptroller and cTokens): reference integer math of liquidations and interest."""

@@ -1,0 +1,1 @@
+"""Compound v3 (Comet): reference integer math of absorb, buyCollateral, indices and rates."""
