@@ -166,13 +166,17 @@ def test_seize_tokens_exceed_exact_amount_by_at_most_one_part_in_the_denominator
     """seizeTokens ≤ exact · (D + 1) / D, where D = truncate(priceCollateral · exchangeRate)."""
     denominator = price_collateral * exchange_rate // E18
     assume(denominator >= 1)  # a zero denominator reverts
-    seized = liquidate_calculate_seize_tokens(
-        actual_repay_amount=repay,
-        price_borrowed_mantissa=price_borrowed,
-        price_collateral_mantissa=price_collateral,
-        exchange_rate_mantissa=exchange_rate,
-        liquidation_incentive_mantissa=incentive,
-    )
+    try:
+        seized = liquidate_calculate_seize_tokens(
+            actual_repay_amount=repay,
+            price_borrowed_mantissa=price_borrowed,
+            price_collateral_mantissa=price_collateral,
+            exchange_rate_mantissa=exchange_rate,
+            liquidation_incentive_mantissa=incentive,
+        )
+    except CompoundV2Reverted as reverted:
+        assume(reverted.reason != "Panic(0x11)")  # ratio · repay beyond uint256 reverts
+        raise
     exact = Fraction(repay * incentive * price_borrowed, price_collateral * exchange_rate)
     assert 0 <= seized <= exact * Fraction(denominator + 1, denominator)
 

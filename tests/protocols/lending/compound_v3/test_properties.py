@@ -237,10 +237,12 @@ def test_buy_collateral_adds_exactly_the_base_paid_to_reserves(
 ) -> None:
     """Reserves rise by the base received, and sales happen only below targetReserves."""
     reserves = get_reserves(market)
+    quoted = quote_collateral(asset, base_amount, market, 5 * 10**17)
+    assume(quoted < 2**128)  # safe128 in doTransferOut
     kwargs = {
         "base_amount": base_amount,
-        "min_amount": 0,
-        "collateral_reserves": 10**40,
+        "min_amount": quoted,
+        "collateral_reserves": quoted,
         "store_front_price_factor": 5 * 10**17,
         "target_reserves": target,
     }
@@ -249,6 +251,7 @@ def test_buy_collateral_adds_exactly_the_base_paid_to_reserves(
             buy_collateral(market, asset, **kwargs)
         return
     out = buy_collateral(market, asset, **kwargs)
+    assert out.collateral_amount == quoted
     assert out.reserves_after - out.reserves_before == base_amount
 
 
