@@ -215,6 +215,8 @@ class Chain:
                 )
             for callback in self._state_listeners:
                 callback(False, self.clock.now, cause)
+        # An idle chain must wake to notice the halt (and, later, to come back from it).
+        self._wake()
 
     @property
     def sequencer_up(self) -> bool:
@@ -263,8 +265,7 @@ class Chain:
             if not self._busy():
                 self._wake_event = self.clock.env.event()
                 yield self._wake_event
-                if not self.sequencer_up:
-                    continue
+                # The slots that passed idle count, up to the wake (a halt starts there).
                 skipped = int((self.clock.now - self._slot_s) // bt)
                 self._slot_s += skipped * bt
                 self.block += skipped
@@ -293,6 +294,7 @@ class Chain:
 
     def _include(self) -> list[tuple[Tx, int, int]]:
         now = self.clock.now
+        self.gas_used_last_block = 0
         while self._pending and self._pending[0][0] < now:
             self._arrived.append(heapq.heappop(self._pending)[3])
         if not self._arrived:

@@ -11,7 +11,12 @@ from simpy.events import EventPriority
 
 ProcessGenerator = Generator[simpy.Event, Any, Any]
 
-_LATE = EventPriority(2)  # after simpy's URGENT (0) and NORMAL (1) events at one instant
+# The same-time rule, by SimPy event priority (events at one instant run by priority, then
+# creation): scheduled shocks first, then blocks and everything ordinary, then agents that act
+# on what they see, then observers (oracle nodes, indices), which see what all the others left.
+_SHOCK = EventPriority(0)
+_ACT = EventPriority(2)
+_OBSERVE = EventPriority(3)
 
 
 class Phase(IntEnum):
@@ -52,33 +57,49 @@ class Clock:
         """Return an event that fires `delay_s` seconds from now."""
         return self.env.timeout(delay_s)
 
+    def _scheduled(self, delay_s: float, priority: EventPriority) -> simpy.Event:
+        if delay_s < 0:
+            raise ValueError(f"expected delay_s >= 0, was {delay_s}")
+        event = simpy.Event(self.env)
+        # A pre-succeeded event, as simpy.Timeout builds one, at the priority asked for.
+        event._ok = True
+        event._value = None
+        self.env.schedule(event, priority=priority, delay=delay_s)
+        return event
+
+    def act_after(self, delay_s: float) -> simpy.Event:
+        """Return an event that fires `delay_s` from now, after blocks and ordinary events at
+        that instant but before observers: agents that trade on what they see (arbitrageurs,
+        mint/redeem channels) wait on this."""
+        return self._scheduled(delay_s, _ACT)
+
     def observe_after(self, delay_s: float) -> simpy.Event:
         """Return an event that fires `delay_s` from now, after everything else at that instant.
 
         Observers (oracle nodes, indices) wait on this rather than `timeout`: at an instant
-        where a block's trades, a shock and an observation coincide, the observation always
-        sees the market those left, whatever order the processes were started in. (SimPy
-        orders events at one time by priority, then creation; this uses a priority below
-        every ordinary event.)
+        where a shock, a block's trades, an arbitrage and an observation coincide, the
+        observation sees the market all of those left, whatever order the processes were
+        started in.
         """
-        if delay_s < 0:
-            raise ValueError(f"expected delay_s >= 0, was {delay_s}")
-        event = simpy.Event(self.env)
-        event._ok = True
-        event._value = None
-        self.env.schedule(event, priority=_LATE, delay=delay_s)
-        return event
+        return self._scheduled(delay_s, _OBSERVE)
 
     def start(self, name: str, process: ProcessGenerator) -> simpy.Process:
         """Start `process` under `name`; starts are recorded in order, for debugging."""
         self.started.append(name)
         return self.env.process(process)
 
-    def call_at(self, t: float, name: str, action: Callable[[], None]) -> simpy.Process:
-        """Run `action` once at simulated time `t` (or now, if `t` has passed)."""
+    def call_at(
+        self, t: float, name: str, action: Callable[[], None], *, first: bool = False
+    ) -> simpy.Process:
+        """Run `action` once at simulated time `t` (or now, if `t` has passed).
+
+        With `first`, it runs before anything else at that instant (scheduled shocks do: a
+        shock at a block's time lands before the block).
+        """
 
         def _wait() -> ProcessGenerator:
-            yield self.env.timeout(max(0.0, t - self.now))
+            delay = max(0.0, t - self.now)
+            yield self._scheduled(delay, _SHOCK) if first else self.env.timeout(delay)
             action()
 
         return self.start(name, _wait())

@@ -34,7 +34,7 @@ def schedule_shock(ctx: SimContext, shock: ShockSpec, at_s: float, name: str) ->
     def fire() -> None:
         apply_shock(ctx, shock)
 
-    ctx.clock.call_at(at_s, name, fire)
+    ctx.clock.call_at(at_s, name, fire, first=True)
 
 
 def apply_shock(ctx: SimContext, shock: ShockSpec) -> int:

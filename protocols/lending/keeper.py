@@ -152,6 +152,7 @@ class LendingKeeper:
             "declined": 0.0,
             "sold_usd": 0.0,
             "gas_usd": 0.0,
+            "held_collateral": 0.0,
         }
 
     def start(self) -> None:

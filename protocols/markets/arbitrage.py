@@ -125,14 +125,14 @@ class Arbitrageur:
         market = self._ctx.market
         while True:
             woke = yield clock.env.any_of(
-                [clock.observe_after(self.params.check_interval_s), market.moved(self.params.asset)]
+                [clock.act_after(self.params.check_interval_s), market.moved(self.params.asset)]
             )
             del woke
             self._settle_arrivals()
             if self._gap() is None:
                 continue
             if self.params.latency_s:
-                yield clock.observe_after(self.params.latency_s)
+                yield clock.act_after(self.params.latency_s)
                 self._settle_arrivals()
             found = self._gap()  # prices of when the orders arrive
             if found is not None:

@@ -203,7 +203,7 @@ class PegArbitrage:
         market = self._ctx.market
         while True:
             yield clock.env.any_of(
-                [clock.observe_after(self.params.check_interval_s), market.moved(self.params.asset)]
+                [clock.act_after(self.params.check_interval_s), market.moved(self.params.asset)]
             )
             self._release()
             if not self.is_open() or market.halted(self.params.venue):
