@@ -99,6 +99,9 @@ class AaveV3Params(_Strict):
     """Close-factor and bad-debt rules: v3.3+ (deficit), v3.0–v3.2 or v2 (mechanics §1.3, §1.5)."""
     reserves: dict[str, ReserveParams] = Field(min_length=1)
     populations: tuple[PopulationParams, ...] = ()
+    recheck_interval_s: float = Field(default=60.0, gt=0)
+    """While positions stay below the liquidation line without a new price (declined as
+    unprofitable, waiting out congestion), look at them again this often."""
     oracle_guard: OracleGuardParams = OracleGuardParams()
     """What the market does with stale or invalid answers; default: AaveOracle (no staleness
     check, fallback on answers <= 0) on L1 (no sentinel)."""

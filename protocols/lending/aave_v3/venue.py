@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from protosim.clock import Phase
+from protosim.clock import Phase, ProcessGenerator
 from protosim.context import SimContext
 from protosim.events import (
     ROOT,
@@ -125,6 +125,8 @@ class AaveV3Market:
             self.books.append(book)
         self.candidates: list[Candidates] = []
         self._dirty = True
+        self._below_line = False
+        self._flagged = [np.zeros(len(book), dtype=np.bool_) for book in self.books]
         # Positions a partial liquidation may have left below HF 1, with the liquidation's seq.
         self._recheck: list[tuple[int, NDArray[np.int64], int]] = []
         self.totals = {
@@ -158,10 +160,21 @@ class AaveV3Market:
         return PairBook(pop.collateral, pop.debt, collateral, debt, lt, first)
 
     def start(self) -> None:
-        """Check risk in every block's RISK phase."""
+        """Check risk in every block's RISK phase; look at the book in the first block."""
         self.chain.on_phase(
             Phase.RISK, self._check_risk, rank=0, every_block=self.guard.watches_time
         )
+        self.chain.request_block()
+        self._ctx.clock.start(f"venue.{self.venue_id}.recheck", self._recheck_loop())
+
+    def _recheck_loop(self) -> ProcessGenerator:
+        # Positions left below the line by keepers (unprofitable now, or waiting for gas) get
+        # another look when time alone may have changed their answer.
+        while True:
+            yield self._ctx.clock.timeout(self.params.recheck_interval_s)
+            if self._below_line:
+                self._dirty = True
+                self.chain.request_block()
 
     def _on_price(self, reading: OracleReading) -> None:
         del reading
@@ -200,18 +213,26 @@ class AaveV3Market:
         del block
         if (self._dirty or self.guard.watches_time) and self.guard.refresh():
             self._dirty = True
+        full_check = self._dirty
         found = self._sentinel_filter(self._find_candidates())
+        if full_check:
+            self._below_line = bool(found)
         self.candidates = found
         for cand in found:
+            # Log each position once when it crosses the line, not at every check it stays.
+            flagged = self._flagged[cand.book]
+            fresh = cand.positions[~flagged[cand.positions]]
+            if fresh.size == 0:
+                continue
+            flagged[fresh] = True
             book = self.books[cand.book]
-            positions, cause = cand.positions, cand.cause
             debt = self.guard.price(book.debt_asset)
             self._ctx.log.emit(
                 PositionsBecameLiquidatable,
-                cause=cause,
+                cause=cand.cause,
                 venue=self.venue_id,
-                count=int(positions.size),
-                debt_usd=float(book.debt[positions].sum() * debt.price),
+                count=int(fresh.size),
+                debt_usd=float(book.debt[fresh].sum() * debt.price),
             )
 
     def _find_candidates(self) -> list[Candidates]:
@@ -328,6 +349,7 @@ class AaveV3Market:
         np.maximum(new_collateral, 0.0, out=new_collateral)
         np.maximum(new_debt, 0.0, out=new_debt)
         book.update(done, new_collateral, new_debt)
+        self._flagged[book_index][done] = False  # a liquidated position may cross again later
         for amounts, treatment in ((deficit, "deficit"), (residual, "residual")):
             hit = np.flatnonzero(amounts > 0)
             if hit.size:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from protosim import Scenario, Simulation
-from protosim.events import BadDebtRealized, LiquidationExecuted
+from protosim.events import BadDebtRealized, LiquidationExecuted, PositionsBecameLiquidatable
 from protosim.testing import tiny_scenario_dict
 
 
@@ -80,3 +80,50 @@ def test_v2_close_factor_is_always_half() -> None:
     ratio = first["debt_repaid"].to_numpy() / debt0[first["account"].to_numpy()]
     assert ratio.max() <= 0.5 + 1e-12
     assert result.log.count(LiquidationExecuted) > 0
+
+
+def test_positions_below_the_line_at_the_start_are_found_in_the_first_block() -> None:
+    """With health factors drawn from [0.85, 1.2] and no price move, the first block (t = 12)
+    already finds and flags the positions below 1."""
+    data = tiny_scenario_dict(accounts=300, horizon_s=600.0)
+    data["venues"][0]["params"]["populations"][0]["health_factor"] = {
+        "kind": "uniform",
+        "low": 0.85,
+        "high": 1.2,
+    }
+    data["shocks"] = []
+    result = Simulation(Scenario.from_dict(data), seed=3).run()
+    flagged = result.log.of_type(PositionsBecameLiquidatable)
+    assert flagged[0].t == 12.0
+    assert result.liquidations["t"].min() == 24.0
+
+
+def test_each_position_is_flagged_once_while_it_stays_below_the_line() -> None:
+    """The flag counts add up to at most the positions that ever crossed (plus re-crossings of
+    positions a partial liquidation left above the line)."""
+    sim = _run()
+    result = sim.run()
+    flagged = sum(e.count for e in result.log.of_type(PositionsBecameLiquidatable))
+    liquidated_accounts = result.liquidations["account"].nunique()
+    assert flagged <= liquidated_accounts + len(result.liquidations)
+    assert flagged >= liquidated_accounts
+
+
+def test_declined_positions_are_looked_at_again_after_congestion_ends() -> None:
+    """Gas at 1000× the base fee makes every liquidation unprofitable until 1,200 s; without a
+    new price, the venue re-examines them within its 60 s recheck interval after that."""
+    data = tiny_scenario_dict(accounts=300, depth_usd=200e6, horizon_s=3_000.0)
+    data["shocks"].append(
+        {
+            "kind": "chain_congestion",
+            "at_s": 0.0,
+            "chain": "ethereum",
+            "duration_s": 1_200.0,
+            "base_fee_multiplier": 1_000.0,
+            "background_gas_share": 0.0,
+        }
+    )
+    result = Simulation(Scenario.from_dict(data), seed=3).run()
+    t = result.liquidations["t"]
+    assert (t < 1_200.0).sum() == 0
+    assert 1_200.0 <= t.min() <= 1_200.0 + 60.0 + 24.0
