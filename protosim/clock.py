@@ -70,7 +70,8 @@ class Clock:
     def act_after(self, delay_s: float) -> simpy.Event:
         """Return an event that fires `delay_s` from now, after blocks and ordinary events at
         that instant but before observers: agents that trade on what they see (arbitrageurs,
-        mint/redeem channels) wait on this."""
+        mint/redeem channels) wait on this.
+        """
         return self._scheduled(delay_s, _ACT)
 
     def observe_after(self, delay_s: float) -> simpy.Event:
