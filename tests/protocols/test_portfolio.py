@@ -166,7 +166,7 @@ def test_invalid_portfolio_names_the_key(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text(
         '[[positions]]\nkind = "lending"\nvenue = "x"\n'
-        'collateral = { ETH = 1.0 }\nliquidation_threshold = {}\n'
+        "collateral = { ETH = 1.0 }\nliquidation_threshold = {}\n"
     )
     out = CliRunner().invoke(main, ["portfolio", str(bad)])
     assert out.exit_code == 2
