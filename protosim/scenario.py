@@ -570,6 +570,16 @@ class Scenario(_Strict):
             "oracles/venues/agents",
         )
         self._check_groups()
+        for i, shock in enumerate(self.shocks):
+            if shock.at_s is None and self.start_utc is None:
+                continue  # reported below: at_utc needs start_utc
+            t = self.shock_time(i)
+            if not 0 <= t < self.horizon_s:
+                when = "at_s" if self.shocks[i].at_s is not None else "at_utc"
+                raise _at(
+                    f"shocks[{i}].{when}",
+                    f"expected a time inside the run [0, {self.horizon_s:g}) s, was {t:g} s",
+                )
         for i, asset in enumerate(self.assets):
             for field in ("pegged_to", "underlying"):
                 target = getattr(asset, field)
