@@ -146,6 +146,7 @@ class LendingKeeper:
         if gas_asset not in ctx.market.assets:
             raise KeyError(f"the keeper pays gas in {gas_asset!r}, which the market does not price")
         self._in_flight = [np.zeros(len(book), dtype=np.bool_) for book in self.venue.books]
+        self._committed_usd = 0.0
         self.stats = {
             "submitted": 0.0,
             "liquidated": 0.0,
@@ -175,25 +176,26 @@ class LendingKeeper:
 
     def _react(self, block: int) -> None:
         del block
+        # One capital budget per block across every book, less what is still waiting to be
+        # included (it was lent out when that transaction was sent).
+        budget = self.params.capital_usd - self._committed_usd
         for found in self.venue.candidates:
             fresh = found.positions[~self._in_flight[found.book][found.positions]]
-            if fresh.size:
-                self._consider(found.book, fresh, found.cause)
+            if fresh.size and budget > 0:
+                budget -= self._consider(found.book, fresh, found.cause, budget)
 
-    def _consider(self, book_index: int, positions: NDArray[np.int64], cause: int) -> None:
+    def _consider(
+        self, book_index: int, positions: NDArray[np.int64], cause: int, budget: float
+    ) -> float:
         book = self.venue.books[book_index]
         quote = self.venue.quote(book_index, positions)
         ok = quote.executed
         positions = positions[ok]
         if positions.size == 0:
-            return
+            return 0.0
         repay_usd = quote.debt_repaid[ok] * self.venue.price(book.debt_asset)
         received = quote.collateral_to_liquidator[ok]
-        trading = self.params.sell_on.get(book.collateral_asset)
-        if trading is not None:
-            proceeds = self._ctx.market.sell_proceeds(trading, received)
-        else:
-            proceeds = received * self._ctx.market.price(book.collateral_asset)
+        proceeds = self._marginal_proceeds(book.collateral_asset, received, repay_usd)
         gas_usd = self._gas_cost_usd()
         choice = decide(
             repay_usd,
@@ -201,7 +203,7 @@ class LendingKeeper:
             gas_cost_usd=gas_usd,
             flashloan_premium_bps=self.params.flashloan_premium_bps,
             min_profit_usd=self.params.min_profit_usd,
-            capital_usd=self.params.capital_usd,
+            capital_usd=budget,
         )
         left = int((~choice.act).sum())
         if left:
@@ -216,18 +218,20 @@ class LendingKeeper:
                 reason=reason,
                 debt_usd=float(repay_usd[~choice.act].sum()),
             )
-        profit = proceeds - repay_usd * (1.0 + self.params.flashloan_premium_bps / 10_000)
-        # Most profitable first: when the block's gas runs out, the best ones are in.
+        # In the order the sale was priced in (most underwater first): when the block's gas
+        # runs out, those are in.
         ranked = np.flatnonzero(choice.act)
-        ranked = ranked[np.argsort(-profit[ranked], kind="stable")]
         chosen = positions[ranked]
         if chosen.size == 0:
-            return
+            return 0.0
+        chosen_repay = repay_usd[ranked]
         self._in_flight[book_index][chosen] = True
+        self._committed_usd += float(chosen_repay.sum())
         self.stats["submitted"] += chosen.size
         p = self.params
 
         def execute(start: int, stop: int) -> None:
+            self._committed_usd -= float(chosen_repay[start:stop].sum())
             self._execute(book_index, chosen[start:stop], cause)
 
         self.chain.submit(
@@ -242,6 +246,25 @@ class LendingKeeper:
             ),
             latency_s=p.latency_s,
         )
+        return float(chosen_repay.sum())
+
+    def _marginal_proceeds(
+        self, asset: str, received: NDArray[np.float64], repay_usd: NDArray[np.float64]
+    ) -> NDArray[np.float64]:
+        # The batch is sold in one trade: each liquidation fetches what it adds to the sale of
+        # all those before it, not what it would fetch alone.
+        market = self._ctx.market
+        trading = self.params.sell_on.get(asset)
+        if trading is None:
+            out: NDArray[np.float64] = received * market.price(asset)
+            return out
+        # Candidates come most underwater first, which is about most profitable first; the sale
+        # is priced in that order (sorting a crash's hundreds of thousands again costs more
+        # than it would change).
+        del repay_usd
+        cumulative = market.sell_proceeds(trading, np.cumsum(received))
+        out = np.diff(cumulative, prepend=0.0)
+        return out
 
     def _execute(self, book_index: int, positions: NDArray[np.int64], cause: int) -> None:
         self._in_flight[book_index][positions] = False

@@ -125,7 +125,8 @@ class AaveV3Market:
             self.books.append(book)
         self.candidates: list[Candidates] = []
         self._dirty = True
-        self._below_line = False
+        self._left_below: list[tuple[int, NDArray[np.int64], int]] = []
+        self._fresh_check = False
         self._flagged = [np.zeros(len(book), dtype=np.bool_) for book in self.books]
         # Positions a partial liquidation may have left below HF 1, with the liquidation's seq.
         self._recheck: list[tuple[int, NDArray[np.int64], int]] = []
@@ -169,12 +170,26 @@ class AaveV3Market:
 
     def _recheck_loop(self) -> ProcessGenerator:
         # Positions left below the line by keepers (unprofitable now, or waiting for gas) get
-        # another look when time alone may have changed their answer.
+        # another look when time alone may have changed their answer: at once when the gas
+        # price changes, else after a wait that doubles while the same positions stay (up to
+        # an hour), restarting at every new price. Only those positions, not the whole book.
+        interval = self.params.recheck_interval_s
+        wait = interval
+        since = 0.0
+        fee = self.chain.base_fee_gwei
         while True:
-            yield self._ctx.clock.timeout(self.params.recheck_interval_s)
-            if self._below_line:
-                self._dirty = True
-                self.chain.request_block()
+            yield self._ctx.clock.timeout(interval)
+            now = self._ctx.clock.now
+            if self._fresh_check:
+                self._fresh_check, wait, since = False, interval, now
+            fee_moved = self.chain.base_fee_gwei != fee
+            fee = self.chain.base_fee_gwei
+            if not self._left_below or self._dirty or not (fee_moved or now - since >= wait):
+                continue
+            self._recheck.extend(self._left_below)
+            self._left_below = []
+            wait, since = min(2 * wait, 3_600.0), now
+            self.chain.request_block()
 
     def _on_price(self, reading: OracleReading) -> None:
         del reading
@@ -215,8 +230,12 @@ class AaveV3Market:
             self._dirty = True
         full_check = self._dirty
         found = self._sentinel_filter(self._find_candidates())
+        # What is below the line now and not liquidated by the next recheck gets looked at
+        # then; a full check with nothing below the line clears it.
+        if found or full_check:
+            self._left_below = [(c.book, c.positions, c.cause) for c in found]
         if full_check:
-            self._below_line = bool(found)
+            self._fresh_check = True
         self.candidates = found
         for cand in found:
             # Log each position once when it crosses the line, not at every check it stays.
