@@ -570,16 +570,7 @@ class Scenario(_Strict):
             "oracles/venues/agents",
         )
         self._check_groups()
-        for i, shock in enumerate(self.shocks):
-            if shock.at_s is None and self.start_utc is None:
-                continue  # reported below: at_utc needs start_utc
-            t = self.shock_time(i)
-            if not 0 <= t < self.horizon_s:
-                when = "at_s" if self.shocks[i].at_s is not None else "at_utc"
-                raise _at(
-                    f"shocks[{i}].{when}",
-                    f"expected a time inside the run [0, {self.horizon_s:g}) s, was {t:g} s",
-                )
+        self._check_shock_times()
         for i, asset in enumerate(self.assets):
             for field in ("pegged_to", "underlying"):
                 target = getattr(asset, field)
@@ -629,6 +620,18 @@ class Scenario(_Strict):
                     "at_utc needs the scenario's start_utc; use at_s otherwise",
                 )
         return self
+
+    def _check_shock_times(self) -> None:
+        for i, shock in enumerate(self.shocks):
+            if shock.at_s is None and self.start_utc is None:
+                continue  # reported with the other references: at_utc needs start_utc
+            t = self.shock_time(i)
+            if not 0 <= t < self.horizon_s:
+                when = "at_s" if shock.at_s is not None else "at_utc"
+                raise _at(
+                    f"shocks[{i}].{when}",
+                    f"expected a time inside the run [0, {self.horizon_s:g}) s, was {t:g} s",
+                )
 
     def _check_groups(self) -> None:
         groups = {g.id: g for g in self.path_groups}

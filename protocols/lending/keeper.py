@@ -263,8 +263,8 @@ class LendingKeeper:
         # than it would change).
         del repay_usd
         cumulative = market.sell_proceeds(trading, np.cumsum(received))
-        out = np.diff(cumulative, prepend=0.0)
-        return out
+        marginal: NDArray[np.float64] = np.diff(cumulative, prepend=0.0)
+        return marginal
 
     def _execute(self, book_index: int, positions: NDArray[np.int64], cause: int) -> None:
         self._in_flight[book_index][positions] = False
