@@ -92,6 +92,8 @@ class _Mover:
     seq: int
     span: int
     venue: str | None  # None: the reference price moved (a shock), so every venue moved
+    log_move: float = 0.0  # a trade's own move of its venue's log price
+    trader: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,11 +330,19 @@ class Market:
         return state.moved
 
     def _record_move(
-        self, asset: str, seq: int, span: int, venue: str | None, duration_s: float = 0.0
+        self,
+        asset: str,
+        seq: int,
+        span: int,
+        venue: str | None,
+        duration_s: float = 0.0,
+        *,
+        log_move: float = 0.0,
+        trader: str = "",
     ) -> None:
         state = self._state(asset)
         now = self._clock.now
-        state.movers.append(_Mover(now, now + duration_s, seq, span, venue))
+        state.movers.append(_Mover(now, now + duration_s, seq, span, venue, log_move, trader))
         if state.moved is not None:
             event, state.moved = state.moved, None
             event.succeed(seq)
@@ -376,26 +386,38 @@ class Market:
                 sum(v - was.get(name, 0.0) for name, v in now.venue_logs) / len(now.venue_logs)
             )
             if impact > best[0]:
-                trade = self._latest_trade(asset, [name for name, _ in now.venue_logs])
+                trade = self._largest_trade(asset, [n for n, _ in now.venue_logs], before.t)
                 if trade is not None:
                     best = (impact, trade.seq, trade.span)
         return best[1], best[2]
 
-    def _latest_trade(self, asset: str, venues: Sequence[str]) -> _Mover | None:
+    def _largest_trade(self, asset: str, venues: Sequence[str], since_s: float) -> _Mover | None:
+        # The trade on a watched venue that moved its price most since `since_s` (or, if none
+        # traded since, the latest before: its impact is what is still decaying).
         watched = set(venues)
+        best: _Mover | None = None
+        latest: _Mover | None = None
         for mover in reversed(self._state(asset).movers):
-            if mover.venue is not None and mover.venue in watched:
-                return mover
-        return None
+            if mover.venue is None or mover.venue not in watched:
+                continue
+            if mover.t < since_s:
+                latest = latest or mover
+                break
+            if best is None or abs(mover.log_move) > abs(best.log_move):
+                best = mover
+        return best or latest
 
-    def last_mover(self, asset: str, venues: Sequence[str], since_s: float) -> tuple[int, int]:
+    def last_mover(
+        self, asset: str, venues: Sequence[str], since_s: float, *, excluding: str = ""
+    ) -> tuple[int, int]:
         """Return ``(seq, span)`` of the latest event after `since_s` that moved `asset` where
         `venues` observe it (a shock moves every venue), or ``(ROOT, 0)`` if only the exogenous
-        path moved it.
+        path moved it. Trades by the trader `excluding` are passed over (an agent reacting to
+        a gap is not caused by its own last trade).
         """
         watched = set(venues)
         for mover in reversed(self._state(asset).movers):
-            if mover.until < since_s:
+            if mover.until < since_s or (excluding and mover.trader == excluding):
                 continue
             if mover.venue is None or mover.venue in watched:
                 return mover.seq, mover.span
@@ -521,7 +543,14 @@ class Market:
             price_before=price_before,
             price_after=fill.price_after,
         )
-        self._record_move(venue.asset, seq, 1, venue_id)
+        self._record_move(
+            venue.asset,
+            seq,
+            1,
+            venue_id,
+            log_move=math.log(fill.price_after / price_before),
+            trader=trader,
+        )
         return fill
 
     def sell_proceeds(self, venue_id: str, quantities: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -171,7 +171,7 @@ class Arbitrageur:
         quantity = low
         if quantity <= 0:
             return
-        cause, span = market.last_mover(p.asset, [cheap, dear], -math.inf)
+        cause, span = market.last_mover(p.asset, [cheap, dear], -math.inf, excluding=self.agent_id)
         span = max(span, 1)
         bought = market.trade(cheap, quantity, trader=self.agent_id, cause=cause, cause_span=span)
         sold = market.trade(dear, -quantity, trader=self.agent_id, cause=cause, cause_span=span)

@@ -229,7 +229,9 @@ class PegArbitrage:
 
     def _cause(self) -> tuple[int, int]:
         market = self._ctx.market
-        seq, span = market.last_mover(self.params.asset, [self.params.venue], -math.inf)
+        seq, span = market.last_mover(
+            self.params.asset, [self.params.venue], -math.inf, excluding=self.agent_id
+        )
         if self._target_cause != ROOT and self._target_cause > seq:
             return self._target_cause, 1
         return seq, max(span, 1)

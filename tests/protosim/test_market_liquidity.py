@@ -61,3 +61,17 @@ def test_halted_venue_refuses_trades_until_it_reopens() -> None:
         sim.context.market.trade("pool", -1.0, trader="t")
     sim.run_until(150.0)
     assert sim.context.market.trade("pool", -1.0, trader="t").notional_usd > 0
+
+
+def test_attribution_names_the_trade_that_moved_the_price_most() -> None:
+    """A large sale followed by a small buy: the observed move is credited to the sale."""
+    sim = _sim()
+    market = sim.context.market
+    before = market.price_state("ETH", ["pool"])
+    sim.run_until(1.0)
+    sale = market.trade("pool", -500.0, trader="keeper")
+    market.trade("pool", 1.0, trader="arb")
+    cause, _ = market.attribute("ETH", ["pool"], before)
+    trades = sim.result().trades
+    assert sale.price_after < 1000.0
+    assert cause == int(trades.loc[trades["trader"] == "keeper", "seq"].iloc[0])
