@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-_REBUILD_FRACTION = 0.1
+_REBUILD_FRACTION = 0.25
 
 
 class PairBook:

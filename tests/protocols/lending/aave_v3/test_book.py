@@ -55,7 +55,7 @@ def test_liquidatable_matches_brute_force_through_updates(seed: int, ratios: lis
 
 
 def test_rebuild_keeps_answers_identical() -> None:
-    """Touching over a tenth of the book rebuilds the index without changing any answer."""
+    """Touching over a quarter of the book rebuilds the index without changing any answer."""
     rng = np.random.default_rng(5)
     n = 1_000
     coll = rng.uniform(1.0, 10.0, n)
