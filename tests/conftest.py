@@ -5,6 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests draw the same examples on every run (a red CI must be reproducible, never a
+# roll of the dice), and a slow shared machine must not fail them on time alone.
+settings.register_profile("protosim", derandomize=True, deadline=None)
+settings.load_profile("protosim")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
