@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from typing import TypeVar
 
 import simpy
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -21,6 +22,7 @@ from protosim.context import SimContext
 from protosim.events import OracleRoundRejected, OracleStateChanged, OracleUpdated
 from protosim.interfaces import OracleReading
 from protosim.market import PriceState
+from protosim.scenario import ComponentSpec
 
 STATES = ("live", "outage", "frozen")
 
@@ -356,3 +358,35 @@ def check_observed_venues(ctx: SimContext, asset: str, venues: tuple[str, ...]) 
         found = ctx.market.venues.get(venue)
         if found is None or found.asset != asset:
             raise KeyError(f"observes: {venue!r} is not a trading venue of {asset!r}")
+
+
+P = TypeVar("P", bound=FeedParams)
+F = TypeVar("F", bound=Feed)
+
+
+def priced_feed_builder(
+    feed_type: Callable[[SimContext, str, P], F],
+) -> Callable[[SimContext, ComponentSpec, P, str], F]:
+    """Return the registry ``build`` of a feed model that prices one market asset.
+
+    The built function raises KeyError (which the engine reports with the spec's key path)
+    when the scenario's market does not price ``params.asset``, then constructs the feed.
+
+    Parameters
+    ----------
+    feed_type : callable
+        The feed class, constructed as ``feed_type(ctx, oracle_id, params)``.
+
+    Returns
+    -------
+    callable
+        ``build(ctx, spec, params, where)``.
+    """
+
+    def build(ctx: SimContext, spec: ComponentSpec, params: P, where: str) -> F:
+        del where
+        if params.asset not in ctx.market.assets:
+            raise KeyError(f"asset {params.asset!r} is not priced by the market")
+        return feed_type(ctx, spec.id, params)
+
+    return build

@@ -22,8 +22,7 @@ from pydantic import Field
 from protosim.clock import ProcessGenerator
 from protosim.context import SimContext
 from protosim.interfaces import OracleReading
-from protosim.oracles.base import Feed, FeedParams, check_observed_venues
-from protosim.scenario import ComponentSpec
+from protosim.oracles.base import Feed, FeedParams, check_observed_venues, priced_feed_builder
 
 
 class ChainlinkParams(FeedParams):
@@ -125,11 +124,5 @@ class ChainlinkFeed(Feed):
         )
 
 
-def build(
-    ctx: SimContext, spec: ComponentSpec, params: ChainlinkParams, where: str
-) -> ChainlinkFeed:
-    """Build a `ChainlinkFeed` from its scenario entry."""
-    del where
-    if params.asset not in ctx.market.assets:
-        raise KeyError(f"asset {params.asset!r} is not priced by the market")
-    return ChainlinkFeed(ctx, spec.id, params)
+build = priced_feed_builder(ChainlinkFeed)
+"""Build a `ChainlinkFeed` from its scenario entry."""

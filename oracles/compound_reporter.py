@@ -35,9 +35,8 @@ from pydantic import Field
 from protosim.clock import ProcessGenerator
 from protosim.context import SimContext
 from protosim.events import OracleRoundRejected
-from protosim.oracles.base import Feed, FeedParams, check_observed_venues
+from protosim.oracles.base import Feed, FeedParams, check_observed_venues, priced_feed_builder
 from protosim.oracles.twap import TickAccumulator
-from protosim.scenario import ComponentSpec
 
 
 def anchor_ratio_bounds(tolerance: float) -> tuple[float, float]:
@@ -209,11 +208,5 @@ class CompoundReporterFeed(Feed):
         )
 
 
-def build(
-    ctx: SimContext, spec: ComponentSpec, params: CompoundReporterParams, where: str
-) -> CompoundReporterFeed:
-    """Build a `CompoundReporterFeed` from its scenario entry."""
-    del where
-    if params.asset not in ctx.market.assets:
-        raise KeyError(f"asset {params.asset!r} is not priced by the market")
-    return CompoundReporterFeed(ctx, spec.id, params)
+build = priced_feed_builder(CompoundReporterFeed)
+"""Build a `CompoundReporterFeed` from its scenario entry."""

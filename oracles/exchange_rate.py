@@ -37,8 +37,7 @@ from protosim.clock import ProcessGenerator
 from protosim.context import SimContext
 from protosim.events import ROOT
 from protosim.interfaces import Oracle, OracleReading
-from protosim.oracles.base import Feed, FeedParams
-from protosim.scenario import ComponentSpec
+from protosim.oracles.base import Feed, FeedParams, priced_feed_builder
 
 SECONDS_PER_YEAR = 365 * 86_400
 """CAPO's ``SECONDS_PER_YEAR = 365 days``."""
@@ -235,11 +234,5 @@ class ExchangeRateFeed(Feed):
                     self._republish(current)
 
 
-def build(
-    ctx: SimContext, spec: ComponentSpec, params: ExchangeRateParams, where: str
-) -> ExchangeRateFeed:
-    """Build an `ExchangeRateFeed` from its scenario entry."""
-    del where
-    if params.asset not in ctx.market.assets:
-        raise KeyError(f"asset {params.asset!r} is not priced by the market")
-    return ExchangeRateFeed(ctx, spec.id, params)
+build = priced_feed_builder(ExchangeRateFeed)
+"""Build a `ExchangeRateFeed` from its scenario entry."""

@@ -25,8 +25,7 @@ from pydantic import Field, model_validator
 from protosim.clock import ProcessGenerator
 from protosim.context import SimContext
 from protosim.interfaces import Oracle, OracleReading
-from protosim.oracles.base import Feed, FeedParams
-from protosim.scenario import ComponentSpec
+from protosim.oracles.base import Feed, FeedParams, priced_feed_builder
 
 
 class FixedParams(FeedParams):
@@ -108,9 +107,5 @@ class FixedFeed(Feed):
                     self._repeat(current)
 
 
-def build(ctx: SimContext, spec: ComponentSpec, params: FixedParams, where: str) -> FixedFeed:
-    """Build a `FixedFeed` from its scenario entry."""
-    del where
-    if params.asset not in ctx.market.assets:
-        raise KeyError(f"asset {params.asset!r} is not priced by the market")
-    return FixedFeed(ctx, spec.id, params)
+build = priced_feed_builder(FixedFeed)
+"""Build a `FixedFeed` from its scenario entry."""

@@ -22,8 +22,7 @@ from pydantic import Field
 from protosim.clock import ProcessGenerator
 from protosim.context import SimContext
 from protosim.market import Market
-from protosim.oracles.base import Feed, FeedParams, check_observed_venues
-from protosim.scenario import ComponentSpec
+from protosim.oracles.base import Feed, FeedParams, check_observed_venues, priced_feed_builder
 
 
 class PriceIntegral:
@@ -168,11 +167,5 @@ class InternalBookFeed(Feed):
         )
 
 
-def build(
-    ctx: SimContext, spec: ComponentSpec, params: InternalBookParams, where: str
-) -> InternalBookFeed:
-    """Build an `InternalBookFeed` from its scenario entry."""
-    del where
-    if params.asset not in ctx.market.assets:
-        raise KeyError(f"asset {params.asset!r} is not priced by the market")
-    return InternalBookFeed(ctx, spec.id, params)
+build = priced_feed_builder(InternalBookFeed)
+"""Build a `InternalBookFeed` from its scenario entry."""

@@ -29,8 +29,7 @@ from pydantic import Field, field_validator
 
 from protosim.clock import ProcessGenerator
 from protosim.context import SimContext
-from protosim.oracles.base import Feed, FeedParams, check_observed_venues
-from protosim.scenario import ComponentSpec
+from protosim.oracles.base import Feed, FeedParams, check_observed_venues, priced_feed_builder
 
 Method = Literal["weighted_median", "weighted_mean"]
 
@@ -234,11 +233,5 @@ class MedianIndexFeed(Feed):
         )
 
 
-def build(
-    ctx: SimContext, spec: ComponentSpec, params: MedianIndexParams, where: str
-) -> MedianIndexFeed:
-    """Build a `MedianIndexFeed` from its scenario entry."""
-    del where
-    if params.asset not in ctx.market.assets:
-        raise KeyError(f"asset {params.asset!r} is not priced by the market")
-    return MedianIndexFeed(ctx, spec.id, params)
+build = priced_feed_builder(MedianIndexFeed)
+"""Build a `MedianIndexFeed` from its scenario entry."""

@@ -32,8 +32,7 @@ from protosim.clock import ProcessGenerator
 from protosim.context import SimContext
 from protosim.events import ROOT
 from protosim.interfaces import OracleReading
-from protosim.oracles.base import Feed, FeedParams, check_observed_venues
-from protosim.scenario import ComponentSpec
+from protosim.oracles.base import Feed, FeedParams, check_observed_venues, priced_feed_builder
 
 
 def hop_start(ts: float, hop_s: float) -> float:
@@ -173,9 +172,5 @@ class OsmFeed(Feed):
         self._zzz = hop_start(now, p.hop_s)
 
 
-def build(ctx: SimContext, spec: ComponentSpec, params: OsmParams, where: str) -> OsmFeed:
-    """Build an `OsmFeed` from its scenario entry."""
-    del where
-    if params.asset not in ctx.market.assets:
-        raise KeyError(f"asset {params.asset!r} is not priced by the market")
-    return OsmFeed(ctx, spec.id, params)
+build = priced_feed_builder(OsmFeed)
+"""Build a `OsmFeed` from its scenario entry."""

@@ -55,8 +55,7 @@ from protosim.clock import ProcessGenerator
 from protosim.context import SimContext
 from protosim.events import OracleRoundRejected
 from protosim.interfaces import OracleReading
-from protosim.oracles.base import Feed, FeedParams, check_observed_venues
-from protosim.scenario import ComponentSpec
+from protosim.oracles.base import Feed, FeedParams, check_observed_venues, priced_feed_builder
 
 EMA_HALF_LIFE_SLOTS = 5921
 """pyth-client ``PD_EMA_DECAY = 1e9·−ln 2 / 5921``: the EMA's half-life in slots."""
@@ -458,9 +457,5 @@ class PythFeed(Feed):
         }
 
 
-def build(ctx: SimContext, spec: ComponentSpec, params: PythParams, where: str) -> PythFeed:
-    """Build a `PythFeed` from its scenario entry."""
-    del where
-    if params.asset not in ctx.market.assets:
-        raise KeyError(f"asset {params.asset!r} is not priced by the market")
-    return PythFeed(ctx, spec.id, params)
+build = priced_feed_builder(PythFeed)
+"""Build a `PythFeed` from its scenario entry."""

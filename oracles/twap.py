@@ -34,8 +34,7 @@ from pydantic import Field
 from protosim.clock import Clock, ProcessGenerator
 from protosim.context import SimContext
 from protosim.market import Market
-from protosim.oracles.base import Feed, FeedParams, check_observed_venues
-from protosim.scenario import ComponentSpec
+from protosim.oracles.base import Feed, FeedParams, check_observed_venues, priced_feed_builder
 
 TICK_BASE = 1.0001
 """Price ratio between adjacent ticks."""
@@ -312,9 +311,5 @@ class TwapFeed(Feed):
         )
 
 
-def build(ctx: SimContext, spec: ComponentSpec, params: TwapParams, where: str) -> TwapFeed:
-    """Build a `TwapFeed` from its scenario entry."""
-    del where
-    if params.asset not in ctx.market.assets:
-        raise KeyError(f"asset {params.asset!r} is not priced by the market")
-    return TwapFeed(ctx, spec.id, params)
+build = priced_feed_builder(TwapFeed)
+"""Build a `TwapFeed` from its scenario entry."""

@@ -159,9 +159,48 @@ def lending_bench_scenario(
     )
 
 
-def _peak_rss_bytes() -> int:
+def peak_rss_bytes() -> int:
+    """Return the process's peak resident memory so far, in bytes."""
     # ru_maxrss is in KiB on Linux.
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
+
+class BuildRunMeter:
+    """Wall time of a benchmark's build and run phases, and the growth of peak memory.
+
+    Create it just before building the simulation (it collects garbage and reads the peak
+    resident memory first), call `built` after the build and `ran` after the run.
+    """
+
+    def __init__(self) -> None:
+        gc.collect()
+        self._rss_before = peak_rss_bytes()
+        self._rss_peak = self._rss_before
+        self._started = time.perf_counter()
+        self._built = self._ran = self._started
+
+    def built(self) -> None:
+        """Mark the end of the build."""
+        self._built = time.perf_counter()
+
+    def ran(self) -> None:
+        """Mark the end of the run and read the peak memory."""
+        self._ran = time.perf_counter()
+        self._rss_peak = peak_rss_bytes()
+
+    def figures(self, count: int, unit: str) -> dict[str, float]:
+        """Return ``build_s``, ``run_s``, ``wall_s``, ``peak_rss_mb``, ``rss_growth_mb`` and
+        ``bytes_per_<unit>`` (the growth over `count` units).
+        """
+        growth = self._rss_peak - self._rss_before
+        return {
+            "build_s": self._built - self._started,
+            "run_s": self._ran - self._built,
+            "wall_s": self._ran - self._started,
+            "peak_rss_mb": self._rss_peak / 2**20,
+            "rss_growth_mb": growth / 2**20,
+            f"bytes_per_{unit}": growth / count,
+        }
 
 
 def run_lending_bench(
@@ -175,14 +214,11 @@ def run_lending_bench(
     from protosim.engine import Simulation
 
     scenario = lending_bench_scenario(accounts, hours, markets)
-    gc.collect()
-    rss_before = _peak_rss_bytes()
-    t0 = time.perf_counter()
+    meter = BuildRunMeter()
     sim = Simulation(scenario)
-    t1 = time.perf_counter()
+    meter.built()
     result = sim.run()
-    t2 = time.perf_counter()
-    rss_peak = _peak_rss_bytes()
+    meter.ran()
     venue = sim.context.venues["aave"]
     book_bytes = sum(book.nbytes for book in venue.books)
     summary = result.summary()
@@ -190,12 +226,7 @@ def run_lending_bench(
         "markets": markets,
         "accounts": accounts,
         "simulated_hours": hours,
-        "build_s": t1 - t0,
-        "run_s": t2 - t1,
-        "wall_s": t2 - t0,
-        "peak_rss_mb": rss_peak / 2**20,
-        "rss_growth_mb": (rss_peak - rss_before) / 2**20,
-        "bytes_per_account": (rss_peak - rss_before) / accounts,
+        **meter.figures(accounts, "account"),
         "book_bytes_per_account": book_bytes / accounts,
         "events": summary["events"],
         "liquidations": summary["liquidations"],

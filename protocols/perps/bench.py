@@ -15,11 +15,9 @@ simulation reads a clock.
 
 from __future__ import annotations
 
-import gc
-import resource
-import time
 from typing import Any
 
+from protosim.bench import BuildRunMeter
 from protosim.registry import Registry
 from protosim.scenario import Scenario
 
@@ -150,11 +148,6 @@ def perp_bench_scenario(accounts: int = 2_000_000, hours: float = 24.0) -> Scena
     )
 
 
-def _peak_rss_bytes() -> int:
-    # ru_maxrss is in KiB on Linux.
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
-
-
 def run_perp_bench(accounts: int = 2_000_000, hours: float = 24.0) -> dict[str, Any]:
     """Build and run the perp benchmark; return wall times, memory and counts.
 
@@ -171,28 +164,20 @@ def run_perp_bench(accounts: int = 2_000_000, hours: float = 24.0) -> dict[str, 
 
     scenario = perp_bench_scenario(accounts, hours)
     registry = perp_bench_registry()
-    gc.collect()
-    rss_before = _peak_rss_bytes()
-    t0 = time.perf_counter()
+    meter = BuildRunMeter()
     sim = Simulation(scenario, registry=registry)
-    t1 = time.perf_counter()
+    meter.built()
     venues = [sim.context.venues[v] for v in ("hl", "binance")]
     positions = sum(v.book.positions for v in venues)
     book_bytes = sum(v.book.nbytes for v in venues)
     result = sim.run()
-    t2 = time.perf_counter()
-    rss_peak = _peak_rss_bytes()
+    meter.ran()
     metrics = [v.metrics() for v in venues]
     return {
         "accounts": accounts,
         "positions": positions,
         "simulated_hours": hours,
-        "build_s": t1 - t0,
-        "run_s": t2 - t1,
-        "wall_s": t2 - t0,
-        "peak_rss_mb": rss_peak / 2**20,
-        "rss_growth_mb": (rss_peak - rss_before) / 2**20,
-        "bytes_per_position": (rss_peak - rss_before) / positions,
+        **meter.figures(positions, "position"),
         "book_bytes_per_position": book_bytes / positions,
         "events": len(result.log),
         "liquidations": sum(m["liquidations"] for m in metrics),
