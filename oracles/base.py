@@ -244,6 +244,30 @@ class Feed(ABC):
         pending, self._bad_print = self._bad_print, None
         return pending
 
+    def answer_bounds_violation(self, price: float) -> str | None:
+        """Return why `price` is outside ``[min_answer, max_answer]``, or None if inside.
+
+        Such a round is rejected, never clamped (OCR ``transmit`` reverts on it).
+        """
+        if price < self._base.min_answer:
+            return "below_min_answer"
+        if price > self._base.max_answer:
+            return "above_max_answer"
+        return None
+
+    def reject(self, observed: float, reason: str, cause: int, cause_span: int = 1) -> None:
+        """Count and log a round that does not land (`OracleRoundRejected`)."""
+        self.rejected += 1
+        self._ctx.log.emit(
+            OracleRoundRejected,
+            cause=cause,
+            cause_span=max(cause_span, 1),
+            oracle=self.oracle_id,
+            asset=self.asset,
+            observed=observed,
+            reason=reason,
+        )
+
     def publish(
         self,
         price: float,
@@ -261,17 +285,9 @@ class Feed(ABC):
         """
         p = self._base
         price = self._quantize(price)
-        if not p.min_answer <= price <= p.max_answer:
-            self.rejected += 1
-            self._ctx.log.emit(
-                OracleRoundRejected,
-                cause=cause,
-                cause_span=max(cause_span, 1),
-                oracle=self.oracle_id,
-                asset=self.asset,
-                observed=price,
-                reason="below_min_answer" if price < p.min_answer else "above_max_answer",
-            )
+        out_of_bounds = self.answer_bounds_violation(price)
+        if out_of_bounds is not None:
+            self.reject(price, out_of_bounds, cause, cause_span)
             return False
 
         def execute(start: int = 0, stop: int = 1) -> None:

@@ -34,7 +34,6 @@ from pydantic import Field
 
 from protosim.clock import ProcessGenerator
 from protosim.context import SimContext
-from protosim.events import OracleRoundRejected
 from protosim.oracles.base import Feed, FeedParams, check_observed_venues, priced_feed_builder
 from protosim.oracles.twap import TickAccumulator
 
@@ -160,16 +159,7 @@ class CompoundReporterFeed(Feed):
         anchor = self.anchor_price()
         if not is_within_anchor(price, anchor, self._params.anchor_tolerance):
             self.guarded += 1
-            self.rejected += 1
-            self._ctx.log.emit(
-                OracleRoundRejected,
-                cause=cause,
-                cause_span=max(span, 1),
-                oracle=self.oracle_id,
-                asset=self.asset,
-                observed=price,
-                reason="outside_anchor",
-            )
+            self.reject(price, "outside_anchor", cause, span)
             return False
         return True
 

@@ -53,7 +53,6 @@ from pydantic import Field, model_validator
 
 from protosim.clock import ProcessGenerator
 from protosim.context import SimContext
-from protosim.events import OracleRoundRejected
 from protosim.interfaces import OracleReading
 from protosim.oracles.base import Feed, FeedParams, check_observed_venues, priced_feed_builder
 
@@ -367,18 +366,9 @@ class PythFeed(Feed):
             cause, span = self._attribute()
         self.pulls += 1
         price = self._quantize(chosen.price)
-        p = self._params
-        if not p.min_answer <= price <= p.max_answer:
-            self.rejected += 1
-            self._ctx.log.emit(
-                OracleRoundRejected,
-                cause=cause,
-                cause_span=max(span, 1),
-                oracle=self.oracle_id,
-                asset=self.asset,
-                observed=price,
-                reason="below_min_answer" if price < p.min_answer else "above_max_answer",
-            )
+        out_of_bounds = self.answer_bounds_violation(price)
+        if out_of_bounds is not None:
+            self.reject(price, out_of_bounds, cause, span)
             return self.read()
         self._signed[chosen.publish_time] = chosen
         self._land(price, chosen.publish_time, reason, cause, span)
