@@ -857,12 +857,7 @@ def binance_funding_rate(
     """
     if not 0.0 < interval_hours <= 8.0:
         raise ValueError(f"expected 0 < interval <= 8 hours, was {interval_hours}")
-    rate = (premium_index + min(max(interest_rate - premium_index, -clamp), clamp)) / (
-        8.0 / interval_hours
-    )
-    if cap is not None:
-        rate = min(max(rate, -cap), cap)
-    return rate
+    return _interval_funding_rate(premium_index, interval_hours, interest_rate, clamp, cap)
 
 
 def hyperliquid_funding_rate(
@@ -902,8 +897,24 @@ def hyperliquid_funding_rate(
     >>> round(hyperliquid_funding_rate(0.01), 8), hyperliquid_funding_rate(0.5)
     (0.0011875, 0.04)
     """
-    rate8 = premium_index + min(max(interest_rate - premium_index, -clamp), clamp)
-    return min(max(rate8 / 8.0, -hourly_cap), hourly_cap)
+    return _interval_funding_rate(premium_index, 1.0, interest_rate, clamp, hourly_cap)
+
+
+def _interval_funding_rate(
+    premium_index: float,
+    interval_hours: float,
+    interest_rate: float,
+    clamp: float,
+    cap: float | None,
+) -> float:
+    # The 8-hour rate P + clamp(I - P, -clamp, clamp), pro rata to the interval, then capped;
+    # Binance and Hyperliquid share the formula and differ in interval and cap.
+    rate = (premium_index + min(max(interest_rate - premium_index, -clamp), clamp)) * (
+        interval_hours / 8.0
+    )
+    if cap is not None:
+        rate = min(max(rate, -cap), cap)
+    return rate
 
 
 def funding_payment(size: float, price: float, rate: float) -> float:
