@@ -106,6 +106,11 @@ class Feed(ABC):
         """Call `callback` with each new answer as it lands."""
         self._subscribers.append(callback)
 
+    @property
+    def state_cause(self) -> int:
+        """``seq`` of the shock that set the current `state` (``ROOT`` while never changed)."""
+        return self._state_cause
+
     def set_state(self, state: str, *, cause: int) -> None:
         """Switch between ``live``, ``outage`` (no rounds) and ``frozen`` (rounds repeat the
         last answer on the feed's own schedule).

@@ -15,6 +15,7 @@ share of each block's gas at a given priority fee: a transaction bidding less wa
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -110,8 +111,9 @@ class Chain:
         self._congestion: list[_Congestion] = []
         self.gas_used_last_block = 0
         self._halted_until = 0.0
-        self.sequencer_up_since = 0.0
-        """When the sequencer last came back up (0 if it never went down)."""
+        self.sequencer_up_since = -math.inf
+        """When the sequencer last came back up (-inf if it never went down: a chain that is
+        running when the run starts has been up for long, so no grace period applies then)."""
         self._state_listeners: list[Callable[[bool, float, int], None]] = []
         self._slot_s = 0.0
         self._every_block = 0

@@ -59,6 +59,16 @@ class Oracle(Protocol):
         """Call `callback` with every new answer as it lands."""
         ...
 
+    @property
+    def state(self) -> str:
+        """``live``, ``outage`` or ``frozen``."""
+        ...
+
+    @property
+    def state_cause(self) -> int:
+        """``seq`` of the event that set the current `state` (``ROOT`` while never changed)."""
+        ...
+
     def set_state(self, state: str, *, cause: int) -> None:
         """Switch to ``"outage"`` (no new rounds), ``"frozen"`` (rounds repeat the last answer)
         or back to ``"live"``; `cause` is the shock's event.

@@ -13,7 +13,10 @@ Each protocol applies its own rules to what its feed returns (mechanics ยง1.2, ย
   passed (``MINIMUM_HEALTH_FACTOR_LIQUIDATION_THRESHOLD``; aave-v3-origin
   ``PriceOracleSentinel.sol``, ``ValidationLogic.validateLiquidationCall``).
 
-The guard logs `OracleGuardTriggered` whenever its decision for an asset changes.
+The guard logs `OracleGuardTriggered` whenever its decision for an asset changes. Its cause is
+what changed the decision: the newest answer it uses; for a stale answer, the outage or freeze
+of the feed when there is one (time alone made it stale only after the feed stopped); for the
+sentinel, the sequencer's change (the uptime feed's round, or the chain's halt).
 """
 
 from __future__ import annotations
@@ -110,6 +113,18 @@ class PriceGuard:
         self._watches_time = has_age or params.sentinel_grace_period_s is not None
         self._decisions: dict[str, tuple[str, str]] = dict.fromkeys(oracles, ("ok", "use"))
         self._sentinel_state = "ok"
+        self._sequencer_cause = ROOT
+        if sequencer_feed is None:
+            chain.on_sequencer_change(self._on_sequencer_change)
+
+    def _on_sequencer_change(self, up: bool, at_s: float, cause: int) -> None:
+        del up, at_s
+        self._sequencer_cause = cause
+
+    def _decision_cause(self, oracle: Oracle, condition: str) -> int:
+        if condition == "stale" and oracle.state != "live" and oracle.state_cause != ROOT:
+            return oracle.state_cause
+        return oracle.read().seq
 
     def _decide(self, asset: str) -> tuple[str, str, GuardedPrice | None]:
         now = self._ctx.clock.now
@@ -165,7 +180,7 @@ class PriceGuard:
                 changed = True
                 self._ctx.log.emit(
                     OracleGuardTriggered,
-                    cause=oracle.read().seq,
+                    cause=self._decision_cause(oracle, condition),
                     venue=self._venue_id,
                     asset=asset,
                     oracle=oracle.oracle_id,
@@ -176,9 +191,10 @@ class PriceGuard:
         if self._params.sentinel_grace_period_s is not None and state != self._sentinel_state:
             self._sentinel_state = state
             changed = True
+            feed = self._sequencer_feed
             self._ctx.log.emit(
                 OracleGuardTriggered,
-                cause=ROOT,
+                cause=feed.read().seq if feed is not None else self._sequencer_cause,
                 venue=self._venue_id,
                 asset="*",
                 oracle="sequencer",
@@ -194,6 +210,8 @@ class PriceGuard:
         now = self._ctx.clock.now
         if self._sequencer_feed is not None:
             status = self._sequencer_feed.read()
+            if status.seq == ROOT:
+                return True  # the feed's initial "up": the sequencer was running before the run
             return status.price == 0 and now - status.observed_at > grace
         chain = self._chain
         return chain.sequencer_up and now - chain.sequencer_up_since > grace

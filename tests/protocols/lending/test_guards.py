@@ -120,3 +120,28 @@ def test_sentinel_reading_the_sequencer_uptime_feed_holds_the_same_grace() -> No
     during = liq[liq["t"] <= 1_000.0 + 3_600.0]
     assert len(during) > 0
     assert (during["health_before"] < 0.95).all()
+
+
+def test_stale_pause_names_the_outage_as_its_cause() -> None:
+    """A stale answer pauses the asset because the feed stopped: the guard's event names the
+    oracle-outage shock, not the last good round."""
+    result = _run(_usdc_outage_scenario(max_age=3_600.0))
+    stale = [e for e in result.log.of_type(OracleGuardTriggered) if e.condition == "stale"]
+    assert stale
+    assert result.log.get(stale[0].cause).shock == "oracle_outage"  # type: ignore[attr-defined]
+
+
+def test_sentinel_events_name_the_sequencer_outage() -> None:
+    """The sentinel's grace and its end are caused by the sequencer outage shock (through the
+    chain's halt), so the contagion graph reaches the outage; a chain running at the start of
+    the run is not in a grace period."""
+    data = _scenario(oracle_guard={"sentinel_grace_period_s": 3_600.0})
+    data["chains"][0]["block_time_s"] = 2.0
+    data["shocks"] = [
+        {"kind": "sequencer_outage", "at_s": 100.0, "chain": "ethereum", "duration_s": 900.0},
+    ]
+    result = _run(data)
+    sentinel = [e for e in result.log.of_type(OracleGuardTriggered) if e.oracle == "sequencer"]
+    assert [e.condition for e in sentinel] == ["sequencer_grace", "ok"]
+    for event in sentinel:
+        assert result.log.get(event.cause).shock == "sequencer_outage"  # type: ignore[attr-defined]
