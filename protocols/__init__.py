@@ -9,9 +9,13 @@ def register(registry: Registry) -> None:
     """Register the built-in venue and agent kinds in `registry`."""
     from protosim.protocols import cli
     from protosim.protocols.lending import keeper
+    from protosim.protocols.lending.aave_v3 import bench as aave_bench
     from protosim.protocols.lending.aave_v3 import params as aave_params
     from protosim.protocols.lending.aave_v3 import venue as aave_venue
-    from protosim.protocols.markets import arbitrage, pegs
+    from protosim.protocols.lending.compound_v2 import kinds as compound_v2_kinds
+    from protosim.protocols.lending.compound_v3 import kinds as compound_v3_kinds
+    from protosim.protocols.lending.maker import kinds as maker_kinds
+    from protosim.protocols.markets import arbitrage, forced_seller, pegs
     from protosim.protocols.perps import bench as perp_bench
     from protosim.protocols.perps import kinds as perp_kinds
 
@@ -53,6 +57,14 @@ def register(registry: Registry) -> None:
             description="Mint/redeem arbitrage: fees, capacity, windows, withdrawal queue, twin",
         )
     )
+    forced_seller.register(registry)
+    from protosim.protocols.markets import manipulation as manipulation_kinds
+
+    manipulation_kinds.register(registry)
     perp_kinds.register(registry)
+    maker_kinds.register(registry)
+    compound_v2_kinds.register(registry)
+    compound_v3_kinds.register(registry)
     registry.register_command(cli.portfolio)
     registry.register_benchmark("perps", perp_bench.run_perp_bench)
+    registry.register_benchmark("aave-multi", aave_bench.run_multi_bench)

@@ -444,3 +444,88 @@ def run_sweep_bench(
     reference = tables["process_1"][columns]
     figures["tables_identical"] = all(t[columns].equals(reference) for t in tables.values())
     return figures
+
+
+def replay_bench_scenario(
+    name: str, accounts: int | None = None, hours: float | None = None
+) -> tuple[Scenario, dict[str, Any]]:
+    """Return a fixture's scenario set up for the replay benchmark, and what was changed.
+
+    The fixture's optional ``bench.toml`` gives its benchmark defaults (``accounts``, ``hours``)
+    and ``[set]`` assignments (a longer window, say); then every population's ``accounts`` is
+    scaled by the same factor so that they add up to `accounts`, and the horizon becomes
+    `hours`.
+    """
+    import tomllib
+
+    from protosim.replay import fixture_dir
+
+    folder = fixture_dir(name)
+    spec = Scenario.from_toml(folder / "scenario.toml")
+    bench_file = folder / "bench.toml"
+    config: dict[str, Any] = {}
+    if bench_file.is_file():
+        config = tomllib.loads(bench_file.read_text(encoding="utf-8"))
+    assignments: dict[str, Any] = dict(config.get("set", {}))
+    accounts = accounts or config.get("accounts")
+    hours = hours or config.get("hours")
+    if hours is not None:
+        assignments["horizon_s"] = float(hours) * 3600.0
+    if assignments:
+        spec = spec.with_values(assignments)
+    pops = [
+        (venue.id, i, int(pop["accounts"]))
+        for venue in spec.venues
+        for i, pop in enumerate(venue.params.get("populations", ()))
+        if "accounts" in pop
+    ]
+    total = sum(n for _, _, n in pops)
+    if accounts is not None and total:
+        scaled: dict[str, Any] = {}
+        for k, (venue_id, i, n) in enumerate(pops):
+            share = round(n * accounts / total)
+            if k == len(pops) - 1:  # the last takes the rounding so the total is exact
+                share = accounts - sum(v for v in scaled.values())
+            scaled[f"venues.{venue_id}.params.populations[{i}].accounts"] = max(share, 1)
+        spec = spec.with_values(scaled)
+        assignments.update(scaled)
+    return spec, assignments
+
+
+def run_replay_bench(
+    name: str, accounts: int | None = None, hours: float | None = None
+) -> dict[str, Any]:
+    """Time a fixture's replay with its populations scaled to `accounts` over `hours`.
+
+    Returns wall time (build and run), CPU time of the process (``cpu_s``, build and run),
+    events, liquidations, accounts and simulated hours.
+    """
+    from protosim.engine import Simulation
+    from protosim.events import LiquidationExecuted
+
+    spec, _ = replay_bench_scenario(name, accounts, hours)
+    total = sum(
+        int(pop.get("accounts", 0))
+        for venue in spec.venues
+        for pop in venue.params.get("populations", ())
+    )
+    meter = BuildRunMeter()
+    # CPU time of this process beside the wall time: other work on a shared machine inflates
+    # the wall time, not this.
+    cpu_before = time.process_time()
+    sim = Simulation(spec)  # builds the components, timed apart from the run
+    meter.built()
+    result = sim.run()
+    meter.ran()
+    cpu_s = time.process_time() - cpu_before
+    figures: dict[str, Any] = {
+        "fixture": name,
+        "cpu_s": cpu_s,
+        "accounts": total,
+        "hours": spec.horizon_s / 3600.0,
+        "events": len(result.log),
+        "liquidations": result.log.count(LiquidationExecuted),
+        "accounts_liquidated": result.accounts_liquidated(),
+    }
+    figures.update(meter.figures(max(total, 1), "account"))
+    return figures

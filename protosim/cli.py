@@ -13,11 +13,13 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from protosim.catalog import list_fixtures, resolve_scenario
+from protosim.catalog import fixtures_root, list_fixtures, resolve_scenario
 from protosim.errors import ProtosimError
 
 _err = Console(stderr=True)
-_out = Console()
+# Piped output (a file, CI logs) gets wide tables rather than rich's 80-column default, so
+# figures are never cut to "3.2e…".
+_out = Console() if sys.stdout.isatty() else Console(width=200)
 
 
 def _parse_assignments(values: tuple[str, ...]) -> dict[str, Any]:
@@ -350,9 +352,194 @@ def fixtures() -> None:
 
 @fixtures.command("list")
 def fixtures_list() -> None:
-    """List the fixture names ``protosim run NAME`` accepts."""
-    for name in list_fixtures():
-        click.echo(name)
+    """List the fixtures: name, title, and whether it has reported figures to replay."""
+    from protosim.replay import load_reported
+
+    names = list_fixtures()
+    table = Table()
+    table.add_column("name", no_wrap=True, min_width=max((len(n) for n in names), default=4))
+    table.add_column("title")
+    table.add_column("reported.toml", no_wrap=True)
+    for name in names:
+        folder = fixtures_root() / name
+        title, has = "", "no"
+        if (folder / "reported.toml").is_file():
+            has = "yes"
+            try:
+                title = load_reported(folder / "reported.toml").title
+            except ProtosimError as exc:
+                title, has = f"(invalid: {exc})", "invalid"
+        else:
+            title = _scenario_description(folder / "scenario.toml")
+        table.add_row(name, title, has)
+    _out.print(table)
+
+
+def _scenario_description(path: Path) -> str:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return ""
+    return str(raw.get("description", ""))
+
+
+@fixtures.command("show")
+@click.argument("name")
+def fixtures_show(name: str) -> None:
+    """Show fixture NAME: title, summary, timeline of shocks in UTC, data files, figures."""
+    from protosim.replay import load_fixture
+
+    fx = load_fixture(name)
+    spec = fx.scenario
+    title = fx.reported.title if fx.reported else spec.description
+    _out.print(f"[bold]{fx.name}[/bold]: {title}")
+    if fx.reported:
+        _out.print(fx.reported.summary)
+    start = spec.start_utc.strftime("%Y-%m-%d %H:%M:%SZ") if spec.start_utc else "t=0"
+    _out.print(f"window: {start} + {spec.horizon_s / 3600:g} h")
+    timeline = Table(title="timeline (shocks and outages)")
+    timeline.add_column("UTC")
+    timeline.add_column("kind")
+    timeline.add_column("target")
+    timeline.add_column("detail")
+    for shock in sorted(spec.shocks, key=spec.shock_time):
+        t = spec.shock_time(shock)
+        when = spec.utc(t)
+        target = next(
+            (
+                str(getattr(shock, f))
+                for f in ("asset", "oracle", "venue", "chain", "agent")
+                if getattr(shock, f, None)
+            ),
+            "",
+        )
+        detail = ", ".join(
+            f"{k}={v}"
+            for k, v in shock.model_dump(exclude_none=True).items()
+            if k not in {"kind", "at_s", "at_utc", "asset", "oracle", "venue", "chain", "agent"}
+        )
+        timeline.add_row(
+            when.strftime("%Y-%m-%d %H:%M:%SZ") if when else f"t={t:g}s", shock.kind, target, detail
+        )
+    _out.print(timeline)
+    data = Table(title="data files")
+    data.add_column("file")
+    data.add_column("used by")
+    for path in fx.data_files:
+        users = [a.id for a in spec.assets if getattr(a.path, "file", None) == f"data/{path.name}"]
+        data.add_row(path.name, ", ".join(users))
+    _out.print(data)
+    sources = fx.path / "data" / "SOURCES.md"
+    if sources.is_file():
+        _out.print(f"sources: {sources}")
+    if fx.reported:
+        figures = Table(title="reported figures")
+        widest = max(len(f.id) for f in fx.reported.figures)
+        figures.add_column("id", no_wrap=True, min_width=widest)
+        figures.add_column("reported", justify="right")
+        figures.add_column("range", justify="right")
+        figures.add_column("unit")
+        figures.add_column("source")
+        for fig in fx.reported.figures:
+            band = f"{fig.range[0]:,.6g} .. {fig.range[1]:,.6g}" if fig.range else ""
+            figures.add_row(fig.id, f"{fig.reported:,.6g}", band, fig.unit, fig.source)
+        _out.print(figures)
+
+
+@main.command()
+@click.argument("name")
+@click.option("--seed", type=int, default=None, help="Override the scenario's seed.")
+@click.option(
+    "--set",
+    "assignments",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Change a scenario value by key path (repeatable).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--write-golden",
+    is_flag=True,
+    help="Write the text summary to tests/replays/goldens/<event>[.<suffix>].txt.",
+)
+@click.option(
+    "--golden-suffix",
+    default=None,
+    metavar="SUFFIX",
+    help="Name a golden of a variant (needed with --set or --seed): <event>.<SUFFIX>.txt.",
+)
+def replay(
+    name: str,
+    seed: int | None,
+    assignments: tuple[str, ...],
+    as_json: bool,
+    write_golden: bool,
+    golden_suffix: str | None,
+) -> None:
+    """Replay fixture NAME and compare the simulated figures with the reported ones."""
+    from protosim.replay import fixture_dir
+    from protosim.replay import replay as run_replay
+
+    _parse_assignments(assignments)  # a malformed --set fails before the run
+    if write_golden and (assignments or seed is not None) and not golden_suffix:
+        raise click.UsageError("--write-golden with --set or --seed needs --golden-suffix")
+    with _err.status(f"replaying {name}"):
+        report = run_replay(name, seed=seed, overrides=assignments)
+    if write_golden:
+        target = _golden_dir(fixture_dir(name)) / (
+            f"{report.event}.{golden_suffix}.txt" if golden_suffix else f"{report.event}.txt"
+        )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(report.to_text(), encoding="utf-8")
+        _err.print(f"wrote {target}")
+    if as_json:
+        click.echo(report.to_json())
+        return
+    table = Table(
+        title=f"{report.event}: {report.title}  (scenario id {report.scenario_id}, "
+        f"seed {report.seed})"
+    )
+    widest = max(len(f.id) for f in report.figures)
+    table.add_column("figure", no_wrap=True, min_width=widest)
+    for column in ("unit", "reported", "range", "simulated", "rel. error", "in range"):
+        table.add_column(column, justify="left" if column == "unit" else "right")
+    for f in report.figures:
+        band = f"{f.low:,.4g} .. {f.high:,.4g}" if f.low is not None else ""
+        inside = "" if f.in_range is None else ("yes" if f.in_range else "[red]no[/red]")
+        if f.simulated is None or f.rel_error is None:
+            table.add_row(f.id, f.unit, f"{f.reported:,.4g}", band, "[dim]not modelled[/dim]")
+            continue
+        table.add_row(
+            f.id,
+            f.unit,
+            f"{f.reported:,.4g}",
+            band,
+            f"{f.simulated:,.4g}",
+            _pct(f.rel_error),
+            inside,
+        )
+    _out.print(table)
+    _out.print("[bold]mechanism[/bold]")
+    for line in report.mechanism:
+        _out.print(f"  {line}")
+
+
+def _pct(x: float) -> str:
+    if x != x:  # NaN
+        return "nan"
+    if x in (float("inf"), float("-inf")):
+        return "+inf" if x > 0 else "-inf"
+    return f"{x * 100:+,.1f} %"
+
+
+def _golden_dir(fixture: Path) -> Path:
+    # Goldens live in the source tree beside the tests, found from the (editable) fixture.
+    for parent in fixture.resolve().parents:
+        if (parent / "pyproject.toml").is_file() and (parent / "tests").is_dir():
+            return parent / "tests" / "replays" / "goldens"
+    raise click.UsageError(
+        f"--write-golden needs the source tree (tests/ beside pyproject.toml above {fixture})"
+    )
 
 
 @main.command()
@@ -392,6 +579,19 @@ def fixtures_list() -> None:
     help="Time the perp benchmark instead: 2,000,000 accounts, two venues, three markets, 24 h.",
 )
 @click.option(
+    "--replay",
+    "replay_name",
+    default=None,
+    metavar="NAME",
+    help="Time the replay of fixture NAME with its populations scaled to --accounts.",
+)
+@click.option(
+    "--aave-multi",
+    "aave_multi",
+    is_flag=True,
+    help="Time the multi-collateral Aave benchmark (registered as 'aave-multi').",
+)
+@click.option(
     "--markets",
     type=click.Choice(["constant_product", "stableswap+book"]),
     default="constant_product",
@@ -408,12 +608,29 @@ def bench(
     runs: int,
     dask: bool,
     perps_mode: bool,
+    replay_name: str | None,
+    aave_multi: bool,
     as_json: bool,
 ) -> None:
     """Time the benchmarks: the 1,000,000-account Aave v3 cascade, or a sweep (--sweep)."""
     from protosim.bench import run_lending_bench, run_sweep_bench
 
-    if perps_mode:
+    if sum((perps_mode, sweep_mode, replay_name is not None, aave_multi)) > 1:
+        raise click.UsageError("choose one of --perps, --sweep, --replay and --aave-multi")
+    if replay_name is not None:
+        figures = _replay_bench(replay_name, accounts, hours)
+        title = f"protosim bench --replay {replay_name}"
+    elif aave_multi:
+        try:
+            run_multi = _registry().benchmark("aave-multi")
+        except KeyError:
+            raise click.UsageError(
+                "no benchmark 'aave-multi' is registered: the multi-collateral Aave plugin "
+                "that provides it is not installed"
+            ) from None
+        figures = run_multi(accounts=accounts or 1_000_000, hours=hours or 48.0)
+        title = "protosim bench --aave-multi"
+    elif perps_mode:
         run_perps = _registry().benchmark("perps")
         figures = run_perps(accounts=accounts or 2_000_000, hours=hours or 24.0)
         title = "protosim bench --perps"
@@ -437,6 +654,18 @@ def bench(
         else:
             table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
     _out.print(table)
+
+
+def _replay_bench(name: str, accounts: int | None, hours: float | None) -> dict[str, Any]:
+    # A plugin may register its own replay benchmark; else the engine's generic one.
+    try:
+        run = _registry().benchmark("replay")
+    except KeyError:
+        from protosim.bench import run_replay_bench
+
+        return run_replay_bench(name, accounts=accounts, hours=hours)
+    result: dict[str, Any] = run(name=name, accounts=accounts, hours=hours)
+    return result
 
 
 def _attach_commands() -> None:

@@ -164,6 +164,14 @@ class SquareRootBook:
     trades and never crosses zero; the fill's average price sits at two thirds of the final
     move (the integral of a square root), minus the taker fee.
 
+    The law holds for a *metaorder*, the whole of a sequence of trades in one direction, not
+    for each child order (Tóth et al. 2011; Bouchaud et al., *Trades, Quotes and Prices*,
+    ch. 12): `outstanding_usd` is the signed notional whose impact is still in the price (the
+    market keeps it from the venue's displacement, which decays with its recovery half-life),
+    and a trade continues it. N orders in a row therefore move the price exactly as one order
+    of their total does, not √N times more. With `outstanding_usd` = 0 a trade is a fresh
+    metaorder.
+
     Parameters
     ----------
     daily_volume_usd : float
@@ -174,6 +182,8 @@ class SquareRootBook:
         The constant `Y` (0.5 to 1 in the literature; Tóth et al. 2011).
     fee_bps : float
         Taker fee, basis points.
+    outstanding_usd : float
+        Signed notional of the metaorder in progress (negative: selling).
 
     Examples
     --------
@@ -183,12 +193,25 @@ class SquareRootBook:
     >>> f = book.fill(100.0, -1e5)
     >>> round(f.price_after, 6)
     99.600799
+
+    Four sales of a quarter of that ($2.5M each), each continuing the last, end at the same
+    price, and the venue's displacement says how much of the metaorder is outstanding:
+
+    >>> price = 100.0
+    >>> for i in range(4):
+    ...     continued = replace(book, outstanding_usd=-2.5e6 * i)
+    ...     price = continued.fill(price, -2.5e6 / price).price_after
+    >>> round(price, 6)
+    99.600799
+    >>> round(book.continuing(math.log(price / 100.0)).outstanding_usd)
+    -10000000
     """
 
     daily_volume_usd: float
     daily_volatility: float
     impact_coefficient: float = 1.0
     fee_bps: float = 0.0
+    outstanding_usd: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.daily_volume_usd > 0:
@@ -199,38 +222,73 @@ class SquareRootBook:
             raise ValueError(f"expected impact_coefficient > 0, was {self.impact_coefficient}")
         if not 0 <= self.fee_bps < 10_000:
             raise ValueError(f"expected 0 <= fee_bps < 10000, was {self.fee_bps}")
+        if not math.isfinite(self.outstanding_usd):
+            raise ValueError(f"expected a finite outstanding_usd, was {self.outstanding_usd}")
 
     def scaled(self, depth: float) -> SquareRootBook:
         """Return the book with its traded volume (the depth it stands for) scaled by `depth`."""
         return replace(self, daily_volume_usd=self.daily_volume_usd * depth)
 
-    def _impact(self, notional_usd: float | NDArray[np.float64]) -> NDArray[np.float64]:
-        scale = self.impact_coefficient * self.daily_volatility
-        return np.asarray(scale * np.sqrt(np.asarray(notional_usd) / self.daily_volume_usd))
+    @property
+    def _scale(self) -> float:
+        return self.impact_coefficient * self.daily_volatility
+
+    def continuing(self, log_displacement: float) -> SquareRootBook:
+        """Return the book with the metaorder whose impact is `log_displacement` (the venue's
+        log price offset from trades) in progress: ``Q = ±V · (d / (Y σ))²``.
+        """
+        outstanding = self.daily_volume_usd * (log_displacement / self._scale) ** 2
+        return replace(self, outstanding_usd=math.copysign(outstanding, log_displacement))
+
+    def _log_level(self, signed_usd: float | NDArray[np.float64]) -> NDArray[np.float64]:
+        # The log displacement of a metaorder of signed notional Q: sign(Q) Y σ √(|Q|/V).
+        q = np.asarray(signed_usd, dtype=np.float64)
+        return np.asarray(np.sign(q) * self._scale * np.sqrt(np.abs(q) / self.daily_volume_usd))
+
+    def _moves(
+        self, signed_usd: float | NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        # (final, average) log move of continuing the metaorder by `signed_usd`. The average
+        # is the mean log level over the fill, ∫ sign(Q)√|Q| dQ = (2/3)|Q|^{3/2}, less the
+        # level before; with nothing outstanding it is two thirds of the final move.
+        q0 = self.outstanding_usd
+        q = np.asarray(signed_usd, dtype=np.float64)
+        q1 = q0 + q
+        level0 = float(self._log_level(q0))
+        final = self._log_level(q1) - level0
+        antiderivative = (2.0 / 3.0) * self._scale / math.sqrt(self.daily_volume_usd)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean_level = antiderivative * (np.abs(q1) ** 1.5 - abs(q0) ** 1.5) / q
+        average = np.where(q == 0.0, 0.0, mean_level - level0)
+        return final, np.asarray(average, dtype=np.float64)
 
     def fill(self, price: float, quantity: float) -> Fill:
         """Return the fill of a trade of signed `quantity` at mid `price`."""
-        impact = float(self._impact(abs(quantity) * price))
+        final, average = self._moves(quantity * price)
         sign = 1.0 if quantity > 0 else -1.0
-        average = price * math.exp(sign * impact * 2.0 / 3.0)
         fee = 1.0 + sign * self.fee_bps / 10_000
-        return Fill(quantity, abs(quantity) * average * fee, price * math.exp(sign * impact))
+        return Fill(
+            quantity,
+            abs(quantity) * price * math.exp(float(average)) * fee,
+            price * math.exp(float(final)),
+        )
 
     def quantity_for_price(self, price: float, target: float) -> float:
         """Return the signed quantity whose impact moves the mid from `price` to `target`:
-        ``|ln(target/price)| = Y σ √(Q/V)``, so ``Q = V · (ln(target/price) / (Y σ))²`` USD.
+        the metaorder's level goes from ``d0`` to ``d0 + ln(target/price)``, and
+        ``Q = ±V · (d / (Y σ))²`` at each end.
         """
         if not target > 0:
             raise ValueError(f"expected a target price > 0, was {target}")
-        move = math.log(target / price)
-        scale = self.impact_coefficient * self.daily_volatility
-        notional = self.daily_volume_usd * (move / scale) ** 2
-        return math.copysign(notional / price, move)
+        level0 = float(self._log_level(self.outstanding_usd))
+        level1 = level0 + math.log(target / price)
+        q1 = math.copysign(self.daily_volume_usd * (level1 / self._scale) ** 2, level1)
+        return (q1 - self.outstanding_usd) / price
 
     def sell_proceeds(self, price: float, quantities: NDArray[np.float64]) -> NDArray[np.float64]:
         """Return the USD each of `quantities` would fetch if sold alone at `price`."""
-        impact = self._impact(quantities * price)
+        _, average = self._moves(-quantities * price)
         out: NDArray[np.float64] = (
-            quantities * price * np.exp(-impact * 2.0 / 3.0) * (1.0 - self.fee_bps / 10_000)
+            quantities * price * np.exp(average) * (1.0 - self.fee_bps / 10_000)
         )
         return out

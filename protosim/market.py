@@ -24,7 +24,7 @@ from protosim.clock import Clock
 from protosim.errors import SimulationError
 from protosim.eventlog import EventLog
 from protosim.events import ROOT, TradeExecuted
-from protosim.impact import Fill, ImpactModel
+from protosim.impact import Fill, ImpactModel, SquareRootBook
 from protosim.paths import PricePath
 
 _LOOKAHEAD_SAMPLES = 4096
@@ -484,6 +484,11 @@ class Market:
         bid, ask = self.depth(venue.venue_id)
         factor = bid if quantity < 0 else ask
         model = venue.impact if factor == 1.0 else venue.impact.scaled(factor)
+        if isinstance(model, SquareRootBook):
+            # A book's trades continue the metaorder whose impact is still in its price.
+            offset = self._venue_log_offset(venue.venue_id, self._clock.now)
+            if offset:
+                model = model.continuing(offset)
         if venue.peg_to_reference:
             model = dataclasses.replace(model, peg=self.reference_price(venue.asset))  # type: ignore[type-var]
         return model

@@ -7,13 +7,18 @@ profitable ones after its reaction latency. The chain includes the batch as gas 
 included slice is liquidated against the prices of that block (a slice whose positions recovered
 or were taken by a faster keeper fails) and its collateral is sold at once, moving the price
 the oracles watch.
+
+For a venue's multi-reserve book (Aave v3 `MultiBook`) the keeper also chooses, per account,
+which collateral to seize and which debt to repay: by default the largest collateral value and
+the largest debt value, as real liquidation bots do (``pair_choice = "largest"``), or the
+collateral with the largest bonus (``"best_bonus"``); accounts are then batched per chosen pair.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -23,6 +28,7 @@ from protosim.blocks import Tx
 from protosim.clock import Phase
 from protosim.context import SimContext
 from protosim.events import LiquidationsDeclined
+from protosim.protocols.lending.aave_v3.multibook import MultiBook
 from protosim.scenario import ComponentSpec
 
 
@@ -44,6 +50,9 @@ class KeeperParams(BaseModel):
     flashloan_premium_bps: float = Field(default=5.0, ge=0, le=10_000)
     capital_usd: float = Field(default=math.inf, gt=0)
     """Debt the keeper can repay per block; infinite with flash loans."""
+    pair_choice: Literal["largest", "best_bonus"] = "largest"
+    """Multi-reserve accounts: seize the largest collateral and repay the largest debt, or
+    seize the collateral with the highest liquidation bonus (ties: the largest)."""
 
 
 class LendingVenue(Protocol):
@@ -58,8 +67,10 @@ class LendingVenue(Protocol):
         """Return the oracle price of `asset` the venue uses now."""
         ...
 
-    def quote(self, book_index: int, positions: NDArray[np.int64]) -> Any:
-        """Return what liquidating `positions` would do now, without doing it."""
+    def quote(self, book_index: int, positions: NDArray[np.int64], **pair: str) -> Any:
+        """Return what liquidating `positions` would do now, without doing it (``pair``:
+        ``collateral`` and ``debt`` reserves, for a multi-reserve book).
+        """
         ...
 
     def liquidate(
@@ -69,6 +80,7 @@ class LendingVenue(Protocol):
         *,
         liquidator: str,
         cause: int | NDArray[np.int64],
+        **pair: str,
     ) -> Any:
         """Liquidate `positions` as one batch and return a report."""
         ...
@@ -180,22 +192,74 @@ class LendingKeeper:
         # included (it was lent out when that transaction was sent).
         budget = self.params.capital_usd - self._committed_usd
         for found in self.venue.candidates:
-            fresh = found.positions[~self._in_flight[found.book][found.positions]]
-            if fresh.size and budget > 0:
+            fresh = found.positions[~self._flight(found.book)[found.positions]]
+            if fresh.size == 0 or budget <= 0:
+                continue
+            book = self.venue.books[found.book]
+            if isinstance(book, MultiBook):
+                for collateral, debt, group in self._choose_pairs(found.book, fresh):
+                    if budget <= 0:
+                        break
+                    budget -= self._consider(
+                        found.book, group, found.cause, budget, (collateral, debt)
+                    )
+            else:
                 budget -= self._consider(found.book, fresh, found.cause, budget)
 
+    def _flight(self, book_index: int) -> NDArray[np.bool_]:
+        # Books grow (accounts opened during the run, a multi book created late).
+        while len(self._in_flight) <= book_index:
+            self._in_flight.append(np.zeros(0, dtype=np.bool_))
+        size = len(self.venue.books[book_index])
+        if len(self._in_flight[book_index]) < size:
+            grown = np.zeros(size, dtype=np.bool_)
+            grown[: len(self._in_flight[book_index])] = self._in_flight[book_index]
+            self._in_flight[book_index] = grown
+        return self._in_flight[book_index]
+
+    def _choose_pairs(
+        self, book_index: int, positions: NDArray[np.int64]
+    ) -> list[tuple[str, str, NDArray[np.int64]]]:
+        """Group `positions` by the (collateral, debt) reserve pair the keeper liquidates."""
+        venue: Any = self.venue
+        c_assets, coll_usd, d_assets, debt_usd = venue.reserve_values(book_index, positions)
+        if self.params.pair_choice == "best_bonus":
+            bonus = venue.collateral_bonus(book_index, positions)
+            # Highest bonus among held collateral, the larger value breaking ties.
+            score = np.where(coll_usd > 0, bonus * 1e30 + coll_usd, -np.inf)
+            ci = score.argmax(axis=1)
+        else:
+            ci = coll_usd.argmax(axis=1)
+        di = debt_usd.argmax(axis=1)
+        key = ci * len(d_assets) + di
+        groups = []
+        for k in np.unique(key):
+            # Order within a group is the venue's (most underwater first).
+            members = positions[key == k]
+            groups.append(
+                (c_assets[int(k) // len(d_assets)], d_assets[int(k) % len(d_assets)], members)
+            )
+        return groups
+
     def _consider(
-        self, book_index: int, positions: NDArray[np.int64], cause: int, budget: float
+        self,
+        book_index: int,
+        positions: NDArray[np.int64],
+        cause: int,
+        budget: float,
+        pair: tuple[str, str] | None = None,
     ) -> float:
         book = self.venue.books[book_index]
-        quote = self.venue.quote(book_index, positions)
+        kwargs = {} if pair is None else {"collateral": pair[0], "debt": pair[1]}
+        collateral_asset, debt_asset = pair if pair else (book.collateral_asset, book.debt_asset)
+        quote = self.venue.quote(book_index, positions, **kwargs)
         ok = quote.executed
         positions = positions[ok]
         if positions.size == 0:
             return 0.0
-        repay_usd = quote.debt_repaid[ok] * self.venue.price(book.debt_asset)
+        repay_usd = quote.debt_repaid[ok] * self.venue.price(debt_asset)
         received = quote.collateral_to_liquidator[ok]
-        proceeds = self._marginal_proceeds(book.collateral_asset, received, repay_usd)
+        proceeds = self._marginal_proceeds(collateral_asset, received, repay_usd)
         gas_usd = self._gas_cost_usd()
         choice = decide(
             repay_usd,
@@ -225,14 +289,14 @@ class LendingKeeper:
         if chosen.size == 0:
             return 0.0
         chosen_repay = repay_usd[ranked]
-        self._in_flight[book_index][chosen] = True
+        self._flight(book_index)[chosen] = True
         self._committed_usd += float(chosen_repay.sum())
         self.stats["submitted"] += chosen.size
         p = self.params
 
         def execute(start: int, stop: int) -> None:
             self._committed_usd -= float(chosen_repay[start:stop].sum())
-            self._execute(book_index, chosen[start:stop], cause)
+            self._execute(book_index, chosen[start:stop], cause, kwargs)
 
         self.chain.submit(
             Tx(
@@ -266,9 +330,17 @@ class LendingKeeper:
         marginal: NDArray[np.float64] = np.diff(cumulative, prepend=0.0)
         return marginal
 
-    def _execute(self, book_index: int, positions: NDArray[np.int64], cause: int) -> None:
-        self._in_flight[book_index][positions] = False
-        report = self.venue.liquidate(book_index, positions, liquidator=self.agent_id, cause=cause)
+    def _execute(
+        self,
+        book_index: int,
+        positions: NDArray[np.int64],
+        cause: int,
+        pair: dict[str, str] | None = None,
+    ) -> None:
+        self._flight(book_index)[positions] = False
+        report = self.venue.liquidate(
+            book_index, positions, liquidator=self.agent_id, cause=cause, **(pair or {})
+        )
         executed = len(report.executed)
         if executed == 0:
             return

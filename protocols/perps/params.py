@@ -250,6 +250,11 @@ class PerpMarketParams(_Strict):
     book: str
     """Trading venue (of `asset`) the venue sends liquidation orders to; its price is the
     perp's own book mid in the mark formulas."""
+    cex_perp_books: tuple[str, ...] = ()
+    """Trading venues of `asset` standing for other exchanges' perp books: with
+    ``mark = "hyperliquid"`` the median of their mids is the mark's third input (mechanics §5.3,
+    "median of CEX perp mids"). Empty: only two inputs exist and §5.3's 30 s EMA of the book mid
+    takes its place."""
     table: str | None = None
     """A preset margin table (`TABLE_PRESETS`); or give `tiers`."""
     tiers: tuple[TierParams, ...] | None = None
@@ -296,7 +301,8 @@ class PerpVenueParams(_Strict):
     """Cadence of mark updates and risk checks."""
     mark: Literal["index", "hyperliquid", "binance"] = "index"
     """``index``: mark = index; ``hyperliquid``: §5.3's median of oracle + 150 s EMA basis, the
-    book mid and a 30 s EMA of the mid; ``binance``: §6.4's median of the funding-basis index,
+    book mid and the median of the market's ``cex_perp_books`` mids (a 30 s EMA of the mid
+    where it names none); ``binance``: §6.4's median of the funding-basis index,
     index + 30 s mean basis, and the book price."""
     funding: FundingParams = FundingParams(rule="binance", interval_s=8 * 3600.0)
     liquidation_fee_rate: float = Field(default=0.005, ge=0, lt=1)

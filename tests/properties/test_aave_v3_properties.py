@@ -314,3 +314,105 @@ def test_liquidation_above_lt_times_lb_improves_health_factor(case: Case) -> Non
         ]
     )
     assert after.health_factor > p.health_factor
+
+
+# -- multi-reserve accounts and interest ------------------------------------------------------
+
+from protosim.protocols.lending.aave_v3.math import (  # noqa: E402
+    AccountReserve,
+    calculate_compounded_interest,
+    calculate_linear_interest,
+    liquidate_account,
+)
+
+
+@st.composite
+def multi_accounts(draw: st.DrawFn) -> dict[str, AccountReserve]:
+    """Two collateral and two debt reserves with realistic units, near or below HF 1."""
+    out = {}
+    for name, dec in (("WETH", 18), ("WBTC", 8)):
+        out[name] = AccountReserve(
+            price=draw(st.integers(10**9, 10**13)),
+            decimals=dec,
+            liquidation_threshold_bps=draw(st.integers(5_000, 9_000)),
+            liquidation_bonus_bps=draw(st.integers(10_100, 11_000)),
+            liquidation_protocol_fee_bps=1_000,
+            supplied=draw(st.integers(0, 10**4 * 10**dec)),
+        )
+    for name in ("USDC", "USDT"):
+        out[name] = AccountReserve(
+            price=draw(st.integers(9 * 10**7, 11 * 10**7)),
+            decimals=6,
+            liquidation_threshold_bps=0,
+            borrowed=draw(st.integers(0, 10**9 * 10**6)),
+        )
+    return out
+
+
+@PROPERTY_SETTINGS
+@given(
+    multi_accounts(),
+    st.sampled_from(["WETH", "WBTC"]),
+    st.sampled_from(["USDC", "USDT"]),
+    st.sampled_from(["v2", "v3.0", "v3.3"]),
+)
+def test_multi_liquidation_conserves_tokens_per_reserve(
+    account: dict[str, AccountReserve], collateral: str, debt: str, rules: str
+) -> None:
+    """Per reserve: supplied before = after + seized; borrowed before = after + repaid +
+    deficit; nothing negative; deficits only under v3.3."""
+    if rules == "v2":
+        account = {
+            k: dataclasses.replace(v, liquidation_protocol_fee_bps=0) for k, v in account.items()
+        }
+    try:
+        out = liquidate_account(account, collateral, debt, rules)
+    except LiquidationReverted:
+        return
+    for name, r in account.items():
+        seized = out.outcome.collateral_seized_total if name == collateral else 0
+        repaid = out.outcome.debt_repaid if name == debt else 0
+        assert r.supplied == out.supplied[name] + seized
+        assert r.borrowed == out.borrowed[name] + repaid + out.deficit.get(name, 0)
+        assert out.supplied[name] >= 0
+        assert out.borrowed[name] >= 0
+    if rules != "v3.3":
+        assert out.deficit == {}
+
+
+@PROPERTY_SETTINGS
+@given(multi_accounts(), st.integers(1, 9_999))
+def test_health_factor_does_not_rise_when_a_collateral_price_falls(
+    account: dict[str, AccountReserve], keep_bps: int
+) -> None:
+    """calculateUserAccountData: lowering one collateral's price never raises the HF, except
+    by the average threshold's floor to whole basis points (< 1 bp of an average ≥ 50 %, so
+    < 1/5000 relative)."""
+
+    def hf(reserves: dict[str, AccountReserve]) -> int:
+        return user_account_data(
+            ReserveBalance(
+                price=r.price,
+                decimals=r.decimals,
+                liquidation_threshold_bps=r.liquidation_threshold_bps,
+                supplied=r.supplied,
+                borrowed=r.borrowed,
+            )
+            for r in reserves.values()
+        ).health_factor
+
+    lower = dict(account)
+    lower["WETH"] = dataclasses.replace(
+        account["WETH"], price=account["WETH"].price * keep_bps // 10_000 or 1
+    )
+    assert hf(lower) <= hf(account) + hf(account) // 5_000 + 1
+
+
+@PROPERTY_SETTINGS
+@given(st.integers(0, 100_000 * 10**23), st.integers(0, 10 * 365 * 86_400), st.integers(1, 86_400))
+def test_interest_indexes_are_monotone_in_time(rate: int, elapsed: int, more: int) -> None:
+    """MathUtils: both interest factors are ≥ 1 and never fall as time passes; compounding
+    never pays less than linear."""
+    for f in (calculate_linear_interest, calculate_compounded_interest):
+        assert WAD * 10**9 <= f(rate, elapsed) <= f(rate, elapsed + more)
+    assert calculate_compounded_interest(rate, elapsed) >= calculate_linear_interest(rate, elapsed)

@@ -180,3 +180,96 @@ def test_bench_small_prints_figures() -> None:
     assert figures["accounts"] == 2000
     assert figures["liquidations"] > 0
     assert figures["wall_s"] > 0
+
+
+# -- replay and fixtures (issue 8) ------------------------------------------------------------
+
+
+def _tiny_fixture(tmp_path: Path) -> Path:
+    folder = tmp_path / "tiny-event"
+    folder.mkdir()
+    _write_toml(folder / "scenario.toml", tiny_scenario_dict(accounts=200, horizon_s=1_800.0))
+    (folder / "README.md").write_text("# tiny\n", encoding="utf-8")
+    (folder / "reported.toml").write_text(
+        'event = "tiny-event"\ntitle = "Tiny event"\nsummary = "a tiny cascade"\n'
+        '[[figures]]\nid = "liquidations"\ndescription = "liquidations"\n'
+        'measure = "count:LiquidationExecuted"\nvalue = 0.0\nrange = [0.0, 0.0]\n'
+        'unit = "count"\nsource = "hand"\n',
+        encoding="utf-8",
+    )
+    return folder
+
+
+def test_fixtures_list_shows_titles_and_reported() -> None:
+    """`fixtures list` names each fixture with its title and whether it has reported.toml."""
+    out = CliRunner().invoke(main, ["fixtures", "list"], terminal_width=200)
+    assert out.exit_code == 0, out.output
+    row = next(line for line in out.output.splitlines() if " oct-2025 " in line)
+    assert "yes" in row
+    assert "tariff-shock" in out.output
+
+
+def test_fixtures_show_prints_timeline_in_utc() -> None:
+    """`fixtures show oct-2025` prints the 21:36 UTC shocks, the data files and the figures."""
+    out = CliRunner().invoke(main, ["fixtures", "show", "oct-2025"], terminal_width=200)
+    assert out.exit_code == 0, out.output
+    assert "2025-10-10 21:36:00Z" in out.output
+    assert "binance_USDEUSDT_1m.csv" in out.output
+    assert "aave_usde_liquidations" in out.output
+
+
+def test_replay_json_and_table(tmp_path: Path) -> None:
+    """`replay PATH --json` reports each figure; the table form prints the mechanism."""
+    folder = _tiny_fixture(tmp_path)
+    out = CliRunner().invoke(main, ["replay", str(folder), "--json"])
+    assert out.exit_code == 0, out.output
+    payload = json.loads(out.output)
+    (figure,) = payload["figures"]
+    assert figure["id"] == "liquidations"
+    assert figure["in_range"] is (figure["simulated"] == 0.0)
+    out = CliRunner().invoke(main, ["replay", str(folder)], terminal_width=200)
+    assert out.exit_code == 0, out.output
+    assert "mechanism" in out.output
+    assert "liquidations" in out.output
+
+
+def test_replay_write_golden_with_set_needs_a_suffix(tmp_path: Path) -> None:
+    """A golden of a variant must be named, so the default golden is never overwritten."""
+    folder = _tiny_fixture(tmp_path)
+    out = CliRunner().invoke(main, ["replay", str(folder), "--set", "seed=3", "--write-golden"])
+    assert out.exit_code != 0
+    assert "--golden-suffix" in out.output
+
+
+def test_replay_unknown_fixture_exits_2() -> None:
+    """An unknown fixture name fails with one line listing the fixtures."""
+    out = CliRunner().invoke(main, ["replay", "no-such-event"])
+    assert out.exit_code == 2
+    assert "oct-2025" in out.output
+
+
+def test_bench_replay_scales_accounts(tmp_path: Path) -> None:
+    """`bench --replay PATH --accounts N` runs the fixture with N accounts in total."""
+    folder = _tiny_fixture(tmp_path)
+    out = CliRunner().invoke(
+        main, ["bench", "--replay", str(folder), "--accounts", "300", "--hours", "0.5", "--json"]
+    )
+    assert out.exit_code == 0, out.output
+    figures = json.loads(out.output)
+    assert figures["accounts"] == 300
+    assert figures["hours"] == 0.5
+    assert figures["wall_s"] > 0
+
+
+def test_bench_aave_multi_without_plugin_is_a_clear_error() -> None:
+    """Without a registered 'aave-multi' benchmark, --aave-multi says so (else it runs)."""
+    from protosim.registry import default_registry
+
+    try:
+        default_registry().benchmark("aave-multi")
+    except KeyError:
+        out = CliRunner().invoke(main, ["bench", "--aave-multi"])
+        assert out.exit_code != 0
+        assert "aave-multi" in out.output
+    else:
+        pytest.skip("the aave-multi benchmark is registered: its owner tests it")

@@ -17,7 +17,7 @@ import pytest
 from protosim.clock import Clock, ProcessGenerator
 from protosim.eventlog import EventLog
 from protosim.events import ROOT, ShockApplied, TradeExecuted
-from protosim.impact import ConstantProductPool
+from protosim.impact import ConstantProductPool, SquareRootBook
 from protosim.market import Market, TradingVenueParams
 from protosim.paths import PricePath, constant_path
 
@@ -224,6 +224,52 @@ def test_trade_displacement_decays_with_recovery_half_life(
     assert rig.market.price("ETH", "pool") == pytest.approx(expected, rel=1e-12)
     if elapsed_half_lives == 1.0:
         assert expected == pytest.approx(1_000.0 * 100.0 / 104.0, rel=1e-12)
+
+
+def _book_market(half_life_s: float = math.inf) -> Rig:
+    clock = Clock()
+    log = EventLog(now=lambda: clock.now, block=lambda: 0)
+    book = SquareRootBook(daily_volume_usd=1e9, daily_volatility=0.04, fee_bps=0.0)
+    venue = TradingVenueParams(
+        venue_id="book", asset="ETH", impact=book, recovery_half_life_s=half_life_s
+    )
+    return Rig(Market(clock, log, {"ETH": constant_path(1_000.0, 3_600.0)}, [venue]), clock, log)
+
+
+def test_book_sales_in_a_row_move_the_price_as_one_sale_of_their_total() -> None:
+    """The square-root law holds for the metaorder: ten $1M sales end where one $10M sale does,
+    1000 · exp(−0.04 · √(1e7 / 1e9)) = 996.0080 (not √10 times further)."""
+    rig = _book_market()
+    for _ in range(10):
+        rig.market.trade("book", -1e6 / rig.market.price("ETH", "book"), trader="k")
+    expected = 1_000.0 * math.exp(-0.04 * math.sqrt(1e7 / 1e9))
+    assert rig.market.price("ETH", "book") == pytest.approx(expected, rel=1e-9)
+
+
+def test_book_buy_back_of_a_sale_returns_to_the_start() -> None:
+    """Buying back the notional just sold walks the metaorder back to zero: the price returns
+    to the reference (1,000) with no recovery in between."""
+    rig = _book_market()
+    sold = rig.market.trade("book", -5_000.0, trader="k")
+    usd_level = 5_000.0 * 1_000.0  # the sale's notional at the pre-trade mid
+    after = rig.market.price("ETH", "book")
+    assert after < 1_000.0
+    rig.market.trade("book", usd_level / after, trader="k")
+    assert rig.market.price("ETH", "book") == pytest.approx(1_000.0, rel=1e-9)
+    assert sold.price_after == after
+
+
+def test_book_metaorder_is_forgotten_as_the_price_recovers() -> None:
+    """After the displacement has decayed to a quarter (two half-lives), a new sale continues a
+    metaorder of 1/16 of the first one's notional: ``Q = V (d/(Yσ))²``."""
+    rig = _book_market(half_life_s=60.0)
+    rig.market.trade("book", -10_000.0, trader="k")  # $10M at 1,000
+    rig.advance_to(120.0)
+    level = math.log(rig.market.price("ETH", "book") / 1_000.0)
+    assert level == pytest.approx(-0.04 * math.sqrt(1e7 / 1e9) / 4, rel=1e-9)
+    rig.market.trade("book", -1e7 / rig.market.price("ETH", "book"), trader="k")
+    expected = -0.04 * math.sqrt((1e7 / 16 + 1e7) / 1e9)
+    assert math.log(rig.market.price("ETH", "book") / 1_000.0) == pytest.approx(expected, rel=1e-9)
 
 
 # -- band crossings -----------------------------------------------------------------------------

@@ -22,6 +22,13 @@ factor is a WAD. Three rule sets are mirrored, each from the file named:
     left. The arithmetic is unchanged up to v3.6; v3.7 switches the seizure to explicit
     floor/ceil rounding (``percentMulFloor`` etc. in :mod:`protosim.units`), not mirrored here.
 
+Multi-reserve accounts (`liquidate_account`) and interest (`calculate_interest_rates`,
+`calculate_compounded_interest`, `accrue_indexes`) follow aave-dao/aave-v3-origin:
+``GenericLogic.calculateUserAccountData``, ``LiquidationLogic.executeLiquidationCall`` and
+``_burnBadDebt`` (v3.3.0), ``DefaultReserveInterestRateStrategyV2.calculateInterestRates``,
+``ReserveLogic._updateIndexes`` and ``MathUtils`` (main at fd1fbd91, whose compounded interest is
+the three-term ``x + x·(x/2 + x·x/6)`` form).
+
 Not modelled (the caller's business): reserve active/paused flags, the price-oracle sentinel and
 the liquidation grace period, eMode bonus selection (pass the effective bonus), the GHO
 special case of ``_burnDebtTokens``, v2's available-liquidity check, interest indexes (pass
@@ -38,10 +45,14 @@ from typing import TypeVar
 from protosim.units import (
     MAX_UINT256,
     PERCENTAGE_FACTOR,
+    RAY,
     WAD,
+    Ray,
     Wad,
     percent_div,
     percent_mul,
+    ray_div,
+    ray_mul,
     wad_div,
 )
 
@@ -52,16 +63,26 @@ __all__ = [
     "MAX_LIQUIDATION_CLOSE_FACTOR",
     "MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD",
     "MIN_LEFTOVER_BASE",
+    "SECONDS_PER_YEAR",
     "AccountData",
+    "AccountLiquidation",
+    "AccountReserve",
     "CollateralToLiquidate",
+    "InterestRates",
     "LiquidationInput",
     "LiquidationOutcome",
     "LiquidationReverted",
     "LiquidationRules",
     "ReserveBalance",
+    "accrue_indexes",
     "available_collateral_to_liquidate",
+    "bps_to_ray",
     "burn_bad_debt",
+    "calculate_compounded_interest",
+    "calculate_interest_rates",
+    "calculate_linear_interest",
     "health_factor",
+    "liquidate_account",
     "liquidation_call",
     "max_liquidatable_debt",
     "to_base_currency",
@@ -856,3 +877,322 @@ def burn_bad_debt(other_debts: Mapping[_K, int]) -> dict[_K, int]:
     {'WETH': 2000000000000000, 'DAI': 7}
     """
     return {reserve: debt for reserve, debt in other_debts.items() if debt != 0}
+
+
+# -- multi-reserve accounts ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccountReserve:
+    """One reserve of an account, with what a liquidation seizing it would use.
+
+    Attributes
+    ----------
+    price : int
+        Oracle price, USD with 8 decimals.
+    decimals : int
+        Token decimals.
+    liquidation_threshold_bps : int
+        The account's threshold for this reserve (the e-mode one where the category covers it).
+    liquidation_bonus_bps : int
+        Bonus multiplier when seized (the e-mode one where it applies), ≥ 10,000.
+    liquidation_protocol_fee_bps : int
+        Treasury share of the bonus (0 under v2).
+    supplied, borrowed : int
+        aToken and variable-debt balances in base units (scaled balance × index).
+    is_collateral : bool
+        Whether the account uses the supplied balance as collateral.
+    """
+
+    price: int
+    decimals: int
+    liquidation_threshold_bps: int
+    liquidation_bonus_bps: int = PERCENTAGE_FACTOR
+    liquidation_protocol_fee_bps: int = 0
+    supplied: int = 0
+    borrowed: int = 0
+    is_collateral: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class AccountLiquidation:
+    """An account after one ``liquidationCall``.
+
+    Attributes
+    ----------
+    outcome : LiquidationOutcome
+        What the call moved in its two reserves.
+    before : AccountData
+        The account's totals and health factor before the call.
+    supplied, borrowed : dict
+        Balances per reserve afterwards, base units.
+    deficit : dict
+        Debt burned into each reserve's deficit (v3.3, no collateral left), base units.
+    """
+
+    outcome: LiquidationOutcome
+    before: AccountData
+    supplied: dict[str, int]
+    borrowed: dict[str, int]
+    deficit: dict[str, int]
+
+
+def liquidate_account(
+    reserves: Mapping[str, AccountReserve],
+    collateral: str,
+    debt: str,
+    rules: LiquidationRules | str,
+    debt_to_cover: int = MAX_UINT256,
+) -> AccountLiquidation:
+    """Return a multi-reserve account after ``liquidationCall(collateral, debt, user, …)``.
+
+    The totals and health factor come from `user_account_data` over every reserve
+    (``GenericLogic.calculateUserAccountData``), the call itself from `liquidation_call`, and
+    under v3.3, when the collateral taken is all the collateral the account had in base
+    currency, every other debt is burned into its reserve's deficit (``_burnBadDebt``).
+
+    Parameters
+    ----------
+    reserves : Mapping
+        The account's reserves by id, thresholds and bonus already e-mode adjusted.
+    collateral, debt : str
+        The reserves the liquidator chose.
+    rules : LiquidationRules or str
+        ``"v2"``, ``"v3.0"`` or ``"v3.3"``.
+    debt_to_cover : int
+        Debt base units offered, default "as much as allowed".
+
+    Returns
+    -------
+    AccountLiquidation
+        Balances and deficits after the call.
+
+    Raises
+    ------
+    LiquidationReverted
+        As `liquidation_call`.
+
+    Examples
+    --------
+    1 WETH ($2,000, LT 83 %, bonus 5 %) and 1,000 USDC ($1, LT 78 %) supplied; 2,200 USDC
+    and 600 USDT borrowed. Collateral
+    $3,000, average LT (2000·8300 + 1000·7800) / 3000 = 8133, HF = 3000 × 0.8133 / 2800 =
+    0.87139…. Under v3.3 the WETH reserve ($2,000) and the USDC debt ($2,200) both reach
+    $2,000 but HF ≤ 0.95, so the whole 2,200 USDC may go: 2200 / 2000 × 1.05 = 1.155 WETH >
+    1 WETH, so 1 WETH is seized for 2000 / 1.05 = 1,904.7619047… → 1,904.761905 USDC
+    (``percentDiv`` rounds half up). USDC collateral remains, so no deficit:
+
+    >>> r = {"WETH": AccountReserve(price=2_000 * 10**8, decimals=18,
+    ...          liquidation_threshold_bps=8_300, liquidation_bonus_bps=10_500,
+    ...          liquidation_protocol_fee_bps=1_000, supplied=10**18),
+    ...      "USDC": AccountReserve(price=10**8, decimals=6, liquidation_threshold_bps=7_800,
+    ...          liquidation_bonus_bps=10_450, supplied=1_000 * 10**6, borrowed=2_200 * 10**6),
+    ...      "USDT": AccountReserve(price=10**8, decimals=6, liquidation_threshold_bps=7_800,
+    ...          borrowed=600 * 10**6)}
+    >>> out = liquidate_account(r, "WETH", "USDC", "v3.3")
+    >>> out.before.avg_liquidation_threshold_bps, out.before.health_factor
+    (8133, 871392857142857143)
+    >>> out.outcome.debt_repaid, out.supplied["WETH"], out.borrowed["USDC"], out.deficit
+    (1904761905, 0, 295238095, {})
+    """
+    rules = LiquidationRules(rules)
+    before = user_account_data(
+        ReserveBalance(
+            price=r.price,
+            decimals=r.decimals,
+            liquidation_threshold_bps=r.liquidation_threshold_bps,
+            supplied=r.supplied,
+            borrowed=r.borrowed,
+            is_collateral=r.is_collateral and r.supplied > 0,
+        )
+        for r in reserves.values()
+    )
+    coll = reserves[collateral]
+    owed = reserves[debt]
+    position = LiquidationInput(
+        collateral_balance=coll.supplied,
+        debt_balance=owed.borrowed,
+        collateral_price=coll.price,
+        debt_price=owed.price,
+        collateral_decimals=coll.decimals,
+        debt_decimals=owed.decimals,
+        collateral_liquidation_threshold_bps=coll.liquidation_threshold_bps,
+        liquidation_bonus_bps=coll.liquidation_bonus_bps,
+        liquidation_protocol_fee_bps=coll.liquidation_protocol_fee_bps,
+        total_collateral_base=before.total_collateral_base,
+        total_debt_base=before.total_debt_base,
+        health_factor=before.health_factor,
+        collateral_enabled=coll.is_collateral and coll.supplied > 0,
+    )
+    outcome = liquidation_call(position, rules, debt_to_cover)
+    supplied = {k: r.supplied for k, r in reserves.items()}
+    borrowed = {k: r.borrowed for k, r in reserves.items()}
+    supplied[collateral] = outcome.remaining_collateral
+    borrowed[debt] = outcome.remaining_debt
+    deficit: dict[str, int] = {}
+    if outcome.deficit:
+        deficit[debt] = outcome.deficit
+    if outcome.burn_other_debts:
+        others = {k: v for k, v in borrowed.items() if k != debt}
+        for k, amount in burn_bad_debt(others).items():
+            deficit[k] = amount
+            borrowed[k] = 0
+    return AccountLiquidation(outcome, before, supplied, borrowed, deficit)
+
+
+# -- interest ------------------------------------------------------------------------------------
+
+SECONDS_PER_YEAR = 365 * 86_400
+"""``MathUtils.SECONDS_PER_YEAR`` (365 days)."""
+
+
+def bps_to_ray(bps: int) -> Ray:
+    """Return basis points as a RAY (``DefaultReserveInterestRateStrategyV2._bpsToRay``).
+
+    >>> bps_to_ray(8_000) == 8 * RAY // 10
+    True
+    """
+    return bps * 10**23
+
+
+def calculate_linear_interest(rate: Ray, elapsed_s: int) -> Ray:
+    """Return the linear interest factor ``1 + rate · Δt / year`` (``MathUtils``), a RAY.
+
+    Examples
+    --------
+    aave-v3-origin ``tests/protocol/libraries/math/MathUtils.t.sol``
+    (``test_calculateLinearInterest``): 8 % for 7 years gives 1.56:
+
+    >>> calculate_linear_interest(8 * RAY // 100, 7 * SECONDS_PER_YEAR) == 156 * RAY // 100
+    True
+    """
+    if elapsed_s < 0:
+        raise ValueError(f"expected elapsed_s >= 0, was {elapsed_s}")
+    return RAY + rate * elapsed_s // SECONDS_PER_YEAR
+
+
+def calculate_compounded_interest(rate: Ray, elapsed_s: int) -> Ray:
+    """Return the compounded interest factor of ``MathUtils.calculateCompoundedInterest``.
+
+    Three terms of ``e^x`` with ``x = rate · Δt / year`` (rounded down)::
+
+        RAY + x + x.rayMul(x / 2 + x.rayMul(x / 6))
+
+    Examples
+    --------
+    aave-v3-origin ``MathUtils.t.sol`` (``test_calculateCompoundInterest_1``): 8 % for 7 years
+    must be within 0.3 % of e^0.56 = 1.7506725…; by hand x = 0.56, 0.56 × (0.28 + 0.56 ×
+    0.0933…) = 0.18606933…, so 1.74606933…; zero elapsed time gives exactly 1
+    (``test_calculateCompoundInterest_edge``):
+
+    >>> f = calculate_compounded_interest(8 * RAY // 100, 7 * SECONDS_PER_YEAR)
+    >>> f
+    1746069333333333333333333333
+    >>> abs(f / 1.750672500296101e27 - 1) < 0.003
+    True
+    >>> calculate_compounded_interest(8 * RAY // 100, 0) == RAY
+    True
+    """
+    if elapsed_s < 0:
+        raise ValueError(f"expected elapsed_s >= 0, was {elapsed_s}")
+    if elapsed_s == 0:
+        return RAY
+    x = rate * elapsed_s // SECONDS_PER_YEAR
+    return RAY + x + ray_mul(x, x // 2 + ray_mul(x, x // 6))
+
+
+@dataclass(frozen=True, slots=True)
+class InterestRates:
+    """A reserve's current rates, RAY per year."""
+
+    liquidity_rate: Ray
+    variable_borrow_rate: Ray
+
+
+def calculate_interest_rates(
+    *,
+    total_debt: int,
+    available_liquidity: int,
+    optimal_usage_bps: int,
+    base_rate_bps: int,
+    slope1_bps: int,
+    slope2_bps: int,
+    reserve_factor_bps: int,
+    unbacked: int = 0,
+) -> InterestRates:
+    """Return ``DefaultReserveInterestRateStrategyV2.calculateInterestRates`` (mechanics §1.6).
+
+    ``U = debt.rayDiv(available + debt)``; below the optimal usage the borrow rate is
+    ``base + slope1.rayMul(U).rayDiv(U_opt)``, above it ``base + slope1 +
+    slope2.rayMul((U − U_opt).rayDiv(1 − U_opt))``; the liquidity rate is
+    ``borrowRate.rayMul(U_supply).percentMul(1 − reserveFactor)``. No debt: liquidity rate 0,
+    borrow rate ``base``.
+
+    Examples
+    --------
+    aave-v3-origin ``tests/misc/rates/RateStrategy.calculateRates.t.sol``
+    (``test_calculate_rates_80_percent_usage``, optimal 80 %): at 80 % usage the borrow rate is
+    base + slope1. With the §1.6 wstETH figures (base 0, slope1 1 %, slope2 40 %, RF 35 %):
+    1 %, and the liquidity rate 1 % × 0.8 × 0.65 = 0.52 %; at 90 % usage
+    1 % + 40 % × 0.5 = 21 %:
+
+    >>> kw = dict(optimal_usage_bps=8_000, base_rate_bps=0, slope1_bps=100, slope2_bps=4_000,
+    ...           reserve_factor_bps=3_500)
+    >>> r = calculate_interest_rates(total_debt=80, available_liquidity=20, **kw)
+    >>> r.variable_borrow_rate == RAY // 100, r.liquidity_rate == 52 * RAY // 10_000
+    (True, True)
+    >>> r = calculate_interest_rates(total_debt=90, available_liquidity=10, **kw)
+    >>> r.variable_borrow_rate == 21 * RAY // 100
+    True
+    """
+    base = bps_to_ray(base_rate_bps)
+    if total_debt == 0:
+        return InterestRates(0, base)
+    optimal = bps_to_ray(optimal_usage_bps)
+    plus_debt = available_liquidity + total_debt
+    borrow_usage = ray_div(total_debt, plus_debt)
+    supply_usage = ray_div(total_debt, plus_debt + unbacked)
+    if borrow_usage > optimal:
+        excess = ray_div(borrow_usage - optimal, RAY - optimal)
+        borrow_rate = base + bps_to_ray(slope1_bps) + ray_mul(bps_to_ray(slope2_bps), excess)
+    else:
+        borrow_rate = base + ray_div(ray_mul(bps_to_ray(slope1_bps), borrow_usage), optimal)
+    liquidity_rate = percent_mul(
+        ray_mul(borrow_rate, supply_usage), PERCENTAGE_FACTOR - reserve_factor_bps
+    )
+    return InterestRates(liquidity_rate, borrow_rate)
+
+
+def accrue_indexes(
+    liquidity_index: Ray,
+    variable_borrow_index: Ray,
+    rates: InterestRates,
+    elapsed_s: int,
+    *,
+    has_debt: bool = True,
+) -> tuple[Ray, Ray]:
+    """Return the indexes after `elapsed_s` seconds (``ReserveLogic._updateIndexes``).
+
+    The liquidity index grows linearly, the variable borrow index compounded; each only when
+    its rate (or, for the borrow index, the reserve's scaled debt) is non-zero.
+
+    Examples
+    --------
+    A year at a 10 % borrow rate and 5 % liquidity rate, from indexes of 1: 1.05 and
+    1 + 0.1 + 0.1 × (0.05 + 0.1/6) = 1.10516…:
+
+    >>> li, bi = accrue_indexes(RAY, RAY, InterestRates(5 * RAY // 100, RAY // 10),
+    ...                         SECONDS_PER_YEAR)
+    >>> li == 105 * RAY // 100, bi
+    (True, 1105166666666666666666666667)
+    """
+    if rates.liquidity_rate != 0:
+        liquidity_index = ray_mul(
+            calculate_linear_interest(rates.liquidity_rate, elapsed_s), liquidity_index
+        )
+    if has_debt:
+        variable_borrow_index = ray_mul(
+            calculate_compounded_interest(rates.variable_borrow_rate, elapsed_s),
+            variable_borrow_index,
+        )
+    return liquidity_index, variable_borrow_index

@@ -7,6 +7,11 @@ and deficit per the selected rules version, computed by `kernels.liquidate_max`,
 ``LiquidationLogic.executeLiquidationCall`` of aave-dao/aave-v3-origin (v3.3) and
 aave/aave-v3-core (v3.0–v3.2) and is tested against the integer reference math in `math.py`.
 The AaveOracle has no staleness check (§1.8): the venue reads whatever answer its oracle holds.
+
+Multi-collateral, multi-debt accounts (``multi_populations`` and accounts opened through
+`AaveV3Market.open_account`) live in one `MultiBook` handled by `multi.MultiMarket`, with
+e-mode, isolation, caps and interest; it is the last entry of ``books`` once it has accounts.
+Single-pair populations keep their sorted-index fast path and accrue no interest.
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ from protosim.events import (
 from protosim.interfaces import Oracle, OracleReading
 from protosim.protocols.lending.aave_v3 import kernels
 from protosim.protocols.lending.aave_v3.book import PairBook
+from protosim.protocols.lending.aave_v3.errors import AaveReverted
+from protosim.protocols.lending.aave_v3.multi import MultiMarket
+from protosim.protocols.lending.aave_v3.multibook import MultiBook
 from protosim.protocols.lending.aave_v3.params import AaveV3Params, PopulationParams, ReserveParams
 from protosim.protocols.lending.guards import PriceGuard
 from protosim.scenario import ComponentSpec
@@ -115,7 +123,7 @@ class AaveV3Market:
                 else None
             ),
         )
-        self.books: list[PairBook] = []
+        self.books: list[PairBook | MultiBook] = []
         next_account = 0
         for i, population in enumerate(params.populations):
             book = self._populate(
@@ -123,11 +131,20 @@ class AaveV3Market:
             )
             next_account += len(book)
             self.books.append(book)
+        self.pair_books: list[PairBook] = [b for b in self.books if isinstance(b, PairBook)]
+        self.multi = MultiMarket(self, params, next_account)
+        self.multi_index: int | None = None
+        """Index of the multi-reserve book in ``books`` (None until it has accounts)."""
+        if len(self.multi.book):
+            self.multi_index = len(self.books)
+            self.books.append(self.multi.book)
+        self._multi_dirty = False
+        self._last_full_check = 0.0
         self.candidates: list[Candidates] = []
         self._dirty = True
         self._left_below: list[tuple[int, NDArray[np.int64], int]] = []
         self._fresh_check = False
-        self._flagged = [np.zeros(len(book), dtype=np.bool_) for book in self.books]
+        self._flagged = [np.zeros(len(book), dtype=np.bool_) for book in self.pair_books]
         # Positions a partial liquidation may have left below HF 1, with the liquidation's seq.
         self._recheck: list[tuple[int, NDArray[np.int64], int]] = []
         self.totals = {
@@ -167,6 +184,92 @@ class AaveV3Market:
         )
         self.chain.request_block()
         self._ctx.clock.start(f"venue.{self.venue_id}.recheck", self._recheck_loop())
+        if any(r.rate is not None for r in self.reserves.values()):
+            self._ctx.clock.start(f"venue.{self.venue_id}.interest", self._interest_loop())
+
+    def _interest_loop(self) -> ProcessGenerator:
+        # Debt grows with the borrow index while prices stand still: look at the book again
+        # once the fastest-growing debt may have moved health factors by the tolerance.
+        # A full check for a price resets the wait.
+        tolerance = self.params.interest_tolerance
+        while True:
+            rate = self.multi.max_borrow_rate()
+            wait = tolerance / rate * 365 * 86_400.0 if rate > 0 else 86_400.0
+            wait = max(wait, self.chain.params.block_time_s)
+            since = self._ctx.clock.now - self._last_full_check
+            if wait - since > 1e-3:  # a sliver left is float noise, not a reason to wait
+                yield self._ctx.clock.timeout(wait - since)
+                continue
+            if self.multi_index is not None and rate > 0:
+                self._multi_dirty = True
+                self.chain.request_block()
+            yield self._ctx.clock.timeout(wait)
+
+    def _multi_changed(self) -> None:
+        # An action changed an account: its health is looked at in the next block.
+        if self.multi_index is None:
+            self.multi_index = len(self.books)
+            self.books.append(self.multi.book)
+        self.chain.request_block()
+
+    # -- actions --------------------------------------------------------------------------------
+
+    def open_account(
+        self,
+        *,
+        collateral: Mapping[str, float],
+        debt: Mapping[str, float],
+        emode: int = 0,
+        cause: int = ROOT,
+    ) -> int:
+        """Open an account that supplies `collateral` and borrows `debt` in one transaction.
+
+        Supplies come first (each enabled as collateral per ``validateUseAsCollateral``), then
+        borrows, each validated as ``ValidationLogic.validateBorrow`` does (LTV, not LT); if any
+        step would revert, nothing happens.
+
+        Parameters
+        ----------
+        collateral, debt : Mapping
+            Reserve id → whole tokens.
+        emode : int
+            E-mode category (0: none).
+        cause : int
+            ``seq`` of the event that made the account act.
+
+        Returns
+        -------
+        int
+            The new account's id.
+
+        Raises
+        ------
+        AaveReverted
+            With ``.error`` the contract's error name (``INCONSISTENT_EMODE_CATEGORY``,
+            ``SUPPLY_CAP_EXCEEDED``, ``BORROW_CAP_EXCEEDED``, ``DEBT_CEILING_EXCEEDED``,
+            ``COLLATERAL_CANNOT_COVER_NEW_BORROW``, ...).
+        """
+        return self.multi.open_account(collateral, debt, emode, cause)
+
+    def supply(self, account: int, asset: str, amount: float, *, cause: int) -> None:
+        """Supply `amount` tokens of `asset` to `account` (``Pool.supply``).
+
+        Raises
+        ------
+        AaveReverted
+            ``SUPPLY_CAP_EXCEEDED`` or ``INVALID_AMOUNT``.
+        """
+        self.multi.supply(account, asset, amount, cause)
+
+    def borrow(self, account: int, asset: str, amount: float, *, cause: int) -> None:
+        """Borrow `amount` tokens of `asset` for `account` (``Pool.borrow``, variable rate).
+
+        Raises
+        ------
+        AaveReverted
+            As ``ValidationLogic.validateBorrow`` (see `open_account`).
+        """
+        self.multi.borrow(account, asset, amount, cause)
 
     def _recheck_loop(self) -> ProcessGenerator:
         # Positions left below the line by keepers (unprofitable now, or waiting for gas) get
@@ -239,28 +342,46 @@ class AaveV3Market:
         self.candidates = found
         for cand in found:
             # Log each position once when it crosses the line, not at every check it stays.
-            flagged = self._flagged[cand.book]
+            book = self.books[cand.book]
+            flagged = (
+                self.multi.flagged() if isinstance(book, MultiBook) else self._flagged[cand.book]
+            )
             fresh = cand.positions[~flagged[cand.positions]]
             if fresh.size == 0:
                 continue
             flagged[fresh] = True
-            book = self.books[cand.book]
-            debt = self.guard.price(book.debt_asset)
+            if isinstance(book, MultiBook):
+                debt_usd = self.multi.debt_usd(fresh)
+            else:
+                debt_usd = float(book.debt[fresh].sum() * self.guard.price(book.debt_asset).price)
             self._ctx.log.emit(
                 PositionsBecameLiquidatable,
                 cause=cand.cause,
                 venue=self.venue_id,
                 count=int(fresh.size),
-                debt_usd=float(book.debt[fresh].sum() * debt.price),
+                debt_usd=debt_usd,
             )
 
-    def _find_candidates(self) -> list[Candidates]:
+    def _find_candidates(self) -> list[Candidates]:  # noqa: C901 - multi book, then pair books
         found: list[Candidates] = []
+        multi = self.multi_index
+        if multi is not None:
+            # Prices, indexes (interest) or touched accounts: the multi-reserve book looks
+            # at what may have changed (see MultiBook).
+            full = self._dirty or self._multi_dirty
+            self._multi_dirty = False
+            if full:
+                self._last_full_check = self._ctx.clock.now
+            hit = self.multi.find(full=full)
+            if hit is not None and hit[0].size:
+                found.append(Candidates(multi, hit[0], hit[1]))
         if self._dirty:
             # A price moved: query every book's index.
             self._dirty = False
-            self._recheck = []
+            self._recheck = [r for r in self._recheck if r[0] != multi]
             for i, book in enumerate(self.books):
+                if not isinstance(book, PairBook):
+                    continue
                 prices = self._pair_prices(book)
                 if prices is None:
                     continue
@@ -271,10 +392,14 @@ class AaveV3Market:
         elif self._recheck:
             # Prices unchanged: only positions just partially liquidated can still be below 1.
             for i, positions, cause in self._recheck:
-                prices = self._pair_prices(self.books[i])
+                if i == multi:
+                    continue  # its touched accounts were looked at above
+                pair = self.books[i]
+                assert isinstance(pair, PairBook)
+                prices = self._pair_prices(pair)
                 if prices is None:
                     continue
-                left = self.books[i].still_liquidatable(positions, prices[0] / prices[1])
+                left = pair.still_liquidatable(positions, prices[0] / prices[1])
                 if left.size:
                     found.append(Candidates(i, left, cause))
             self._recheck = []
@@ -286,6 +411,11 @@ class AaveV3Market:
         kept = []
         for cand in found:
             book = self.books[cand.book]
+            if isinstance(book, MultiBook):
+                allowed = self.guard.sentinel_allows(self.multi.health_factors(cand.positions))
+                if allowed.any():
+                    kept.append(Candidates(cand.book, cand.positions[allowed], cand.cause))
+                continue
             ratio = self.price(book.collateral_asset) / self.price(book.debt_asset)
             allowed = self.guard.sentinel_allows(book.health_factors(ratio, cand.positions))
             if allowed.all():
@@ -296,9 +426,24 @@ class AaveV3Market:
 
     # -- liquidation --------------------------------------------------------------------------
 
-    def quote(self, book_index: int, positions: NDArray[np.int64]) -> kernels.LiquidationBatch:
-        """Return what liquidating `positions` with the maximum debt to cover would do now."""
+    def quote(
+        self,
+        book_index: int,
+        positions: NDArray[np.int64],
+        *,
+        collateral: str | None = None,
+        debt: str | None = None,
+    ) -> kernels.LiquidationBatch:
+        """Return what liquidating `positions` with the maximum debt to cover would do now.
+
+        For the multi-reserve book, `collateral` and `debt` name the reserves the liquidator
+        chose (required there; ignored for single-pair books).
+        """
         book = self.books[book_index]
+        if isinstance(book, MultiBook):
+            if collateral is None or debt is None:
+                raise ValueError("expected the collateral and debt reserve for a multi book")
+            return self.multi.quote(positions, collateral, debt)[0]
         coll_reserve = self.reserves[book.collateral_asset]
         return kernels.liquidate_max(
             book.collateral[positions],
@@ -318,11 +463,16 @@ class AaveV3Market:
         *,
         liquidator: str,
         cause: int | NDArray[np.int64],
+        collateral: str | None = None,
+        debt: str | None = None,
     ) -> LiquidationReport:
         """Liquidate `positions` of one book with the maximum debt to cover, as one batch of
         ``liquidationCall``s; calls that would revert (health restored, dust) are counted.
+        `collateral` and `debt` are the liquidator's choice of reserves in the multi book.
         """
         book = self.books[book_index]
+        if isinstance(book, MultiBook):
+            return self._liquidate_multi(book_index, positions, liquidator, cause, collateral, debt)
         log = self._ctx.log
         prices = self._pair_prices(book)
         if prices is None:
@@ -399,6 +549,78 @@ class AaveV3Market:
             first, done, book.collateral_asset, to_liquidator, float(repaid.sum()), failed
         )
 
+    def reserve_values(
+        self, book_index: int, positions: NDArray[np.int64]
+    ) -> tuple[list[str], NDArray[np.float64], list[str], NDArray[np.float64]]:
+        """Return the multi book's collateral and debt reserves and, for `positions`, the USD
+        value of each enabled collateral (k × C) and each debt (k × D), for a liquidator to
+        choose its pair.
+        """
+        if book_index != self.multi_index:
+            raise ValueError(f"book {book_index} is not the multi-reserve book")
+        return self.multi.reserve_values(positions)
+
+    def collateral_bonus(
+        self, book_index: int, positions: NDArray[np.int64]
+    ) -> NDArray[np.float64]:
+        """Return the bonus multiplier (k × C) each of `positions` would get on each collateral
+        (the e-mode one where the account's category covers the asset).
+        """
+        if book_index != self.multi_index:
+            raise ValueError(f"book {book_index} is not the multi-reserve book")
+        out: NDArray[np.float64] = self.multi.bonus_table[self.multi.book.emode[positions]]
+        return out
+
+    def _liquidate_multi(
+        self,
+        book_index: int,
+        positions: NDArray[np.int64],
+        liquidator: str,
+        cause: int | NDArray[np.int64],
+        collateral: str | None,
+        debt: str | None,
+    ) -> LiquidationReport:
+        if collateral is None or debt is None:
+            raise ValueError("expected the collateral and debt reserve for a multi book")
+        if self.multi._prices() is None:
+            return self._fail_count(collateral, positions, liquidator, cause, "oracle_unavailable")
+        first, done, to_liquidator, repaid, failed = self.multi.liquidate(
+            positions,
+            collateral,
+            debt,
+            liquidator=liquidator,
+            cause=cause,
+            allowed=np.ones(1, dtype=np.bool_) if self.guard.sentinel_closed else None,
+        )
+        if failed:
+            bad = np.setdiff1d(positions, done)
+            self._fail_count(collateral, bad, liquidator, cause, "reverted")
+        if done.size:
+            self._recheck.append((book_index, done, first))
+            self.chain.request_block()
+        return LiquidationReport(first, done, collateral, to_liquidator, repaid, failed)
+
+    def _fail_count(
+        self,
+        collateral: str,
+        positions: NDArray[np.int64],
+        liquidator: str,
+        cause: int | NDArray[np.int64],
+        reason: str,
+    ) -> LiquidationReport:
+        count = int(positions.size)
+        self.totals["failed_liquidations"] += count
+        log = self._ctx.log
+        log.emit(
+            LiquidationsFailed,
+            cause=int(np.max(cause)) if np.ndim(cause) else int(cause),
+            venue=self.venue_id,
+            liquidator=liquidator,
+            count=count,
+            reason=reason,
+        )
+        return LiquidationReport(len(log), positions[:0], collateral, 0.0, 0.0, count)
+
     def _fail(
         self,
         book: PairBook,
@@ -427,11 +649,15 @@ class AaveV3Market:
         """Return liquidation totals, deficits and the book's remaining size."""
         out = dict(self.totals)
         out["accounts"] = float(sum(len(b) for b in self.books))
-        out["collateral_usd"] = float(
-            sum(b.collateral.sum() * self.valuation_price(b.collateral_asset) for b in self.books)
+        multi_collateral, multi_debt = self.multi.totals_usd()
+        out["collateral_usd"] = multi_collateral + float(
+            sum(
+                b.collateral.sum() * self.valuation_price(b.collateral_asset)
+                for b in self.pair_books
+            )
         )
-        out["debt_usd"] = float(
-            sum(b.debt.sum() * self.valuation_price(b.debt_asset) for b in self.books)
+        out["debt_usd"] = multi_debt + float(
+            sum(b.debt.sum() * self.valuation_price(b.debt_asset) for b in self.pair_books)
         )
         out["bad_debt_usd"] = out["deficit_usd"] + out["residual_bad_debt_usd"]
         return out
@@ -441,12 +667,17 @@ class AaveV3Market:
 
         Columns: ``venue``, ``account``, ``collateral_asset``, ``debt_asset``, ``collateral``
         and ``debt`` (tokens), ``collateral_usd``, ``debt_usd``, ``liquidation_threshold``,
-        ``health_factor``, ``collateral_oracle``, ``debt_oracle``.
+        ``health_factor``, ``collateral_oracle``, ``debt_oracle``. A multi-reserve account is
+        one row naming its largest collateral and debt reserve; its tokens are those of these
+        two, its USD values and threshold (``weighted / collateral``) cover all its reserves.
         """
         import pandas as pd
 
         frames = []
         for book in self.books:
+            if isinstance(book, MultiBook):
+                frames.append(self._multi_frame())
+                continue
             p_c = self.valuation_price(book.collateral_asset)
             p_d = self.valuation_price(book.debt_asset)
             frames.append(
@@ -476,10 +707,61 @@ class AaveV3Market:
         """
         out = []
         for book in self.books:
+            if isinstance(book, MultiBook):
+                out.append(self._multi_health_under(prices))
+                continue
             p_c = prices.get(book.collateral_asset, self.valuation_price(book.collateral_asset))
             p_d = prices.get(book.debt_asset, self.valuation_price(book.debt_asset))
             out.append(book.health_factors(p_c / p_d))
         return np.concatenate(out) if out else np.empty(0)
+
+    def _multi_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        multi = self.multi
+        rows = np.arange(len(multi.book), dtype=np.int64)
+        c_assets, coll, d_assets, debt = multi.reserve_values(rows)
+        ci = coll.argmax(axis=1)
+        di = debt.argmax(axis=1)
+        book = multi.book
+        collateral_usd = coll.sum(axis=1)
+        hf = multi.health_factors()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lt = np.where(
+                collateral_usd > 0,
+                hf * debt.sum(axis=1) / np.where(collateral_usd > 0, collateral_usd, 1.0),
+                0.0,
+            )
+        c_names = np.array(c_assets, dtype=object)[ci]
+        d_names = np.array(d_assets, dtype=object)[di]
+        return pd.DataFrame(
+            {
+                "venue": self.venue_id,
+                "account": rows + book.first_account,
+                "collateral_asset": c_names,
+                "debt_asset": d_names,
+                "collateral": coll[rows, ci] / np.array([self.valuation_price(a) for a in c_names])
+                if rows.size
+                else np.empty(0),
+                "debt": debt[rows, di] / np.array([self.valuation_price(a) for a in d_names])
+                if rows.size
+                else np.empty(0),
+                "collateral_usd": collateral_usd,
+                "debt_usd": debt.sum(axis=1),
+                "liquidation_threshold": np.where(np.isfinite(lt), lt, 0.0),
+                "health_factor": hf,
+                "collateral_oracle": [self.reserves[a].oracle for a in c_names],
+                "debt_oracle": [self.reserves[a].oracle for a in d_names],
+            }
+        )
+
+    def _multi_health_under(self, prices: Mapping[str, float]) -> NDArray[np.float64]:
+        multi = self.multi
+        book = multi.book
+        pc = np.array([prices.get(a, self.valuation_price(a)) for a in book.collateral_assets])
+        pd_ = np.array([prices.get(a, self.valuation_price(a)) for a in book.debt_assets])
+        cu, du = multi.units((pc, pd_))
+        return book.exact_health(np.arange(len(book), dtype=np.int64), cu, du)
 
     def priced_by(self) -> dict[str, tuple[str, ...]]:
         """Return the oracle ids each reserve's price comes from (source, then fallback)."""
@@ -500,4 +782,4 @@ def build(ctx: SimContext, spec: ComponentSpec, params: AaveV3Params, where: str
     return AaveV3Market(ctx, spec.id, params)
 
 
-__all__ = ["ROOT", "AaveV3Market", "Candidates", "LiquidationReport", "build"]
+__all__ = ["ROOT", "AaveReverted", "AaveV3Market", "Candidates", "LiquidationReport", "build"]

@@ -1,1 +1,3 @@
-"""Compound v2 (Comptroller and cTokens): reference integer math of liquidations and interest."""
+"""Compound v2 (Comptroller and cTokens): reference integer math, vectorized kernels and the
+``lending.compound_v2`` venue.
+"""

@@ -1,1 +1,3 @@
-"""Compound v3 (Comet): reference integer math of absorb, buyCollateral, indices and rates."""
+"""Compound v3 (Comet): reference integer math, vectorized kernels, the ``lending.compound_v3``
+venue and its absorber and storefront-buyer keepers.
+"""

@@ -101,3 +101,21 @@ def test_equal_bids_are_included_in_submission_order() -> None:
     liq = result.liquidations
     assert _executes_before(liq, "first", "second", blocks=1)
     assert liq["liquidator"].value_counts()["first"] > 0
+
+
+def test_keeper_can_prefer_the_collateral_with_the_best_bonus() -> None:
+    """pair_choice = "best_bonus": on multi-reserve accounts (60 % ETH at 5 %, 30 % WBTC at
+    5 %, 10 % wstETH at 6 % bonus) the keeper seizes wstETH first, not the larger ETH."""
+    import tomllib
+    from pathlib import Path
+
+    from protosim import Scenario, Simulation
+
+    path = Path(__file__).parent / "aave_v3" / "data" / "multi_crash.toml"
+    with path.open("rb") as f:
+        data = tomllib.load(f)
+    data["agents"][0]["params"]["pair_choice"] = "best_bonus"
+    result = Simulation(Scenario.from_dict(data)).run()
+    first = result.liquidations.sort_values("seq").groupby("account").first()
+    assert len(first) > 0
+    assert (first["collateral_asset"] == "wstETH").all()

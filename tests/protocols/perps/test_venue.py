@@ -15,7 +15,7 @@ import pytest
 
 from protosim import Scenario, Simulation
 from protosim.errors import ScenarioError
-from protosim.events import ROOT, LiquidationExecuted, TradeExecuted
+from protosim.events import ROOT, LiquidationExecuted, OracleUpdated, TradeExecuted
 from protosim.protocols.perps.events import (
     BackstopTookOver,
     FundingSettled,
@@ -366,3 +366,104 @@ def test_hyperliquid_mark_follows_the_documented_emas() -> None:
     third = (101.0 * b + 100.0) / (b + 1.0)
     assert second == pytest.approx(sorted((first, 100.0, third))[1], rel=1e-12)
     assert second == pytest.approx(third, rel=1e-12)
+
+
+def test_hyperliquid_mark_takes_the_cex_perp_mids_as_its_third_input() -> None:
+    """§5.3 with three inputs, by hand: 300 s at oracle = mid = 100, then 60 s with the own book
+    at 70 while the other exchanges' perps stay at (100, 100, 99). (i) = 100 − 30 Σ_{k<60} a^k /
+    Σ_{k<360} a^k with a = e^(−1/150) ≈ 89.12, (ii) = 70, (iii) = median(100, 100, 99) = 100:
+    the mark is (i). The two-input rule would give the 30 s EMA of the mid (≈ 74)."""
+    from protosim.protocols.perps.venue import _MarkState
+
+    cex = [100.0, 100.0, 99.0]
+    state, two = _MarkState(), _MarkState()
+    for _ in range(300):
+        PerpVenue._hyperliquid_mark(state, 100.0, 100.0, 1.0, cex)
+        PerpVenue._hyperliquid_mark(two, 100.0, 100.0, 1.0)
+    for _ in range(60):
+        mark = PerpVenue._hyperliquid_mark(state, 100.0, 70.0, 1.0, cex)
+        without = PerpVenue._hyperliquid_mark(two, 100.0, 70.0, 1.0)
+    a = np.exp(-1.0 / 150.0)
+    first = 100.0 - 30.0 * (1.0 - a**60) / (1.0 - a**360)
+    assert mark == pytest.approx(first, rel=1e-9)
+    assert 89.0 < mark < 89.3
+    b = np.exp(-1.0 / 30.0)
+    ema_mid = (100.0 * (b**60 - b**360) + 70.0 * (1.0 - b**60)) / (1.0 - b**360)
+    assert without == pytest.approx(ema_mid, rel=1e-9)
+    assert without < 75.0
+
+
+def test_cex_perp_books_must_be_trading_venues_of_the_market_asset() -> None:
+    """A mark input naming no trading venue of the market's asset is a build error naming it."""
+    params = {"market": {"table": "hyperliquid.BTC", "cex_perp_books": ["spot", "nowhere"]}}
+    with pytest.raises(ScenarioError, match=r"cex_perp_books\[1\]: 'nowhere'"):
+        _sim(_scenario("perps.hyperliquid", params, price=100_000.0))
+
+
+def test_unified_liquidation_is_caused_by_the_collateral_that_depegged() -> None:
+    """A unified account (1 ETH long at 4,000: MM 20; $15 of token A and $15 of B, uniMMR 1.5)
+    is liquidated when A's own book is sold 80 % down (equity 18, uniMMR 0.9 < 1.05) and
+    names A's index reading as its cause, not the reading of B's index, which publishes later
+    in the same instant (B's book lifted 1 %: a gain to the account)."""
+    deep = {"kind": "constant_product", "depth_usd": 1e12, "fee_bps": 0.0}
+    thin = {"kind": "constant_product", "depth_usd": 1e6, "fee_bps": 0.0}
+    account = {
+        "wallet_usd": 0.0,
+        "collateral": {"A": 15.0, "B": 15.0},
+        "positions": [{"market": "ETH", "size": 1.0, "entry_price": 4_000.0}],
+    }
+    book = {"kind": "oracle.internal_book"}
+    scenario = Scenario.from_dict(
+        {
+            "name": "perp-unified-cause",
+            "seed": 1,
+            "horizon_s": 30.0,
+            "assets": [
+                {"id": "ETH", "path": {"kind": "constant", "price": 4_000.0}},
+                {"id": "A", "path": {"kind": "constant", "price": 1.0}},
+                {"id": "B", "path": {"kind": "constant", "price": 1.0}},
+            ],
+            "markets": [
+                {"id": "eth-book", "asset": "ETH", "impact": deep},
+                {"id": "a-book", "asset": "A", "impact": thin},
+                {"id": "b-book", "asset": "B", "impact": deep},
+            ],
+            "oracles": [
+                {"id": "a-index", **book, "params": {"asset": "A", "venue": "a-book"}},
+                {"id": "b-index", **book, "params": {"asset": "B", "venue": "b-book"}},
+                {"id": "eth-index", **book, "params": {"asset": "ETH", "venue": "eth-book"}},
+            ],
+            "venues": [
+                {
+                    "id": "perp",
+                    "kind": "perps.binance",
+                    "params": {
+                        "markets": {
+                            "ETH": {
+                                "asset": "ETH",
+                                "index_oracle": "eth-index",
+                                "book": "eth-book",
+                                "tiers": [{"floor": 0.0, "max_leverage": 100.0, "mmr": 0.005}],
+                            }
+                        },
+                        "collateral": {
+                            "A": {"oracle": "a-index", "collateral_rate": 1.0, "book": "a-book"},
+                            "B": {"oracle": "b-index", "collateral_rate": 1.0, "book": "b-book"},
+                        },
+                        "accounts": [account],
+                    },
+                }
+            ],
+            "shocks": [
+                {"kind": "market_trade", "at_s": 10.0, "venue": "a-book", "target_change": -0.8},
+                {"kind": "market_trade", "at_s": 10.0, "venue": "b-book", "target_change": 0.01},
+            ],
+        },
+        registry=REGISTRY,
+    )
+    result = _sim(scenario).run()
+    liq = result.log.frame(LiquidationExecuted)
+    assert len(liq) > 0
+    updates = result.log.frame(OracleUpdated).set_index("seq")
+    causes = {str(updates.loc[c, "oracle"]) for c in liq["cause"].tolist()}
+    assert causes == {"a-index"}
