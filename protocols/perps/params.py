@@ -25,6 +25,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from protosim.errors import KeyedValueError
+from protosim.protocols.distributions import LognormalUsd, UniformRange
 from protosim.protocols.perps.adl import AdlPolicy
 from protosim.protocols.perps.math import (
     BINANCE_BTCUSDT,
@@ -126,28 +127,6 @@ class BackstopParams(_Strict):
     """The vault takes no account whose deficit would leave it below this equity."""
     unwind_half_life_s: float = Field(default=60.0, ge=0, allow_inf_nan=False)
     """The vault closes what it took into the book with this half-life (0: at once)."""
-
-
-class LognormalUsd(_Strict):
-    """Per-position notionals drawn log-normally around a median (USD)."""
-
-    kind: Literal["lognormal"]
-    median: float = Field(gt=0, allow_inf_nan=False)
-    sigma: float = Field(ge=0, allow_inf_nan=False)
-
-
-class UniformRange(_Strict):
-    """Values drawn uniformly from ``[low, high]``."""
-
-    kind: Literal["uniform"]
-    low: float = Field(gt=0, allow_inf_nan=False)
-    high: float = Field(gt=0, allow_inf_nan=False)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> UniformRange:
-        if self.high < self.low:
-            raise ValueError(f"expected high >= low, was {self.high} < {self.low}")
-        return self
 
 
 class PerpPopulationParams(_Strict):

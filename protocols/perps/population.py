@@ -105,14 +105,11 @@ def draw_population(
     n = pop.accounts
     k = len(pop.markets)
     size_spec = pop.position_usd
-    if size_spec.kind == "lognormal":
-        notional = size_spec.median * np.exp(size_spec.sigma * rng.standard_normal((k, n)))
-    else:
-        notional = rng.uniform(size_spec.low, size_spec.high, (k, n))
+    notional = size_spec.draw(rng, (k, n))
     if pop.notional_usd is not None:
         notional *= pop.notional_usd / float(notional.sum())
     long = rng.random((k, n)) < pop.long_share
-    leverage = rng.uniform(pop.leverage.low, pop.leverage.high, n)
+    leverage = pop.leverage.draw(rng, n)
     dispersion = (
         np.exp(pop.entry_dispersion * rng.standard_normal((k, n)))
         if pop.entry_dispersion > 0

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from protosim.errors import KeyedValueError
+from protosim.protocols.distributions import LognormalUsd, UniformRange
 from protosim.protocols.lending.guards import OracleGuardParams
 
 
@@ -95,28 +96,6 @@ class ReserveParams(_Strict):
                 f"(PoolConfigurator), was {self.liquidation_threshold_bps} × "
                 f"{self.liquidation_bonus_bps}"
             )
-        return self
-
-
-class LognormalUsd(_Strict):
-    """Position sizes in USD drawn log-normally around a median."""
-
-    kind: Literal["lognormal"]
-    median: float = Field(gt=0)
-    sigma: float = Field(ge=0)
-
-
-class UniformRange(_Strict):
-    """Values drawn uniformly from [low, high]."""
-
-    kind: Literal["uniform"]
-    low: float = Field(gt=0)
-    high: float = Field(gt=0)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> UniformRange:
-        if self.high < self.low:
-            raise ValueError(f"expected high >= low, was {self.high} < {self.low}")
         return self
 
 

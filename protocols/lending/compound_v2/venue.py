@@ -307,11 +307,8 @@ class CompoundV2Market:
         # Collateral underlying and borrow of each account at the t = 0 oracle prices.
         n = pop.accounts
         size = pop.collateral_usd
-        if size.kind == "lognormal":
-            collateral_usd = size.median * np.exp(size.sigma * rng.standard_normal(n))
-        else:
-            collateral_usd = rng.uniform(size.low, size.high, n)
-        hf = rng.uniform(pop.health_factor.low, pop.health_factor.high, n)
+        collateral_usd = size.draw(rng, n)
+        hf = pop.health_factor.draw(rng, n)
         cf = self.params.markets[pop.collateral].collateral_factor
         p_c = self.oracles[pop.collateral].read().price
         p_d = self.oracles[pop.debt].read().price

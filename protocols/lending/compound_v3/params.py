@@ -12,7 +12,7 @@ import math
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from protosim.errors import KeyedValueError
-from protosim.protocols.lending.aave_v3.params import LognormalUsd, UniformRange
+from protosim.protocols.distributions import LognormalUsd, UniformRange
 
 
 class _Strict(BaseModel):

@@ -154,11 +154,8 @@ class CometMarket:
     def _populate(self, pop: CometPopulationParams, rows: slice, rng: np.random.Generator) -> None:
         n = pop.accounts
         size = pop.collateral_usd
-        if size.kind == "lognormal":
-            collateral_usd = size.median * np.exp(size.sigma * rng.standard_normal(n))
-        else:
-            collateral_usd = rng.uniform(size.low, size.high, n)
-        hf = rng.uniform(pop.health_factor.low, pop.health_factor.high, n)
+        collateral_usd = size.draw(rng, n)
+        hf = pop.health_factor.draw(rng, n)
         k = self.assets.index(pop.collateral)
         lcf = self.liquidate_cf[k]
         self.collateral[rows, k] = collateral_usd / self.price(pop.collateral)

@@ -1036,10 +1036,7 @@ def _draw_urns(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     n = pop.urns
     size = pop.debt_dai
-    if size.kind == "lognormal":
-        debt = size.median * np.exp(size.sigma * rng.standard_normal(n))
-    else:
-        debt = rng.uniform(size.low, size.high, n)
+    debt = size.draw(rng, n)
     debt *= pop.total_debt_dai / debt.sum()
     shares = np.array([b.debt_share for b in pop.collateral_ratio])
     bucket = rng.choice(len(shares), size=n, p=shares / shares.sum())
