@@ -182,6 +182,8 @@ class Chain:
     # -- state --------------------------------------------------------------------------------
 
     def _active_congestion(self) -> _Congestion | None:
+        if not self._congestion:
+            return None
         now = self.clock.now
         self._congestion = [c for c in self._congestion if c.until_s > now]
         return self._congestion[-1] if self._congestion else None
@@ -191,6 +193,25 @@ class Chain:
         """The base fee now, including any congestion multiplier."""
         c = self._active_congestion()
         return self.params.base_fee_gwei * (c.base_fee_multiplier if c else 1.0)
+
+    def tx_cost_usd(
+        self, gas: float, *, priority_fee_gwei: float, max_fee_gwei: float, gas_price_usd: float
+    ) -> float:
+        """Return what `gas` units cost now in USD: the EIP-1559 price ``min(base fee + tip,
+        max fee)`` in gwei, times `gas_price_usd` (the gas asset's price).
+
+        Examples
+        --------
+        400,000 gas at a 20 gwei base fee plus a 2 gwei tip, ETH at $3,000: 0.0088 ETH, $26.40.
+
+        >>> from protosim.clock import Clock
+        >>> chain = Chain(Clock(), ChainParams(chain_id="c", base_fee_gwei=20.0))
+        >>> round(chain.tx_cost_usd(400_000, priority_fee_gwei=2.0, max_fee_gwei=1e9,
+        ...                         gas_price_usd=3_000.0), 6)
+        26.4
+        """
+        gwei = min(self.base_fee_gwei + priority_fee_gwei, max_fee_gwei)
+        return float(gas * gwei * 1e-9 * gas_price_usd)
 
     @property
     def pending_count(self) -> int:

@@ -75,12 +75,23 @@ class _Chunk:
 class _Table:
     """Columns of one event kind: a row buffer for single appends plus chunks."""
 
-    __slots__ = ("chunks", "codes", "dtypes", "fields", "kind", "payload", "rows", "strings")
+    __slots__ = (
+        "chunks",
+        "codes",
+        "dtypes",
+        "fields",
+        "kind",
+        "payload",
+        "payload_set",
+        "rows",
+        "strings",
+    )
 
     def __init__(self, kind: type[Event]) -> None:
         self.kind = kind
         self.fields = tuple(f.name for f in dataclasses.fields(kind))
         self.payload = tuple(name for name in self.fields if name not in _BASE_FIELDS)
+        self.payload_set = frozenset(self.payload)
         self.dtypes = {f.name: _DTYPES[f.type] for f in dataclasses.fields(kind)}
         self.strings: dict[str, list[str]] = {
             n: [] for n, dt in self.dtypes.items() if dt is object
@@ -186,7 +197,7 @@ class EventLog:
 
     @staticmethod
     def _check_fields(kind: type[Event], table: _Table, given: Any) -> None:
-        if given != set(table.payload):
+        if given != table.payload_set:
             missing = set(table.payload) - set(given)
             extra = set(given) - set(table.payload)
             raise TypeError(f"{kind.__name__}: missing fields {missing}, unknown fields {extra}")
@@ -234,6 +245,21 @@ class EventLog:
         if np.any(named & (cause + span > self._next_seq)):
             raise ValueError(f"{kind.__name__}: a cause has not happened yet")
 
+    def _check_batch_causes(
+        self, kind: type[Event], causes: NDArray[np.int64], spans: NDArray[np.int64]
+    ) -> None:
+        # The full check only when the quick one (every cause a past event) fails.
+        if spans.ndim:
+            self._check_causes(kind, causes, spans)
+        elif causes.ndim:
+            n = int(spans)
+            if not (n >= 1 and int(causes.min()) >= 0 and int(causes.max()) + n <= self._next_seq):
+                self._check_causes(kind, causes, spans)
+        else:
+            c, n = int(causes), int(spans)
+            if c != ROOT and not (c >= 0 and n >= 1 and c + n <= self._next_seq):
+                self._check_causes(kind, causes, spans)
+
     def emit_batch(
         self,
         kind: type[Event],
@@ -273,7 +299,7 @@ class EventLog:
 
         causes = col("cause", cause)
         spans = col("cause_span", cause_span)
-        self._check_causes(kind, causes, spans)
+        self._check_batch_causes(kind, causes, spans)
         if causes.ndim or spans.ndim:
             spans = np.where(causes == ROOT, 0, spans).astype(np.int32)
         elif int(causes) == ROOT:

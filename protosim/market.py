@@ -28,6 +28,7 @@ from protosim.impact import Fill, ImpactModel, SquareRootBook
 from protosim.paths import PricePath
 
 _LOOKAHEAD_SAMPLES = 4096
+_LOOKAHEAD_FIRST = 512
 
 
 class VenueHaltedError(Exception):
@@ -303,13 +304,18 @@ class Market:
         price = self.observed_prices(asset, venues, np.array([t_from]))[0]
         if not low <= price <= high:
             return t_from
-        for start in range(first, last + 1, _LOOKAHEAD_SAMPLES):
-            stop = min(start + _LOOKAHEAD_SAMPLES, last + 1)
+        # Most crossings come within a few hundred samples: look ahead in chunks growing to
+        # _LOOKAHEAD_SAMPLES. Each time's price is computed element-wise, so the chunking
+        # never changes the answer.
+        start, size = first, _LOOKAHEAD_FIRST
+        while start <= last:
+            stop = min(start + size, last + 1)
             times = np.arange(start, stop, dtype=np.float64) * step
             prices = self.observed_prices(asset, venues, times)
             outside = np.flatnonzero((prices < low) | (prices > high))
             if outside.size:
                 return float(times[outside[0]])
+            start, size = stop, min(4 * size, _LOOKAHEAD_SAMPLES)
         return None
 
     def _venue(self, venue_id: str) -> TradingVenueParams:

@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from protosim.blocks import Chain
 from protosim.context import SimContext
 from protosim.events import ROOT, OracleGuardTriggered
-from protosim.interfaces import Oracle
+from protosim.interfaces import Oracle, OracleReading
 
 SENTINEL_HEALTH_FACTOR = 0.95
 """Below this health factor the sentinel allows liquidations even during its grace period."""
@@ -112,6 +112,7 @@ class PriceGuard:
         has_age = any(age is not None for age in self._max_age.values())
         self._watches_time = has_age or params.sentinel_grace_period_s is not None
         self._decisions: dict[str, tuple[str, str]] = dict.fromkeys(oracles, ("ok", "use"))
+        self._used: dict[str, tuple[OracleReading, float, tuple[str, str, GuardedPrice]]] = {}
         self._sentinel_state = "ok"
         self._sequencer_cause = ROOT
         if sequencer_feed is None:
@@ -128,17 +129,28 @@ class PriceGuard:
 
     def _decide(self, asset: str) -> tuple[str, str, GuardedPrice | None]:
         now = self._ctx.clock.now
-        p = self._params
         max_age = self._max_age[asset]
         primary = self._oracles[asset]
         reading = primary.read()
+        # A decision to use the primary's answer depends only on that (frozen) reading and,
+        # with a staleness check, on the time: venues ask many times per block.
+        cached = self._used.get(asset)
+        if cached is not None and cached[0] is reading and (max_age is None or cached[1] == now):
+            return cached[2]
+        p = self._params
         condition = "ok"
         if reading.price <= 0:
             condition = "invalid"
         elif max_age is not None and now - reading.updated_at > max_age:
             condition = "stale"
         if condition == "ok" or (condition == "stale" and p.on_stale == "use"):
-            return condition, "use", GuardedPrice(reading.price, reading.seq, primary.oracle_id)
+            decision = (
+                condition,
+                "use",
+                GuardedPrice(reading.price, reading.seq, primary.oracle_id),
+            )
+            self._used[asset] = (reading, now, decision)
+            return decision
         wants_fallback = condition == "invalid" or p.on_stale == "fallback"
         fallback = self._fallbacks.get(asset)
         if wants_fallback and fallback is not None:

@@ -178,12 +178,13 @@ class LendingKeeper:
 
     def _gas_cost_usd(self) -> float:
         p = self.params
-        gwei = min(self.chain.base_fee_gwei + p.priority_fee_gwei, p.max_fee_gwei)
         return float(
-            p.gas_per_liquidation
-            * gwei
-            * 1e-9
-            * self._ctx.market.price(self.chain.params.gas_asset)
+            self.chain.tx_cost_usd(
+                p.gas_per_liquidation,
+                priority_fee_gwei=p.priority_fee_gwei,
+                max_fee_gwei=p.max_fee_gwei,
+                gas_price_usd=self._ctx.market.price(self.chain.params.gas_asset),
+            )
         )
 
     def _react(self, block: int) -> None:
@@ -233,7 +234,9 @@ class LendingKeeper:
         di = debt_usd.argmax(axis=1)
         key = ci * len(d_assets) + di
         groups = []
-        for k in np.unique(key):
+        # Pairs in key order (a count per pair, not a sort of the positions).
+        pairs = np.bincount(key, minlength=len(c_assets) * len(d_assets))
+        for k in np.flatnonzero(pairs):
             # Order within a group is the venue's (most underwater first).
             members = positions[key == k]
             groups.append(
@@ -327,7 +330,8 @@ class LendingKeeper:
         # than it would change).
         del repay_usd
         cumulative = market.sell_proceeds(trading, np.cumsum(received))
-        marginal: NDArray[np.float64] = np.diff(cumulative, prepend=0.0)
+        marginal: NDArray[np.float64] = cumulative.copy()
+        marginal[1:] -= cumulative[:-1]
         return marginal
 
     def _execute(

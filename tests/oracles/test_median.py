@@ -94,3 +94,52 @@ def test_index_several_outliers_falls_back_to_plain_median() -> None:
         median_if_outliers_exceed=1,
     )
     assert fallback == 2020.0
+
+
+def _feed(weights: dict[str, float], **params: Any) -> Any:
+    data = {
+        "name": "index",
+        "horizon_s": 10.0,
+        "assets": [{"id": "ETH", "path": {"kind": "constant", "price": 2000.0}}],
+        "markets": [
+            {
+                "id": venue,
+                "asset": "ETH",
+                "impact": {"kind": "constant_product", "depth_usd": 1e8, "fee_bps": 0.0},
+            }
+            for venue in weights
+        ],
+        "oracles": [
+            {
+                "id": "eth-index",
+                "kind": "oracle.median_index",
+                "params": {"asset": "ETH", "weights": weights, **params},
+            }
+        ],
+    }
+    return Simulation(Scenario.from_dict(data), seed=1).context.oracle("eth-index")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"method": "weighted_mean"},
+        {"method": "weighted_median"},
+        {"method": "weighted_mean", "exclude_outliers_bps": 1.0, "median_if_outliers_exceed": 1},
+    ],
+)
+def test_per_tick_index_is_index_price_to_the_last_bit_whatever_the_weights_order(
+    params: dict[str, Any],
+) -> None:
+    """The index each tick publishes is `index_price`'s (venues summed by name), bit for bit."""
+    # Given out of name order: summed in the order given, this mean would be 2000.3430000000003
+    # rather than 2000.3429999999998 (0.6·2000.24 + 0.3·2000.54 + 0.1·2000.37 ≈ 2000.343).
+    weights = {"okx": 0.6, "binance": 0.3, "kraken": 0.1}
+    prices = {"okx": 2000.24, "binance": 2000.54, "kraken": 2000.37}
+    feed = _feed(weights, **params)
+    observed = feed.observed_venues()
+    got = feed.combiner()(tuple(prices[v] for v in observed))
+    assert got == index_price(prices, weights, **params)
+    # The median: okx alone carries 0.6 of the weight. The 1 bps rule drops nobody (2000.24
+    # and 2000.54 are within 0.2 of the plain median 2000.37), so the mean stands.
+    assert got == pytest.approx(2000.24 if params["method"] == "weighted_median" else 2000.343)

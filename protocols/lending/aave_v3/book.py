@@ -11,10 +11,13 @@ rebuild, so a liquidation never re-sorts the book.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import NDArray
 
 _REBUILD_FRACTION = 0.25
+_ROW_LOOP_MAX = 64
 
 
 class PairBook:
@@ -134,6 +137,17 @@ class PairBook:
         """
         c = self.collateral if positions is None else self.collateral[positions]
         d = self.debt if positions is None else self.debt[positions]
+        if len(d) <= _ROW_LOOP_MAX:
+            # Python floats are IEEE doubles too: the same operations give the same bits
+            # without numpy's per-call overhead on a keeper's small batch.
+            lt = self.liquidation_threshold
+            return np.array(
+                [
+                    ci * price_ratio * lt / di if di > 0 else math.inf
+                    for ci, di in zip(c.tolist(), d.tolist(), strict=True)
+                ],
+                dtype=np.float64,
+            )
         with np.errstate(divide="ignore"):
             hf: NDArray[np.float64] = np.where(
                 d > 0,

@@ -14,6 +14,7 @@ threshold.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,8 +27,11 @@ __all__ = [
     "MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD_USD",
     "MIN_LEFTOVER_BASE_USD",
     "LiquidationBatch",
+    "compounded_interest",
     "health_factor",
+    "interest_rates",
     "liquidate",
+    "liquidate_accounts",
     "liquidate_max",
     "liquidation_price",
 ]
@@ -230,6 +234,25 @@ def liquidate(
     (0.525, 0.0025)
     """
     rules = LiquidationRules(rules)
+    if (
+        type(collateral) is np.ndarray
+        and type(debt) is np.ndarray
+        and collateral.dtype == np.float64
+        and debt.dtype == np.float64
+        and collateral.ndim == 1
+        and collateral.shape == debt.shape
+    ):
+        scalars = _as_floats(
+            collateral_price,
+            debt_price,
+            debt_to_cover,
+            liquidation_threshold,
+            liquidation_bonus,
+            protocol_fee,
+        )
+        if scalars is not None:
+            p_c, p_d, cover, lt_f, lb_f, fee_f = scalars
+            return _liquidate_book(collateral, debt, p_c, p_d, cover, lt_f, lb_f, fee_f, rules)
     lt = np.asarray(liquidation_threshold, dtype=np.float64)
     lb = np.asarray(liquidation_bonus, dtype=np.float64)
     fee_share = np.asarray(protocol_fee, dtype=np.float64)
@@ -302,6 +325,242 @@ def liquidate(
     )
 
 
+_SCALAR_TYPES = (float, int, np.float64)
+
+
+def _as_floats(*values: ArrayLike) -> tuple[float, ...] | None:
+    """Return `values` as Python floats if each is a real scalar, else None."""
+    out = []
+    for v in values:
+        if type(v) in _SCALAR_TYPES:
+            out.append(float(v))  # type: ignore[arg-type]
+        elif isinstance(v, np.ndarray) and v.ndim == 0 and v.dtype.kind in "fiu":
+            out.append(float(v))
+        else:
+            return None
+    return tuple(out)
+
+
+def _liquidate_book(
+    c: FloatArray,
+    d: FloatArray,
+    pc: float,
+    pd: float,
+    to_cover: float,
+    lt: float,
+    lb: float,
+    fee_share: float,
+    rules: LiquidationRules,
+) -> LiquidationBatch:
+    """`liquidate` for 1-d balances and scalar prices and parameters (a book's batch).
+
+    The same float operations in the same order as the general path, without broadcasting
+    copies or masking passes where every call executes: each result is bit-identical.
+    """
+    if lb < 1.0:
+        raise ValueError(f"expected liquidation_bonus >= 1 (a multiplier), was {lb}")
+    if rules is LiquidationRules.V2 and fee_share != 0.0:
+        raise ValueError(
+            f"expected protocol_fee == 0 under v2 rules (v2 has no protocol fee), was {fee_share}"
+        )
+    if len(c) <= _ROW_LOOP_MAX and to_cover == np.inf and pc != 0.0 and pd != 0.0:
+        rows = _liquidate_rows(c.tolist(), d.tolist(), pc, pd, lt, lb, fee_share, rules)
+        if rows is not None:
+            return rows
+    collateral_usd = c * pc
+    debt_usd = d * pd
+    has_debt = d > 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # health_factor: c · P_c · LT / (d · P_d), inf without debt.
+        if has_debt.all():
+            hf = collateral_usd * lt / debt_usd
+        else:
+            hf = np.where(has_debt, collateral_usd * lt / np.where(has_debt, debt_usd, 1.0), np.inf)
+        # HF < 1 implies debt > 0 (no debt gives inf).
+        executed = hf < 1.0
+        executed &= c > 0.0
+        if not lt > 0.0:
+            executed[:] = False
+
+        max_debt = _max_debt(d, collateral_usd, debt_usd, hf, rules)
+        # min(inf, x) is x, NaN included.
+        offered = max_debt if to_cover == np.inf else np.minimum(to_cover, max_debt)
+
+        max_collateral = offered * pd
+        max_collateral /= pc
+        max_collateral *= lb
+        limited = max_collateral > c
+        if limited.any():
+            seized = np.where(limited, c, max_collateral)
+            # c · P_c / P_d / LB, with c · P_c already at hand.
+            by_collateral = collateral_usd / pd
+            by_collateral /= lb
+            repaid = np.where(limited, by_collateral, offered)
+        else:
+            seized, repaid = max_collateral, offered
+    fee = seized - seized / lb
+    fee *= fee_share
+
+    left_debt = d - repaid
+    if rules is LiquidationRules.V3_3:
+        _apply_dust_rule(executed, c, d, pc, pd, seized, repaid, left_debt)
+
+    no_collateral_left = seized >= c
+    no_collateral_left &= executed
+    if no_collateral_left.any():
+        left_unbacked = np.where(no_collateral_left, left_debt, 0.0)
+    else:
+        left_unbacked = np.zeros_like(left_debt)
+    zero = np.zeros_like(left_unbacked)
+    deficit = left_unbacked if rules is LiquidationRules.V3_3 else zero
+    bad_debt = zero if rules is LiquidationRules.V3_3 else left_unbacked
+    to_liquidator = seized - fee
+
+    if executed.all():
+        # Masking would copy every value unchanged.
+        return LiquidationBatch(repaid, seized, to_liquidator, fee, deficit, bad_debt, executed)
+    return LiquidationBatch(
+        debt_repaid=np.where(executed, repaid, 0.0),
+        collateral_seized=np.where(executed, seized, 0.0),
+        collateral_to_liquidator=np.where(executed, to_liquidator, 0.0),
+        protocol_fee=np.where(executed, fee, 0.0),
+        deficit=np.where(executed, deficit, 0.0),
+        bad_debt=np.where(executed, bad_debt, 0.0),
+        executed=executed,
+    )
+
+
+def _max_debt(
+    d: FloatArray,
+    collateral_usd: FloatArray,
+    debt_usd: FloatArray,
+    hf: FloatArray,
+    rules: LiquidationRules,
+) -> FloatArray:
+    """Return the close factor's cap on the debt repaid (as in `liquidate`)."""
+    if rules is LiquidationRules.V2:
+        return 0.5 * d
+    if rules is LiquidationRules.V3_0:
+        return np.where(hf > CLOSE_FACTOR_HF_THRESHOLD, 0.5 * d, d)
+    capped = collateral_usd >= MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD_USD
+    capped &= debt_usd >= MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD_USD
+    capped &= hf > CLOSE_FACTOR_HF_THRESHOLD
+    return np.where(capped, 0.5 * d, d)
+
+
+def _apply_dust_rule(
+    executed: NDArray[np.bool_],
+    c: FloatArray,
+    d: FloatArray,
+    pc: float,
+    pd: float,
+    seized: FloatArray,
+    repaid: FloatArray,
+    left_debt: FloatArray,
+) -> None:
+    """Clear `executed` where a v3.3 call leaves both debt and collateral, not both ≥ $1,000."""
+    partial = repaid < d
+    partial &= seized < c
+    if not partial.any():
+        return
+    leaves_enough = left_debt * pd >= MIN_LEFTOVER_BASE_USD
+    left_collateral = c - seized
+    left_collateral *= pc
+    leaves_enough &= left_collateral >= MIN_LEFTOVER_BASE_USD
+    np.logical_not(partial, out=partial)
+    partial |= leaves_enough
+    executed &= partial
+
+
+# Up to about this many rows a Python loop beats the ~35 ufunc calls of the array path.
+_ROW_LOOP_MAX = 48
+
+
+def _liquidate_rows(
+    collateral: list[float],
+    debt: list[float],
+    pc: float,
+    pd: float,
+    lt: float,
+    lb: float,
+    fee_share: float,
+    rules: LiquidationRules,
+) -> LiquidationBatch | None:
+    """`_liquidate_book` with ``debt_to_cover = inf`` one row at a time in Python floats.
+
+    Python and numpy float64 share IEEE-754 double arithmetic, so the same operations in the
+    same order give the same bits. Returns None where a division would raise in Python
+    (a zero debt value), leaving the row to numpy's inf/NaN semantics.
+    """
+    v2 = rules is LiquidationRules.V2
+    v3_0 = rules is LiquidationRules.V3_0
+    v3_3 = rules is LiquidationRules.V3_3
+    lt_ok = lt > 0.0
+    # Locals: the loop runs per row.
+    cf_threshold = CLOSE_FACTOR_HF_THRESHOLD
+    cf_base = MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD_USD
+    leftover = MIN_LEFTOVER_BASE_USD
+    inf = math.inf
+    n = len(collateral)
+    repaid_out = [0.0] * n
+    seized_out = [0.0] * n
+    to_liquidator_out = [0.0] * n
+    fee_out = [0.0] * n
+    unbacked_out = [0.0] * n
+    executed_out = [False] * n
+    for i, (c, d) in enumerate(zip(collateral, debt, strict=True)):
+        collateral_usd = c * pc
+        debt_usd = d * pd
+        if d > 0.0:
+            if debt_usd == 0.0:
+                return None
+            hf = collateral_usd * lt / debt_usd
+        else:
+            hf = inf
+        if not (hf < 1.0 and c > 0.0 and lt_ok):
+            continue
+        if v2:
+            offered = 0.5 * d
+        elif v3_0:
+            offered = 0.5 * d if hf > cf_threshold else d
+        elif collateral_usd >= cf_base and debt_usd >= cf_base and hf > cf_threshold:
+            offered = 0.5 * d
+        else:
+            offered = d
+        max_collateral = offered * pd / pc * lb
+        if max_collateral > c:
+            seized = c
+            repaid = collateral_usd / pd / lb
+        else:
+            seized = max_collateral
+            repaid = offered
+        fee = (seized - seized / lb) * fee_share
+        if (
+            v3_3
+            and (repaid < d and seized < c)
+            and not ((d - repaid) * pd >= leftover and (c - seized) * pc >= leftover)
+        ):
+            continue
+        executed_out[i] = True
+        repaid_out[i] = repaid
+        seized_out[i] = seized
+        to_liquidator_out[i] = seized - fee
+        fee_out[i] = fee
+        if seized >= c:
+            unbacked_out[i] = d - repaid
+    unbacked = np.array(unbacked_out, dtype=np.float64)
+    zero = np.zeros(n, dtype=np.float64)
+    return LiquidationBatch(
+        debt_repaid=np.array(repaid_out, dtype=np.float64),
+        collateral_seized=np.array(seized_out, dtype=np.float64),
+        collateral_to_liquidator=np.array(to_liquidator_out, dtype=np.float64),
+        protocol_fee=np.array(fee_out, dtype=np.float64),
+        deficit=unbacked if v3_3 else zero,
+        bad_debt=zero if v3_3 else unbacked,
+        executed=np.array(executed_out, dtype=np.bool_),
+    )
+
+
 def liquidate_max(
     collateral: ArrayLike,
     debt: ArrayLike,
@@ -368,3 +627,178 @@ def liquidate_max(
         protocol_fee=protocol_fee,
         rules=rules,
     )
+
+
+def liquidate_accounts(
+    collateral: ArrayLike,
+    debt: ArrayLike,
+    collateral_price: ArrayLike,
+    debt_price: ArrayLike,
+    *,
+    other_collateral_usd: ArrayLike,
+    total_debt_usd: ArrayLike,
+    health: ArrayLike,
+    collateral_enabled: ArrayLike,
+    liquidation_bonus: ArrayLike,
+    protocol_fee: ArrayLike,
+    rules: LiquidationRules | str,
+    debt_to_cover: ArrayLike = np.inf,
+) -> tuple[LiquidationBatch, NDArray[np.bool_]]:
+    """Apply one ``liquidationCall`` to multi-reserve accounts, one (collateral, debt) pair each.
+
+    The float counterpart of `math.liquidate_account` (aave-dao/aave-v3-origin v3.3.0
+    ``LiquidationLogic.executeLiquidationCall``; aave-v3-core for v3.0; protocol-v2): as
+    `liquidate`, except that the v3.3 close factor caps the repayment at half of the account's
+    *total* debt (all reserves) when this collateral and this debt are each worth ≥ $2,000, HF >
+    0.95 and this debt is more than half the total; and "no collateral left" means this
+    collateral is all taken *and* the account has no other collateral.
+
+    Parameters
+    ----------
+    collateral, debt : array_like of float
+        Tokens of the chosen collateral and debt reserve per account.
+    collateral_price, debt_price : array_like of float
+        USD per token.
+    other_collateral_usd : array_like of float
+        Value of the account's other enabled collateral (LT > 0), USD.
+    total_debt_usd : array_like of float
+        The account's debt over all reserves, USD.
+    health : array_like of float
+        The account's health factor over all reserves.
+    collateral_enabled : array_like of bool
+        Whether the chosen collateral is enabled with LT > 0 (else the call reverts with
+        ``CollateralCannotBeLiquidated``).
+    liquidation_bonus : array_like of float
+        Multiplier (1.05), the e-mode one where it applies.
+    protocol_fee : array_like of float
+        Treasury share of the bonus; 0 under v2.
+    rules : LiquidationRules or str
+        ``"v2"``, ``"v3.0"`` or ``"v3.3"``.
+    debt_to_cover : array_like of float
+        Debt tokens offered, default as much as allowed.
+
+    Returns
+    -------
+    LiquidationBatch
+        Amounts for the chosen pair (``deficit`` / ``bad_debt``: this debt reserve's share).
+    ndarray of bool
+        Executed calls that left the account with no collateral: under v3.3 its other debts are
+        burned into deficits too; under v2 and v3.0 they stay as bad debt.
+
+    Examples
+    --------
+    The `math.liquidate_account` example: 1 WETH ($2,000) and $1,000 of USDC collateral, 2,200
+    USDC and 600 USDT of debt, HF 0.8714: all 2,200 USDC may go, 1 WETH is seized for
+    2000 / 1.05 = 1,904.76 USDC; USDC collateral is left, so nothing is burned:
+
+    >>> b, burned = liquidate_accounts([1.0], [2_200.0], 2_000.0, 1.0,
+    ...     other_collateral_usd=[1_000.0], total_debt_usd=[2_800.0], health=[0.87139],
+    ...     collateral_enabled=[True], liquidation_bonus=1.05, protocol_fee=0.1, rules="v3.3")
+    >>> round(float(b.debt_repaid[0]), 4), float(b.collateral_seized[0]), bool(burned[0])
+    (1904.7619, 1.0, False)
+    """
+    rules = LiquidationRules(rules)
+    lb = np.asarray(liquidation_bonus, dtype=np.float64)
+    fee_share = np.asarray(protocol_fee, dtype=np.float64)
+    if np.any(lb < 1.0):
+        raise ValueError(f"expected liquidation_bonus >= 1 (a multiplier), was {lb}")
+    if rules is LiquidationRules.V2 and np.any(fee_share != 0.0):
+        raise ValueError("expected protocol_fee == 0 under v2 rules (v2 has no protocol fee)")
+    c, d, pc, pd, other, total_debt, hf, enabled, to_cover = np.broadcast_arrays(
+        np.asarray(collateral, dtype=np.float64),
+        np.asarray(debt, dtype=np.float64),
+        np.asarray(collateral_price, dtype=np.float64),
+        np.asarray(debt_price, dtype=np.float64),
+        np.asarray(other_collateral_usd, dtype=np.float64),
+        np.asarray(total_debt_usd, dtype=np.float64),
+        np.asarray(health, dtype=np.float64),
+        np.asarray(collateral_enabled, dtype=np.bool_),
+        np.asarray(debt_to_cover, dtype=np.float64),
+    )
+    collateral_usd = c * pc
+    debt_usd = d * pd
+    executed = (hf < 1.0) & (c > 0.0) & enabled & (d > 0.0)
+    if rules is LiquidationRules.V2:
+        max_debt = 0.5 * d
+    elif rules is LiquidationRules.V3_0:
+        max_debt = np.where(hf > CLOSE_FACTOR_HF_THRESHOLD, 0.5 * d, d)
+    else:
+        half_total = 0.5 * total_debt
+        capped = (
+            (collateral_usd >= MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD_USD)
+            & (debt_usd >= MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD_USD)
+            & (hf > CLOSE_FACTOR_HF_THRESHOLD)
+            & (debt_usd > half_total)
+        )
+        max_debt = np.where(capped, half_total / pd, d)
+    offered = np.minimum(to_cover, max_debt)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        max_collateral = offered * pd / pc * lb
+        limited = max_collateral > c
+        seized = np.where(limited, c, max_collateral)
+        repaid = np.where(limited, c * pc / pd / lb, offered)
+    fee = (seized - seized / lb) * fee_share
+    if rules is LiquidationRules.V3_3:
+        partial = (repaid < d) & (seized < c)
+        leaves_enough = ((d - repaid) * pd >= MIN_LEFTOVER_BASE_USD) & (
+            (c - seized) * pc >= MIN_LEFTOVER_BASE_USD
+        )
+        executed &= ~partial | leaves_enough
+    no_collateral_left = executed & (seized >= c) & (other <= 0.0)
+    left_unbacked = np.where(no_collateral_left, d - repaid, 0.0)
+    zero = np.zeros_like(left_unbacked)
+    deficit = left_unbacked if rules is LiquidationRules.V3_3 else zero
+    bad_debt = zero if rules is LiquidationRules.V3_3 else left_unbacked
+
+    def _mask(values: FloatArray) -> FloatArray:
+        return np.where(executed, values, 0.0)
+
+    batch = LiquidationBatch(
+        debt_repaid=_mask(repaid),
+        collateral_seized=_mask(seized),
+        collateral_to_liquidator=_mask(seized - fee),
+        protocol_fee=_mask(fee),
+        deficit=_mask(deficit),
+        bad_debt=_mask(bad_debt),
+        executed=executed,
+    )
+    return batch, no_collateral_left
+
+
+def compounded_interest(rate: ArrayLike, elapsed_s: ArrayLike) -> FloatArray:
+    """Return ``MathUtils.calculateCompoundedInterest`` in floats: ``1 + x + x(x/2 + x²/6)``
+    with ``x = rate · Δt / year`` (rate per year as a fraction).
+
+    >>> float(compounded_interest(0.08, 7 * 365 * 86_400).round(12))
+    1.746069333333
+    """
+    x = np.asarray(rate, dtype=np.float64) * np.asarray(elapsed_s, dtype=np.float64) / 31_536_000
+    return np.asarray(1.0 + x + x * (x / 2 + x * x / 6), dtype=np.float64)
+
+
+def interest_rates(
+    total_debt: float,
+    available_liquidity: float,
+    *,
+    optimal_usage: float,
+    base_rate: float,
+    slope1: float,
+    slope2: float,
+    reserve_factor: float,
+) -> tuple[float, float]:
+    """Return ``(liquidity_rate, variable_borrow_rate)`` per year as fractions, the float
+    counterpart of `math.calculate_interest_rates` (``DefaultReserveInterestRateStrategyV2``).
+
+    >>> liquidity, borrow = interest_rates(90.0, 10.0, optimal_usage=0.8, base_rate=0.0,
+    ...                                    slope1=0.01, slope2=0.4, reserve_factor=0.35)
+    >>> round(liquidity, 12), round(borrow, 12)
+    (0.12285, 0.21)
+    """
+    if total_debt <= 0:
+        return 0.0, base_rate
+    usage = total_debt / (available_liquidity + total_debt)
+    if usage > optimal_usage:
+        borrow = base_rate + slope1 + slope2 * (usage - optimal_usage) / (1.0 - optimal_usage)
+    else:
+        borrow = base_rate + slope1 * usage / optimal_usage
+    return borrow * usage * (1.0 - reserve_factor), borrow

@@ -41,7 +41,7 @@ from protosim.events import ROOT, BadDebtRealized, LiquidationExecuted
 from protosim.protocols.lending.aave_v3 import kernels
 from protosim.protocols.lending.aave_v3.errors import AaveReverted
 from protosim.protocols.lending.aave_v3.events import AccountOpened, Borrowed, Supplied
-from protosim.protocols.lending.aave_v3.multibook import MultiBook
+from protosim.protocols.lending.aave_v3.multibook import MultiBook, matvec
 from protosim.protocols.lending.aave_v3.params import (
     AaveV3Params,
     MultiPopulationParams,
@@ -54,8 +54,10 @@ if TYPE_CHECKING:
 __all__ = ["MultiMarket", "ReserveState"]
 
 SECONDS_PER_YEAR = 365 * 86_400.0
-_REFERENCE_FRACTION = 0.5
-"""Re-reference the whole book when the band to compute exceeds this share of it."""
+_REFERENCE_SLACK = 0.05
+"""Re-reference the whole book when the band to compute exceeds the accounts last found
+below 1 by this share of it (a reference costs one pass over the book; a loose band, a
+gather per row at every check until the next)."""
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -158,8 +160,9 @@ class MultiMarket:
             self._populate(i, pop, venue._ctx.rng.stream(f"multi_population.{venue.venue_id}.{i}"))
         for asset, state in self.reserves.items():
             self._set_passive_supply(asset, state)
-        self._ref_units: tuple[FloatArray, FloatArray] | None = None
         self._flagged = np.zeros(0, dtype=np.bool_)
+        self._last_found = 0
+        """Accounts the last full check found below 1."""
 
     # -- tables -------------------------------------------------------------------------------
 
@@ -303,9 +306,10 @@ class MultiMarket:
         pc = np.array([venue.valuation_price(a) for a in book.collateral_assets])
         pd = np.array([venue.valuation_price(a) for a in book.debt_assets])
         cu, du = self.units((pc, pd))
-        lt = self.lt_table[book.emode[rows], book.enabled[rows]]
-        coll = book.supplied[rows] * cu * (lt > 0)
-        debt = book.borrowed[rows] * du
+        # Candidates were kept by the risk check that found them (`MultiBook.below_one`).
+        supplied, borrowed, lt, _ = book.gather(rows)
+        coll = supplied * cu * (lt > 0)
+        debt = borrowed * du
         return list(book.collateral_assets), coll, list(book.debt_assets), debt
 
     # -- risk ---------------------------------------------------------------------------------
@@ -327,7 +331,7 @@ class MultiMarket:
             return None
         pc, pd, cause = priced
         cu, du = self.units((pc, pd))
-        ref = self._ref_units
+        ref = book.ref_units
         if not full:
             if fresh.size == 0:
                 return None
@@ -338,25 +342,29 @@ class MultiMarket:
         ratio_d = du / ref[1]
         threshold = float(ratio_d.max(initial=1.0) / ratio_c.min(initial=1.0))
         rows = book.band(threshold * (1.0 + book.margin))
-        if rows.size > _REFERENCE_FRACTION * len(book):
-            # Computing most of the book anyway: make this the new reference.
+        if rows.size - self._last_found > _REFERENCE_SLACK * len(book):
+            # The bound has loosened: a new reference tightens it.
             return self._reference(cu, du, cause)
         moved_c = np.flatnonzero(ratio_c != 1.0)
         moved_d = np.flatnonzero(ratio_d != 1.0)
-        keep = (
-            book.holds(rows, moved_c, moved_d)
-            | book._touched_mask[rows]
-            | (book.hf_ref[rows] < 1.0 + book.margin)
-        )
-        return book.below_one(rows[keep], cu, du)[0], cause
+        if moved_c.size < len(cu) or moved_d.size < len(du):
+            # An account holding no moved asset has its reference HF now.
+            keep = book.holds(rows, moved_c, moved_d) | (
+                np.take(book.hf_ref, rows) < 1.0 + book.margin
+            )
+            rows = rows[keep]
+        found = book.below_one(rows, cu, du)[0]
+        self._last_found = found.size
+        return found, cause
 
     def _reference(self, cu: FloatArray, du: FloatArray, cause: int) -> tuple[IntArray, int]:
         book = self.book
         hf = book.fast_health(None, cu, du)
-        book.reference(hf)
-        self._ref_units = (cu, du)
+        book.reference(hf, cu, du)
         near = np.flatnonzero(hf < 1.0 + book.margin).astype(np.int64)
-        return book.below_one(near, cu, du)[0], cause
+        found = book.below_one(near, cu, du)[0]
+        self._last_found = found.size
+        return found, cause
 
     def still_liquidatable(self, rows: IntArray) -> IntArray:
         """Return those of `rows` whose health factor is below 1 now."""
@@ -404,12 +412,11 @@ class MultiMarket:
         pc = np.array([venue.price(a) for a in book.collateral_assets])
         pd = np.array([venue.price(a) for a in book.debt_assets])
         cu, du = self.units((pc, pd))
-        emode = book.emode[rows]
-        lt = self.lt_table[emode, book.enabled[rows]]
-        value = book.supplied[rows] * cu
+        supplied, borrowed, lt, emode = book.gather(rows)
+        value = supplied * cu
         counted = value * (lt > 0)
         collateral_usd = counted.sum(axis=1)
-        debt_usd = book.borrowed[rows] @ du
+        debt_usd = matvec(borrowed, du)
         # calculateUserAccountData floors the average threshold to whole basis points.
         with np.errstate(divide="ignore", invalid="ignore"):
             avg = np.floor(np.einsum("ij,ij->i", value, lt) / collateral_usd * 10_000 + 1e-6)
@@ -423,15 +430,15 @@ class MultiMarket:
         li_c = cu[ci] / pc[ci]
         bi_d = du[di] / pd[di]
         batch, burned = kernels.liquidate_accounts(
-            book.supplied[rows, ci] * li_c,
-            book.borrowed[rows, di] * bi_d,
+            supplied[:, ci] * li_c,
+            borrowed[:, di] * bi_d,
             pc[ci],
             pd[di],
             other_collateral_usd=other,
             total_debt_usd=debt_usd,
             health=hf,
             collateral_enabled=lt[:, ci] > 0,
-            liquidation_bonus=self.bonus_table[emode, ci],
+            liquidation_bonus=np.take(self.bonus_table[:, ci], emode),
             protocol_fee=self._fee[ci],
             rules=self.params.rules,
         )
@@ -797,7 +804,6 @@ class MultiMarket:
         j = book.add_column(asset, role)
         if role == "collateral":
             self._build_tables()
-        self._ref_units = None  # the reference no longer matches the columns
         return j
 
     def _row(self, account: int) -> int:

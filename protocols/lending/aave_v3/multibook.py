@@ -18,8 +18,12 @@ worst ratio ``w_c = min_c (I_c P_c)_now / (I_c P_c)_ref`` and every debt grown b
 ``w_d = max_d (J_d P_d)_now / (J_d P_d)_ref``, so ``HF_now ≥ HF_ref · w_c / w_d``: only
 accounts with ``HF_ref < w_d / w_c`` can be below 1 (one vectorized comparison, no sort to
 maintain); of those, only the ones holding an asset whose price or index moved (the
-asset→account incidence) are computed. Accounts changed since the reference (liquidated,
-opened, supplied to, borrowed by) are "touched" and always computed until the next reference.
+asset→account incidence) are computed. An account changed since the reference (liquidated,
+opened, supplied to, borrowed by) gets its reference HF and holdings recomputed at the
+reference's prices and indexes when it changes, so the bound holds for it too.
+
+Rows are gathered with `numpy.take` (several times faster than fancy indexing of 2-D arrays)
+and every per-row quantity is computed the same way whichever subset of rows is asked for.
 
 The hot path computes ``HF`` with the exact average threshold from ``weighted`` — the supplied
 balances already multiplied by each account's thresholds (one matrix-vector product per
@@ -32,14 +36,16 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["MAX_COLLATERAL_COLUMNS", "MAX_DEBT_COLUMNS", "MultiBook"]
+__all__ = ["MAX_COLLATERAL_COLUMNS", "MAX_DEBT_COLUMNS", "MultiBook", "matvec"]
 
 MAX_COLLATERAL_COLUMNS = 8
 """Collateral columns per book: the enabled-collateral bitmask is one byte."""
 MAX_DEBT_COLUMNS = 8
-"""Debt columns per book: with the collateral ones they fit the 16-bit incidence mask."""
+"""Debt columns per book."""
 
 _BPS_SLACK = 1e-6
+_MATVEC_ROWS = 2048
+"""Rows per BLAS call in `matvec`: below OpenBLAS's threading threshold for ≤ 4 columns."""
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -85,15 +91,22 @@ class MultiBook:
         self.weighted = np.zeros((cap, len(collateral_assets)), dtype=np.float64)
         """``supplied`` × the account's threshold per column (0 where not collateral)."""
         self.lt_table = np.zeros((1, 256, len(collateral_assets)), dtype=np.float64)
+        self._lt_flat = self.lt_table.reshape(256, len(collateral_assets))
         self.margin = 0.0
         """Relative HF gap between the exact and the floored average threshold, at most."""
-        self.held = np.zeros(cap, dtype=np.uint16)
-        """Bitmask of the columns each account held at the reference (collateral columns
-        first, then debt columns): the asset→account incidence."""
         self._fresh: list[IntArray] = []
-        self._touched_mask = np.zeros(cap, dtype=np.bool_)
-        self._touched: list[IntArray] = []
-        self._n_ref = 0
+        self._fresh_mask = np.zeros(cap, dtype=np.bool_)
+        self.version = 0
+        """Incremented whenever a row's balances, e-mode, collateral bits or thresholds may
+        have changed (what `gather` keeps is valid for one version)."""
+        self._kept: tuple[
+            int, IntArray, tuple[FloatArray, FloatArray, FloatArray, NDArray[np.uint8]]
+        ]
+        self._kept = (-1, np.zeros(0, dtype=np.int64), _no_rows(len(collateral_assets), 0))
+        self._slot = np.full(cap, -1, dtype=np.int32)
+        """Position of each row in the kept gather, -1 if not there."""
+        self.ref_units: tuple[FloatArray, FloatArray] | None = None
+        """USD per scaled unit of each column at the reference (None: no valid reference)."""
         self.references = 0
 
     # -- shape --------------------------------------------------------------------------------
@@ -113,7 +126,6 @@ class MultiBook:
             "enabled",
             "isolated",
             "hf_ref",
-            "held",
             "weighted",
         )
         for name in names:
@@ -121,9 +133,9 @@ class MultiBook:
             grown = np.zeros((new, *old.shape[1:]), dtype=old.dtype)
             grown[: self.n] = old[: self.n]
             setattr(self, name, grown)
-        mask = np.zeros(new, dtype=np.bool_)
-        mask[: self.n] = self._touched_mask[: self.n]
-        self._touched_mask = mask
+        self._fresh_mask = np.zeros(new, dtype=np.bool_)
+        self._slot = np.full(new, -1, dtype=np.int32)
+        self._kept = (-1, self._kept[1][:0], self._kept[2])
 
     def append(
         self,
@@ -135,7 +147,7 @@ class MultiBook:
     ) -> IntArray:
         """Add accounts (scaled balances, shape (k, C) and (k, D)); return their rows.
 
-        The new rows are touched: risk checks compute them exactly until the next reference.
+        The new rows are touched (see `touch`).
         """
         supplied = np.atleast_2d(np.asarray(supplied, dtype=np.float64))
         borrowed = np.atleast_2d(np.asarray(borrowed, dtype=np.float64))
@@ -163,8 +175,13 @@ class MultiBook:
         return rows
 
     def set_thresholds(self, lt_table: FloatArray) -> None:
-        """Use `lt_table` (categories × 256 enabled-masks × C, fractions) from now on."""
+        """Use `lt_table` (categories × 256 enabled-masks × C, fractions) from now on (the
+        reference no longer holds).
+        """
         self.lt_table = lt_table
+        self.version += 1
+        self._lt_flat = lt_table.reshape(lt_table.shape[0] * lt_table.shape[1], lt_table.shape[2])
+        self.ref_units = None
         positive = lt_table[lt_table > 0]
         # The floored average loses < 1 bp of an average >= the smallest threshold.
         self.margin = 1.0 / (10_000 * positive.min()) + 1e-9 if positive.size else 0.0
@@ -174,9 +191,50 @@ class MultiBook:
         """Recompute ``weighted`` of `rows` after their balances, e-mode or collateral bits
         changed.
         """
-        self.weighted[rows] = (
-            self.supplied[rows] * self.lt_table[self.emode[rows], self.enabled[rows]]
+        self.weighted[rows] = np.take(self.supplied, rows, axis=0) * self.thresholds(rows)
+        self.version += 1
+
+    def thresholds(self, rows: IntArray) -> FloatArray:
+        """Return the liquidation threshold of each column for `rows` (k × C; 0 where the
+        column is not collateral), for their e-mode and collateral bits.
+        """
+        code = np.take(self.emode, rows).astype(np.intp) * 256 + np.take(self.enabled, rows)
+        out: FloatArray = np.take(self._lt_flat, code, axis=0)
+        return out
+
+    def gather(
+        self, rows: IntArray, *, keep: bool = False
+    ) -> tuple[FloatArray, FloatArray, FloatArray, NDArray[np.uint8]]:
+        """Return the scaled balances (k × C, k × D), thresholds (k × C) and e-mode index of
+        `rows`.
+
+        With `keep`, remember them until the book changes: a later call for some of the same
+        rows (a liquidator valuing candidates, then quoting groups of them) reads them from
+        the small kept arrays instead of the whole book.
+        """
+        version, kept_rows, kept = self._kept
+        if version == self.version and rows.size and kept_rows.size:
+            idx = np.take(self._slot, rows)
+            if bool((idx >= 0).all()):
+                idx = idx.astype(np.intp)
+                if np.array_equal(np.take(kept_rows, idx), rows):
+                    return (
+                        np.take(kept[0], idx, axis=0),
+                        np.take(kept[1], idx, axis=0),
+                        np.take(kept[2], idx, axis=0),
+                        np.take(kept[3], idx),
+                    )
+        out = (
+            np.take(self.supplied, rows, axis=0),
+            np.take(self.borrowed, rows, axis=0),
+            self.thresholds(rows),
+            np.take(self.emode, rows),
         )
+        if keep:
+            self._slot[kept_rows] = -1
+            self._slot[rows] = np.arange(rows.size, dtype=np.int32)
+            self._kept = (self.version, rows.copy(), out)
+        return out
 
     def add_column(self, asset: str, role: str) -> int:
         """Add a zero column for `asset` as ``"collateral"`` or ``"debt"``; return its index."""
@@ -191,6 +249,8 @@ class MultiBook:
             old = getattr(self, name)
             setattr(self, name, np.hstack([old, np.zeros((len(old), 1))]))
         assets.append(asset)
+        self.ref_units = None  # the reference no longer matches the columns
+        self.version += 1
         return len(assets) - 1
 
     # -- valuation ----------------------------------------------------------------------------
@@ -208,18 +268,15 @@ class MultiBook:
         collateral_unit, debt_unit : ndarray of float64
             USD per scaled unit of each column (index × price).
         """
-        lt_table = self.lt_table
         if rows is None:
-            s, b = self.supplied[: self.n], self.borrowed[: self.n]
-            emode, enabled = self.emode[: self.n], self.enabled[: self.n]
-        else:
-            s, b = self.supplied[rows], self.borrowed[rows]
-            emode, enabled = self.emode[rows], self.enabled[rows]
-        lt = lt_table[emode, enabled]
+            rows = np.arange(self.n, dtype=np.int64)
+        s = np.take(self.supplied, rows, axis=0)
+        b = np.take(self.borrowed, rows, axis=0)
+        lt = self.thresholds(rows)
         value = s * collateral_unit
         weighted: FloatArray = np.einsum("ij,ij->i", value, lt)
         collateral: FloatArray = np.einsum("ij,ij->i", value, (lt > 0).astype(np.float64))
-        debt: FloatArray = b @ debt_unit
+        debt: FloatArray = matvec(b, debt_unit)
         # calculateUserAccountData floors the average threshold to whole basis points; the
         # slack keeps an exactly whole average (one collateral) from flooring a unit below.
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -234,11 +291,11 @@ class MultiBook:
         at or above the contract's, by at most ``margin`` relative.
         """
         if rows is None:
-            weighted = self.weighted[: self.n] @ collateral_unit
-            debt = self.borrowed[: self.n] @ debt_unit
+            weighted = matvec(self.weighted[: self.n], collateral_unit)
+            debt = matvec(self.borrowed[: self.n], debt_unit)
         else:
-            weighted = self.weighted[rows] @ collateral_unit
-            debt = self.borrowed[rows] @ debt_unit
+            weighted = matvec(np.take(self.weighted, rows, axis=0), collateral_unit)
+            debt = matvec(np.take(self.borrowed, rows, axis=0), debt_unit)
         return self.health(weighted, debt)
 
     def exact_health(
@@ -263,8 +320,12 @@ class MultiBook:
             exact = self.exact_health(idx[near], collateral_unit, debt_unit)
             sure[near[exact < 1.0]] = True
         found = np.flatnonzero(sure)
-        order = np.argsort(fast[found], kind="stable")
-        return idx[found[order]].astype(np.int64), fast[found[order]]
+        # Liquidators value and quote these next: read them now, in row order (cheap), and
+        # keep them (see `gather`).
+        self.gather(np.take(idx, found).astype(np.int64), keep=True)
+        order = _stable_order(np.take(fast, found))
+        found = np.take(found, order)
+        return np.take(idx, found).astype(np.int64), np.take(fast, found)
 
     @staticmethod
     def health(weighted: FloatArray, debt: FloatArray) -> FloatArray:
@@ -275,70 +336,59 @@ class MultiBook:
 
     # -- index --------------------------------------------------------------------------------
 
-    def reference(self, hf: FloatArray) -> None:
-        """Store every account's (fast) health factor at a new reference state."""
+    def reference(self, hf: FloatArray, collateral_unit: FloatArray, debt_unit: FloatArray) -> None:
+        """Store every account's (fast) health factor `hf` at a new reference state (USD per
+        scaled unit `collateral_unit`, `debt_unit`).
+        """
         if hf.shape != (self.n,):
             raise ValueError(f"expected {self.n} health factors, were {hf.shape}")
         self.hf_ref[: self.n] = hf
-        self._n_ref = self.n
-        held = np.zeros(self.n, dtype=np.uint16)
-        for j in range(self.supplied.shape[1]):
-            held |= (self.supplied[: self.n, j] > 0).astype(np.uint16) << j
-        offset = self.supplied.shape[1]
-        for j in range(self.borrowed.shape[1]):
-            held |= (self.borrowed[: self.n, j] > 0).astype(np.uint16) << (offset + j)
-        self.held[: self.n] = held
-        self._touched_mask[: self.n] = False
-        self._touched = []
+        self.ref_units = (collateral_unit, debt_unit)
         self.references += 1
 
     def touch(self, rows: IntArray) -> None:
-        """Mark `rows` as changed since the reference (computed exactly until the next) and
-        since the last `take_fresh`.
+        """Note that `rows` changed: recompute their reference HF at the reference's units (so
+        the screening bound holds for them), and remember them for `take_fresh`.
         """
         self._fresh.append(rows)
-        fresh = rows[~self._touched_mask[rows]]
-        if fresh.size:
-            self._touched_mask[fresh] = True
-            self._touched.append(fresh)
+        self.version += 1
+        if self.ref_units is not None and rows.size:
+            cu, du = self.ref_units
+            self.hf_ref[rows] = self.fast_health(rows, cu, du)
 
     def take_fresh(self) -> IntArray:
         """Return the rows changed since the last call (sorted, unique) and forget them."""
         if not self._fresh:
             return np.zeros(0, dtype=np.int64)
-        rows = np.unique(np.concatenate(self._fresh))
+        rows = np.concatenate(self._fresh) if len(self._fresh) > 1 else self._fresh[0]
         self._fresh = []
-        return rows
-
-    @property
-    def touched_count(self) -> int:
-        """Accounts changed since the reference."""
-        return sum(len(t) for t in self._touched)
+        if rows.size * 32 < self.n:
+            out: IntArray = np.unique(rows)
+            return out
+        # Many rows: a mask over the book dedupes and sorts in one linear pass.
+        mask = self._fresh_mask
+        mask[rows] = True
+        out = np.flatnonzero(mask[: self.n]).astype(np.int64)
+        mask[out] = False
+        return out
 
     def band(self, threshold: float) -> IntArray:
-        """Return the rows whose reference HF is below `threshold` or that were touched since
-        the reference (which must be computed), in row order.
-        """
-        n = self.n
-        out: IntArray = np.flatnonzero(
-            (self.hf_ref[:n] < threshold) | self._touched_mask[:n]
-        ).astype(np.int64)
+        """Return the rows whose reference HF is below `threshold`, in row order."""
+        out: IntArray = np.flatnonzero(self.hf_ref[: self.n] < threshold).astype(np.int64)
         return out
 
     def holds(
         self, rows: IntArray, collateral_cols: IntArray, debt_cols: IntArray
     ) -> NDArray[np.bool_]:
-        """Return whether each of `rows` held any of the given columns at the reference (the
-        asset→account incidence; touched rows must be checked regardless).
+        """Return whether each of `rows` holds any of the given columns (the asset→account
+        incidence). Balances change only where `touch` is called, which re-references the row,
+        so what a row holds now is what its reference HF was computed with.
         """
-        mask = 0
+        out = np.zeros(rows.size, dtype=np.bool_)
         for j in collateral_cols:
-            mask |= 1 << int(j)
+            out |= np.take(self.supplied[:, int(j)], rows) > 0
         for j in debt_cols:
-            mask |= 1 << (self.supplied.shape[1] + int(j))
-        if mask == 0:
-            return np.zeros(rows.size, dtype=np.bool_)
-        out: NDArray[np.bool_] = (self.held[rows] & mask) != 0
+            out |= np.take(self.borrowed[:, int(j)], rows) > 0
         return out
 
     @property
@@ -351,8 +401,44 @@ class MultiBook:
             self.enabled,
             self.isolated,
             self.hf_ref,
-            self.held,
             self.weighted,
-            self._touched_mask,
+            self._fresh_mask,
+            self._slot,
         )
         return sum(a.nbytes for a in arrays)
+
+
+def _no_rows(c: int, d: int) -> tuple[FloatArray, FloatArray, FloatArray, NDArray[np.uint8]]:
+    return np.zeros((0, c)), np.zeros((0, d)), np.zeros((0, c)), np.zeros(0, dtype=np.uint8)
+
+
+def matvec(a: FloatArray, x: FloatArray) -> FloatArray:
+    """Return ``a @ x`` (rows of `a` times `x`), in slices small enough that OpenBLAS does not
+    spread one call over threads: on a shared machine its waiting threads burn CPU time for
+    nothing. Each row's result is the same as in one call.
+
+    >>> matvec(np.arange(6.0).reshape(3, 2), np.array([1.0, 10.0])).tolist()
+    [10.0, 32.0, 54.0]
+    """
+    n = a.shape[0]
+    if n <= _MATVEC_ROWS:
+        small: FloatArray = a @ x
+        return small
+    out = np.empty(n, dtype=np.result_type(a, x))
+    for i in range(0, n, _MATVEC_ROWS):
+        np.matmul(a[i : i + _MATVEC_ROWS], x, out=out[i : i + _MATVEC_ROWS])
+    return out
+
+
+def _stable_order(keys: FloatArray) -> IntArray:
+    """Return ``argsort(keys, kind="stable")``, faster: an unstable sort, redone stably only
+    when two keys are equal (where the order would matter).
+
+    >>> _stable_order(np.array([0.5, 0.0, 0.5, 0.0])).tolist()
+    [1, 3, 0, 2]
+    """
+    order: IntArray = np.argsort(keys)
+    ranked = np.take(keys, order)
+    if ranked.size > 1 and bool((ranked[1:] == ranked[:-1]).any()):
+        order = np.argsort(keys, kind="stable")
+    return order

@@ -17,7 +17,6 @@ Single-pair populations keep their sorted-index fast path and accrue no interest
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -39,35 +38,12 @@ from protosim.protocols.lending.aave_v3.errors import AaveReverted
 from protosim.protocols.lending.aave_v3.multi import MultiMarket
 from protosim.protocols.lending.aave_v3.multibook import MultiBook
 from protosim.protocols.lending.aave_v3.params import AaveV3Params, PopulationParams, ReserveParams
+from protosim.protocols.lending.batches import Candidates, LiquidationReport
 from protosim.protocols.lending.guards import PriceGuard
 from protosim.scenario import ComponentSpec
 
 if TYPE_CHECKING:
     import pandas as pd
-
-
-@dataclass(frozen=True, slots=True)
-class Candidates:
-    """Positions of one book found liquidatable by the latest risk check."""
-
-    book: int
-    positions: NDArray[np.int64]
-    cause: int
-    """``seq`` of the newest oracle answer the check used."""
-
-
-@dataclass(frozen=True, slots=True)
-class LiquidationReport:
-    """What one liquidation transaction did."""
-
-    first_seq: int
-    executed: NDArray[np.int64]
-    """Positions liquidated."""
-    collateral_asset: str
-    collateral_to_liquidator: float
-    """Collateral tokens the liquidator received, in total."""
-    debt_repaid: float
-    failed: int
 
 
 class AaveV3Market:
@@ -444,12 +420,24 @@ class AaveV3Market:
             if collateral is None or debt is None:
                 raise ValueError("expected the collateral and debt reserve for a multi book")
             return self.multi.quote(positions, collateral, debt)[0]
+        return self._quote_pair(
+            book_index,
+            positions,
+            self.price(book.collateral_asset),
+            self.price(book.debt_asset),
+        )
+
+    def _quote_pair(
+        self, book_index: int, positions: NDArray[np.int64], p_c: float, p_d: float
+    ) -> kernels.LiquidationBatch:
+        book = self.books[book_index]
+        assert isinstance(book, PairBook)
         coll_reserve = self.reserves[book.collateral_asset]
         return kernels.liquidate_max(
             book.collateral[positions],
             book.debt[positions],
-            self.price(book.collateral_asset),
-            self.price(book.debt_asset),
+            p_c,
+            p_d,
             liquidation_threshold=coll_reserve.liquidation_threshold_bps / 10_000,
             liquidation_bonus=coll_reserve.liquidation_bonus_bps / 10_000,
             protocol_fee=self.params.protocol_fee_bps(book.collateral_asset) / 10_000,
@@ -478,7 +466,8 @@ class AaveV3Market:
         if prices is None:
             return self._fail(book, positions, liquidator, cause, "oracle_unavailable")
         p_c, p_d, _ = prices
-        batch = self.quote(book_index, positions)
+        # The guard's prices at this instant are the ones `quote` would read.
+        batch = self._quote_pair(book_index, positions, p_c, p_d)
         health = book.health_factors(p_c / p_d, positions)
         ok = batch.executed
         if self.guard.sentinel_closed:
@@ -489,13 +478,25 @@ class AaveV3Market:
             self._fail(book, positions[~ok], liquidator, cause, "reverted")
         if done.size == 0:
             return LiquidationReport(len(log), done, book.collateral_asset, 0.0, 0.0, failed)
-        health_before = health[ok]
-        repaid = batch.debt_repaid[ok]
-        seized = batch.collateral_seized[ok]
-        fee = batch.protocol_fee[ok]
-        deficit = batch.deficit[ok]
-        residual = batch.bad_debt[ok]
-        causes = cause[ok] if isinstance(cause, np.ndarray) else cause
+        if failed:
+            health_before = health[ok]
+            repaid = batch.debt_repaid[ok]
+            seized = batch.collateral_seized[ok]
+            fee = batch.protocol_fee[ok]
+            deficit = batch.deficit[ok]
+            residual = batch.bad_debt[ok]
+            to_liquidator_tokens = batch.collateral_to_liquidator[ok]
+            causes = cause[ok] if isinstance(cause, np.ndarray) else cause
+        else:
+            # Every call executes: the batch's own (fresh) arrays, without copying them.
+            health_before = health
+            repaid = batch.debt_repaid
+            seized = batch.collateral_seized
+            fee = batch.protocol_fee
+            deficit = batch.deficit
+            residual = batch.bad_debt
+            to_liquidator_tokens = batch.collateral_to_liquidator
+            causes = cause.copy() if isinstance(cause, np.ndarray) else cause
         first = log.emit_batch(
             LiquidationExecuted,
             int(done.size),
@@ -533,20 +534,22 @@ class AaveV3Market:
                     amount_usd=amounts[hit] * p_d,
                     treatment=treatment,
                 )
-        self.deficit[book.debt_asset] += float(deficit.sum())
-        to_liquidator = float(batch.collateral_to_liquidator[ok].sum())
+        deficit_sum = deficit.sum()
+        repaid_sum = repaid.sum()
+        self.deficit[book.debt_asset] += float(deficit_sum)
+        to_liquidator = float(to_liquidator_tokens.sum())
         t = self.totals
         t["liquidations"] += done.size
-        t["debt_repaid_usd"] += float(repaid.sum() * p_d)
+        t["debt_repaid_usd"] += float(repaid_sum * p_d)
         t["collateral_seized_usd"] += float(seized.sum() * p_c)
         t["protocol_fee_usd"] += float(fee.sum() * p_c)
-        t["deficit_usd"] += float(deficit.sum() * p_d)
+        t["deficit_usd"] += float(deficit_sum * p_d)
         t["residual_bad_debt_usd"] += float(residual.sum() * p_d)
         # Positions left below HF 1 by a partial liquidation are looked at again next block.
         self._recheck.append((book_index, done, first))
         self.chain.request_block()
         return LiquidationReport(
-            first, done, book.collateral_asset, to_liquidator, float(repaid.sum()), failed
+            first, done, book.collateral_asset, to_liquidator, float(repaid_sum), failed
         )
 
     def reserve_values(

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -39,6 +38,7 @@ from protosim.events import (
     PositionsBecameLiquidatable,
 )
 from protosim.interfaces import Oracle, OracleReading
+from protosim.protocols.lending.batches import Candidates, LiquidationReport
 from protosim.protocols.lending.compound_v2 import kernels
 from protosim.protocols.lending.compound_v2 import math as cmath
 from protosim.protocols.lending.compound_v2.params import (
@@ -57,29 +57,6 @@ C_TOKEN_DECIMALS = 8
 
 _DUST = 1e-12
 """Relative size below which a collateral balance counts as gone (float rounding)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Candidates:
-    """Accounts of one book found in shortfall by the latest risk check."""
-
-    book: int
-    positions: NDArray[np.int64]
-    cause: int
-    """``seq`` of the newest oracle answer (or liquidation) the check used."""
-
-
-@dataclass(frozen=True, slots=True)
-class LiquidationReport:
-    """What one batch of ``liquidateBorrow`` calls did."""
-
-    first_seq: int
-    executed: NDArray[np.int64]
-    collateral_asset: str
-    collateral_to_liquidator: float
-    """Collateral underlying the liquidator redeemed its seized cTokens for, in total."""
-    debt_repaid: float
-    failed: int
 
 
 class CTokenState:

@@ -27,8 +27,12 @@ from protosim.scenario import ComponentSpec
 
 def _gas_usd(ctx: SimContext, market: CometMarket, gas: int, priority: float, cap: float) -> float:
     chain = market.chain
-    gwei = min(chain.base_fee_gwei + priority, cap)
-    return float(gas * gwei * 1e-9 * ctx.market.price(chain.params.gas_asset))
+    return chain.tx_cost_usd(
+        gas,
+        priority_fee_gwei=priority,
+        max_fee_gwei=cap,
+        gas_price_usd=ctx.market.price(chain.params.gas_asset),
+    )
 
 
 class Absorber:

@@ -201,8 +201,12 @@ class MakerKeeper:
 
     def _gas_usd(self, gas: int) -> float:
         p = self.params
-        gwei = min(self.chain.base_fee_gwei + p.priority_fee_gwei, p.max_fee_gwei)
-        return gas * gwei * 1e-9 * self._ctx.market.price(self.chain.params.gas_asset)
+        return self.chain.tx_cost_usd(
+            gas,
+            priority_fee_gwei=p.priority_fee_gwei,
+            max_fee_gwei=p.max_fee_gwei,
+            gas_price_usd=self._ctx.market.price(self.chain.params.gas_asset),
+        )
 
     def _send(self, gas: int, items: int, execute: Callable[[int, int], None]) -> None:
         p = self.params

@@ -386,3 +386,77 @@ def _reference_hf(acc: dict[str, np.ndarray], i: int) -> float:
             )
         )
     return user_account_data(balances).health_factor / 1e18
+
+
+def _screening_book(rng: np.random.Generator, n: int) -> MultiBook:
+    book = MultiBook(["A", "B", "C"], ["X", "Y"], capacity=n)
+    bits = ((np.arange(256)[:, None] >> np.arange(3)) & 1).astype(np.float64)
+    book.set_thresholds(np.array([0.78, 0.8, 0.83])[None, None, :] * bits[None])
+    supplied = rng.uniform(0.0, 2.0, (n, 3)) * (rng.random((n, 3)) < 0.8)
+    borrowed = rng.uniform(0.0, 40_000.0, (n, 2)) * (rng.random((n, 2)) < 0.8)
+    mask = ((supplied > 0) * (1 << np.arange(3))).sum(axis=1).astype(np.uint8)
+    book.append(supplied, borrowed, 0, mask)
+    return book
+
+
+def test_screening_bound_holds_for_accounts_changed_since_the_reference() -> None:
+    """HF_now >= HF_ref * min collateral ratio / max debt ratio (multibook docstring): every
+    account whose contract HF is below 1 after prices move is in the band, including accounts
+    whose balances changed after the reference (touched: re-referenced at its units)."""
+    rng = np.random.default_rng(11)
+    n = 2_000
+    book = _screening_book(rng, n)
+    cu0, du0 = np.array([2_000.0, 60_000.0, 2_400.0]), np.array([1.0, 1.0])
+    book.reference(book.fast_health(None, cu0, du0), cu0, du0)
+    changed = rng.choice(n, size=n // 4, replace=False).astype(np.int64)
+    book.supplied[changed] *= rng.uniform(0.0, 1.0, (changed.size, 3))
+    book.borrowed[changed] *= rng.uniform(1.0, 3.0, (changed.size, 2))
+    book.refresh(changed)
+    book.touch(changed)
+    cu1 = cu0 * np.array([0.7, 0.9, 0.75])
+    du1 = du0 * np.array([1.0, 1.02])
+    threshold = (du1 / du0).max() / (cu1 / cu0).min()
+    band = book.band(threshold * (1.0 + book.margin))
+    truth = np.flatnonzero(book.exact_health(np.arange(n, dtype=np.int64), cu1, du1) < 1.0)
+    assert truth.size > 100  # the move pushes many below 1, changed ones among them
+    assert np.isin(changed, truth).any()
+    assert np.isin(truth, band).all()
+    found, _ = book.below_one(band, cu1, du1)
+    np.testing.assert_array_equal(np.sort(found), truth)
+
+
+def test_below_one_orders_most_underwater_first_with_ties_by_row() -> None:
+    """`below_one` returns accounts by fast HF ascending and, for equal HF, by row (as a
+    stable sort of the rows in order): rows 3 and 1 hold the same balances."""
+    book = MultiBook(["A"], ["X"])
+    bits = ((np.arange(256)[:, None] >> np.arange(1)) & 1).astype(np.float64)
+    book.set_thresholds(np.array([0.8])[None, None, :] * bits[None])
+    # HF = 0.8 * s / b: 0.96, 0.4, 1.6, 0.4, 0.2
+    book.append(
+        np.array([[1.2], [1.0], [2.0], [1.0], [0.5]]),
+        np.array([[1.0], [2.0], [1.0], [2.0], [2.0]]),
+        0,
+        1,
+    )
+    rows, hf = book.below_one(None, np.array([1.0]), np.array([1.0]))
+    assert rows.tolist() == [4, 1, 3, 0]
+    np.testing.assert_allclose(hf, [0.2, 0.4, 0.4, 0.96])
+
+
+def test_kept_gather_never_outlives_a_change_to_the_book() -> None:
+    """What `gather(keep=True)` read is reused for a subset of its rows only while the book is
+    unchanged: after a liquidation-like write (then `touch`) the new balances are returned."""
+    rng = np.random.default_rng(5)
+    book = _screening_book(rng, 50)
+    rows = np.arange(10, 30, dtype=np.int64)
+    kept = book.gather(rows, keep=True)
+    sub = rows[::-3]
+    again = book.gather(sub)
+    np.testing.assert_array_equal(again[0], kept[0][::-3])
+    np.testing.assert_array_equal(again[1], book.borrowed[sub])
+    book.supplied[sub, 0] = 0.0
+    book.refresh(sub)
+    book.touch(sub)
+    after = book.gather(sub)
+    assert (after[0][:, 0] == 0.0).all()
+    np.testing.assert_array_equal(after[0], book.supplied[sub])

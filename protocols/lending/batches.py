@@ -1,0 +1,37 @@
+"""What a lending venue hands its keepers and reports back: the shared shape of a risk check's
+candidates and of one liquidation transaction's outcome, so one keeper (`agent.lending_keeper`)
+serves every venue that offers ``candidates``/``books``/``quote``/``liquidate``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["Candidates", "LiquidationReport"]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """Positions of one book found liquidatable by the latest risk check."""
+
+    book: int
+    positions: NDArray[np.int64]
+    cause: int
+    """``seq`` of the newest oracle answer (or the liquidation) the check used."""
+
+
+@dataclass(frozen=True, slots=True)
+class LiquidationReport:
+    """What one liquidation transaction (a batch of liquidation calls) did."""
+
+    first_seq: int
+    executed: NDArray[np.int64]
+    """Positions liquidated."""
+    collateral_asset: str
+    collateral_to_liquidator: float
+    """Collateral tokens the liquidator received (redeemed underlying for Compound), in total."""
+    debt_repaid: float
+    failed: int
