@@ -10,21 +10,69 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Generator, Sequence
+from typing import Any, TypeVar
 
 import simpy
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from simpy.events import NORMAL
 
 from protosim.blocks import Chain, Tx
 from protosim.clock import Phase, ProcessGenerator
 from protosim.context import SimContext
-from protosim.events import OracleRoundRejected, OracleStateChanged, OracleUpdated
+from protosim.events import ROOT, OracleRoundRejected, OracleStateChanged, OracleUpdated
 from protosim.interfaces import OracleReading
-from protosim.market import PriceState
+from protosim.market import Market, PriceState
 from protosim.scenario import ComponentSpec
 
 STATES = ("live", "outage", "frozen")
+
+_WOKEN = object()
+"""Value a sleeping cadence loop is resumed with when a state change, not its timer, woke it."""
+
+
+def attribute_move(
+    market: Market, asset: str, venues: Sequence[str], before: PriceState, now: PriceState
+) -> tuple[int, int]:
+    """Return ``(seq, span)`` of the cause of the observed move from `before` to `now`.
+
+    The rule of `Market.attribute` (the largest of the path's, each shock's and the watched
+    venues' mean trade move), given the state `now` the caller has already taken at this
+    instant, so a feed reads the market once per observation instead of twice. Only when trade
+    impact is the largest part does it ask `Market.attribute`, which names the trade.
+
+    Parameters
+    ----------
+    market : Market
+        The run's market.
+    asset : str
+        The asset observed.
+    venues : sequence of str
+        The watched venues (those of `before` and `now`, in the same order).
+    before, now : PriceState
+        The states at the previous observation and at this instant.
+
+    Returns
+    -------
+    tuple of int
+        ``(ROOT, 0)`` for the path, ``(shock seq, 1)`` for a shock, else the trade's.
+    """
+    best_delta = abs(now.path_log - before.path_log)
+    best = (ROOT, 0)
+    if now.jump_logs:
+        earlier = dict(before.jump_logs)
+        for seq, value in now.jump_logs:
+            delta = abs(value - earlier.get(seq, 0.0))
+            if delta > best_delta:
+                best_delta, best = delta, (seq, 1)
+    if now.venue_logs:
+        was = dict(before.venue_logs)
+        impact = abs(
+            sum(v - was.get(name, 0.0) for name, v in now.venue_logs) / len(now.venue_logs)
+        )
+        if impact > best_delta:
+            return market.attribute(asset, venues, before)
+    return best
 
 
 class FeedParams(BaseModel):
@@ -92,6 +140,7 @@ class Feed(ABC):
         )
         self._bad_print: tuple[float, int] | None = None
         self._observed_state: PriceState | None = None
+        self._watched_venues: tuple[str, ...] | None = None  # observed_venues(), once asked
         self._delays: list[tuple[float, float]] = []  # (until, extra seconds)
         self.rounds = 0
         self.rejected = 0
@@ -138,7 +187,7 @@ class Feed(ABC):
     def start(self) -> None:
         """Start the feed's process (and note what its sources show at t = 0)."""
         if self.asset in self._ctx.market.assets:  # a sequencer feed prices no asset
-            self._observed_state = self._ctx.market.price_state(self.asset, self.observed_venues())
+            self._observed_state = self._ctx.market.price_state(self.asset, self._watched())
         self._ctx.clock.start(f"oracle.{self.oracle_id}", self.run())
 
     def metrics(self) -> dict[str, float]:
@@ -164,15 +213,39 @@ class Feed(ABC):
         """Return the trading venues among the feed's sources (empty: the reference price)."""
         return tuple(ident for kind, ident in self.sources() if kind == "market")
 
-    def attribute_observation(self) -> tuple[int, int]:
-        """Return ``(cause, span)`` of the move the feed sees since its last observation."""
+    def _watched(self) -> tuple[str, ...]:
+        # The sources of a feed are fixed once it is built: ask once, not at every tick.
+        if self._watched_venues is None:
+            self._watched_venues = self.observed_venues()
+        return self._watched_venues
+
+    def attribute_observation(self, now: PriceState | None = None) -> tuple[int, int]:
+        """Return ``(cause, span)`` of the move the feed sees since its last observation.
+
+        `now`, if given, is the state of the feed's observed venues at this instant (as
+        `observe_venues` returns it), which saves reading it again.
+        """
         market = self._ctx.market
-        venues = self.observed_venues()
-        if self._observed_state is None:
-            self._observed_state = market.price_state(self.asset, venues)
-        cause, span = market.attribute(self.asset, venues, self._observed_state)
-        self._observed_state = market.price_state(self.asset, venues)
-        return cause, span
+        venues = self._watched()
+        if now is None:
+            now = market.price_state(self.asset, venues)
+        before = self._observed_state
+        self._observed_state = now
+        if before is None:
+            before = now
+        return attribute_move(market, self.asset, venues, before, now)
+
+    def observe_venues(self) -> tuple[PriceState, tuple[float, ...]]:
+        """Return the state of the feed's observed venues now and each one's price.
+
+        The prices are those `Market.price` gives (reference price times the venue's trade
+        displacement), in `observed_venues` order, read from one `Market.price_state`.
+        """
+        market = self._ctx.market
+        state = market.price_state(self.asset, self._watched())
+        reference = market.reference_price(self.asset, state.t)
+        exp = math.exp
+        return state, tuple(reference * exp(log) for _, log in state.venue_logs)
 
     def pending_override(self) -> tuple[float, str, int, int] | None:
         """Return ``(price, reason, cause, span)`` when a bad print or a frozen state decides
@@ -185,7 +258,7 @@ class Feed(ABC):
             return self.read().price, "frozen", self._state_cause, 1
         return None
 
-    def report(self, observe: Callable[[], float], landed: simpy.Event) -> bool:
+    def report(self, observe: Callable[[], float], landed: simpy.Event | None) -> bool:
         """Publish what `observe` returns (or a pending bad print / frozen answer)."""
         override = self.pending_override()
         if override is None:
@@ -202,11 +275,43 @@ class Feed(ABC):
             landed=landed,
         )
 
-    def run_every(self, every_s: float, report: Callable[[simpy.Event], bool]) -> ProcessGenerator:
+    def report_venues(
+        self, combine: Callable[[tuple[float, ...]], float], landed: simpy.Event | None
+    ) -> bool:
+        """Publish `combine` of the observed venues' prices (or a pending override).
+
+        As `report` with ``observe = lambda: combine(prices)``, reading the market once for
+        both the prices and the attribution of the move.
+        """
+        override = self.pending_override()
+        if override is None:
+            state, prices = self.observe_venues()
+            price, reason = combine(prices), "scheduled"
+            cause, span = self.attribute_observation(state)
+        else:
+            price, reason, cause, span = override
+        return self.publish(
+            price,
+            observed_at=self._ctx.clock.now,
+            reason=reason,
+            cause=cause,
+            cause_span=span,
+            landed=landed,
+        )
+
+    def run_every(
+        self, every_s: float, report: Callable[[simpy.Event | None], bool]
+    ) -> ProcessGenerator:
         """Call `report` at every multiple of `every_s` (at once for a bad print), waiting for
         each round to land; nothing during an outage. The loop of every cadence-driven feed.
+
+        `report` is given the event to fire when the round lands, or None for an off-chain
+        feed, whose round lands inside `report`.
         """
         clock = self._ctx.clock
+        env = clock.env
+        offchain = self._chain is None
+        queue = env._queue  # SimPy's (time, priority, id, event) heap: read, never written
         while True:
             if self.state == "outage":
                 yield self.state_changed
@@ -214,12 +319,51 @@ class Feed(ABC):
             if self._bad_print is None:
                 due = (math.floor(clock.now / every_s) + 1) * every_s
                 timer = clock.observe_after(due - clock.now)
-                woke = yield clock.env.any_of([timer, self.state_changed])
-                if timer not in woke:
+                if not (yield from self._sleep(timer)):
                     continue
-            landed = clock.env.event()
-            if report(landed):
-                yield landed
+            if offchain:
+                # The round has landed inside `report`. Waiting for a `landed` event fired
+                # then would resume this process right away unless something else is due
+                # first at this instant (a subscriber's wake-up): only then wait, so the
+                # same-instant order is what it would be.
+                if report(None) and queue and queue[0][0] == env.now and queue[0][1] <= NORMAL:
+                    landed = env.event()
+                    landed.succeed()
+                    yield landed
+            else:
+                landed = env.event()
+                if report(landed):
+                    yield landed
+
+    def _sleep(self, timer: simpy.Event) -> Generator[simpy.Event, Any, bool]:
+        """Wait for `timer` or the next state change; return True if the timer fired first.
+
+        Equivalent, in the order of everything at an instant, to waiting on
+        ``env.any_of([timer, state_changed])``, at a third of the cost: the timer resumes the
+        process directly (the condition would have fired next, before anything else due at
+        that instant, since the timer has the lowest same-time priority), and a state change
+        resumes it one step after the state change is processed, as the condition did.
+        """
+        env = self._ctx.clock.env
+        changed = self.state_changed
+        process = env.active_process
+        assert process is not None  # called from the feed's own process
+        resume = process._resume  # re-targeted on a state change, as a Condition would
+
+        def woken(_: simpy.Event) -> None:
+            assert timer.callbacks is not None
+            timer.callbacks.remove(resume)
+            relay = env.event()
+            relay.callbacks.append(resume)
+            relay.succeed(_WOKEN)
+
+        assert changed.callbacks is not None
+        changed.callbacks.append(woken)
+        value = yield timer
+        if value is _WOKEN:
+            return False
+        changed.callbacks.remove(woken)
+        return True
 
     @abstractmethod
     def run(self) -> ProcessGenerator:
@@ -295,15 +439,18 @@ class Feed(ABC):
             self.reject(price, out_of_bounds, cause, cause_span)
             return False
 
+        if self._chain is None:
+            self._land(price, observed_at, reason, cause, cause_span)
+            if landed is not None:
+                landed.succeed()
+            return True
+
         def execute(start: int = 0, stop: int = 1) -> None:
             del start, stop
             self._land(price, observed_at, reason, cause, cause_span)
             if landed is not None:
                 landed.succeed()
 
-        if self._chain is None:
-            execute()
-            return True
         now = self._ctx.clock.now
         latency = float(self._rng.uniform(p.latency_min_s, p.latency_max_s))
         latency += sum(extra for until, extra in self._delays if now < until)

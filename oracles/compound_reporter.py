@@ -172,7 +172,7 @@ class CompoundReporterFeed(Feed):
         """Post the reporter's price at every multiple of `update_interval_s`."""
         return self.run_every(self._params.update_interval_s, self._post)
 
-    def _post(self, landed: simpy.Event) -> bool:
+    def _post(self, landed: simpy.Event | None) -> bool:
         p = self._params
         override = self.pending_override()
         if override is not None:

@@ -162,9 +162,19 @@ class InternalBookFeed(Feed):
 
     def run(self) -> ProcessGenerator:
         """Publish the book price at every multiple of `update_interval_s`."""
+        if self._params.smoothing_window_s == 0:
+            # The last price is the venue's price: read with the attribution's market state.
+            return self.run_every(
+                self._params.update_interval_s,
+                lambda landed: self.report_venues(_only, landed),
+            )
         return self.run_every(
             self._params.update_interval_s, lambda landed: self.report(self.book_price, landed)
         )
+
+
+def _only(prices: tuple[float, ...]) -> float:
+    return prices[0]
 
 
 build = priced_feed_builder(InternalBookFeed)

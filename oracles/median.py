@@ -21,7 +21,7 @@ venue prices).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
 
 import numpy as np
@@ -226,10 +226,55 @@ class MedianIndexFeed(Feed):
         """Return the venues the index weighs."""
         return tuple(("market", venue) for venue in self._params.weights)
 
+    def combiner(self) -> Callable[[tuple[float, ...]], float]:
+        """Return the index as a function of the venues' prices in `observed_venues` order.
+
+        The same arithmetic as `index_price` in the same order (so the same float), with the
+        per-call sorting of venue names, dict building and weight checks done once here.
+        """
+        p = self._params
+        observed = self.observed_venues()
+        positions = tuple(observed.index(v) for v in self._venues)  # index_price's name order
+        weights = [p.weights[v] for v in self._venues]
+        if p.exclude_outliers_bps is not None:
+
+            def general(prices: tuple[float, ...]) -> float:
+                return index_price(
+                    {v: prices[i] for v, i in zip(self._venues, positions, strict=True)},
+                    p.weights,
+                    method=p.method,
+                    exclude_outliers_bps=p.exclude_outliers_bps,
+                    median_if_outliers_exceed=p.median_if_outliers_exceed,
+                )
+
+            return general
+        if p.method == "weighted_mean":
+            total = sum(weights)
+
+            def mean(prices: tuple[float, ...]) -> float:
+                values = [prices[i] for i in positions]
+                return float(sum(v * w for v, w in zip(values, weights, strict=True)) / total)
+
+            return mean
+        half = sum(weights) / 2.0
+        span = range(len(weights))
+
+        def median(prices: tuple[float, ...]) -> float:
+            values = [prices[i] for i in positions]
+            cumulative = 0.0
+            for i in sorted(span, key=values.__getitem__):
+                cumulative += weights[i]
+                if cumulative >= half:
+                    return float(values[i])
+            return float(max(values))  # pragma: no cover - the loop always reaches the total
+
+        return median
+
     def run(self) -> ProcessGenerator:
         """Publish the index at every multiple of `update_interval_s`."""
+        combine = self.combiner()
         return self.run_every(
-            self._params.update_interval_s, lambda landed: self.report(self.index, landed)
+            self._params.update_interval_s, lambda landed: self.report_venues(combine, landed)
         )
 
 

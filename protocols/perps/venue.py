@@ -87,6 +87,8 @@ from protosim.scenario import ComponentSpec
 if TYPE_CHECKING:
     import pandas as pd
 
+    from protosim.market import Market
+
 __all__ = [
     "PerpVenue",
     "PerpVenueHaltedError",
@@ -111,6 +113,14 @@ class PerpVenueHaltedError(SimulationError):
     def __init__(self, venue_id: str) -> None:
         super().__init__(f"perp venue {venue_id!r} is halted")
         self.venue_id = venue_id
+
+
+def _venue_prices(market: Market, asset: str, venues: tuple[str, ...]) -> list[float]:
+    # What `Market.price` gives on each venue (reference price times the venue's trade
+    # displacement), from one `Market.price_state`: the reference price is read once.
+    state = market.price_state(asset, venues)
+    reference = market.reference_price(asset, state.t)
+    return [reference * math.exp(log) for _, log in state.venue_logs]
 
 
 @dataclass(slots=True)
@@ -301,6 +311,8 @@ class PerpVenue:
             net = float(book.size.sum())
             self.external.trade(market_id, -net, self.marks[market_id])
         self._mark_state = {m: _MarkState() for m in self.market_ids}
+        self._mark_inputs: tuple[tuple[str, Oracle, str, tuple[str, ...], _MarkState], ...] | None
+        self._mark_inputs = None
         window = max(1, round(_BASIS_MA_S / params.risk_interval_s))
         for state in self._mark_state.values():
             state.basis = deque(maxlen=window)
@@ -512,20 +524,33 @@ class PerpVenue:
         self._last_tick = now
         rule = self.params.mark
         market = self._ctx.market
-        for market_id, oracle in self.index_oracles.items():
+        inputs = self._mark_inputs
+        if inputs is None:
+            # Per market, what its mark reads, gathered once: this runs every second.
+            gathered = []
+            for market_id, oracle in self.index_oracles.items():
+                spec = self.params.markets[market_id]
+                books: tuple[str, ...] = (spec.book,)
+                if rule == "hyperliquid":
+                    books += spec.cex_perp_books
+                gathered.append((market_id, oracle, spec.asset, books, self._mark_state[market_id]))
+            inputs = self._mark_inputs = tuple(gathered)
+        for market_id, oracle, asset, venues, state in inputs:
             reading = oracle.read()
             index = reading.price
             self._seq[market_id] = reading.seq
             self.index[market_id] = index
-            spec = self.params.markets[market_id]
-            mid = market.price(spec.asset, spec.book)
-            state = self._mark_state[market_id]
+            if len(venues) == 1:
+                mid = market.price(asset, venues[0])
+                cex: tuple[float, ...] = ()
+            else:
+                mid, *others = _venue_prices(market, asset, venues)
+                cex = tuple(others)
             state.premium_sum += (mid - index) / index
             state.premium_n += 1
             if rule == "index":
                 self.marks[market_id] = index
             elif rule == "hyperliquid":
-                cex = [market.price(spec.asset, b) for b in spec.cex_perp_books]
                 self.marks[market_id] = self._hyperliquid_mark(state, index, mid, dt, cex)
             else:
                 self.marks[market_id] = self._binance_mark(state, index, mid, now)
