@@ -14,8 +14,9 @@ Measure grammar (parsed once per text; see `parse_measure`)::
     min:EVENTKIND.FIELD{filters}         e.g. the largest single liquidation
     first_t:EVENTKIND{filters}           seconds from the start of the first match (NaN: none)
     last_t:EVENTKIND{filters}            ... of the last match
-    min_price:ASSET@VENUE                lowest price of ASSET on a market venue, or
-    max_price:ASSET@VENUE                ``reference`` for the exogenous path
+    min_price:ASSET@VENUE{t filters}     lowest price of ASSET on a market venue, or
+    max_price:ASSET@VENUE{t filters}     ``reference`` for the exogenous path; optionally in a
+                                         time window (``t>=T,t<=T``: the price at T)
 
 Filters are comma separated: ``field=value`` / ``field!=value`` (string or number equality) and
 ``t>=…``, ``t>…``, ``t<=…``, ``t<…`` with a UTC time (``2025-10-10T21:36:00Z``, converted with
@@ -151,9 +152,15 @@ def parse_measure(text: str) -> Measure:
         return Measure(text, op, component=component, key=key)
     if op in ("min_price", "max_price"):
         asset, at, venue = rest.partition("@")
-        if not at or not asset or not venue:
-            raise ValueError(f"{where}: expected {op}:ASSET@VENUE (VENUE may be 'reference')")
-        return Measure(text, op, asset=asset, venue=venue)
+        venue, brace, window = venue.partition("{")
+        if not at or not asset or not venue or (brace and not window.endswith("}")):
+            raise ValueError(
+                f"{where}: expected {op}:ASSET@VENUE[{{t>=…,t<…}}] (VENUE may be 'reference')"
+            )
+        filters = _parse_filters(window[:-1], where) if brace else ()
+        if any(f.name != "t" or f.op in ("=", "!=") for f in filters):
+            raise ValueError(f"{where}: a price measure takes only t>=, t>, t<=, t< filters")
+        return Measure(text, op, asset=asset, venue=venue, filters=filters)
     match = _EVENT_RE.match(rest)
     if match is None:
         raise ValueError(f"{where}: expected {op}:EVENTKIND[.FIELD][{{filters}}]")
@@ -297,10 +304,23 @@ def _mask(m: Measure, kind: type[Event], result: RunResult) -> NDArray[np.bool_]
     return keep
 
 
+def _window(m: Measure, result: RunResult) -> tuple[float, float]:
+    low, high = 0.0, result.scenario.horizon_s
+    for f in m.filters:
+        bound = _time_value(f.value, result.scenario.start_utc, m.text)
+        if f.op in (">=", ">"):
+            low = max(low, bound)
+        else:
+            high = min(high, bound)
+    return low, high
+
+
 def _price(m: Measure, result: RunResult) -> float:
     market = result.market
     if m.asset not in market.assets:
         raise ValueError(f"{m.text!r}: unknown asset {m.asset!r}; expected one of {market.assets}")
+    if m.filters:
+        return _windowed_price(m, result, *_window(m, result))
     if m.venue == "reference":
         if m.op == "min_price":
             return float(market.min_reference_price(m.asset, result.scenario.horizon_s))
@@ -317,6 +337,33 @@ def _price(m: Measure, result: RunResult) -> float:
         p for a, v, p in zip(s.asset, s.venue, s.price, strict=True) if (a, v) == (m.asset, m.venue)
     ]
     return float(max(values)) if values else math.nan
+
+
+def _windowed_price(m: Measure, result: RunResult, low: float, high: float) -> float:
+    # A window [low, high]: the reference path at its own resolution (closed at both ends, so a
+    # point in time is t>=T,t<=T); a venue's price from the run's samples in the window.
+    market = result.market
+    pick = max if m.op == "max_price" else min
+    if m.venue == "reference":
+        dt = market.path(m.asset).dt_s
+        grid = np.arange(low, high + dt / 2, dt) if high > low else np.array([low])
+        grid = grid[grid <= high]
+        if not grid.size:
+            return math.nan
+        return float(pick(market.reference_prices(m.asset, grid)))
+    if m.venue not in market.venues or market.venues[m.venue].asset != m.asset:
+        venues = sorted(v for v, spec in market.venues.items() if spec.asset == m.asset)
+        raise ValueError(
+            f"{m.text!r}: {m.venue!r} is not a market venue of {m.asset}; "
+            f"expected 'reference' or one of {venues}"
+        )
+    s = result.price_samples
+    values = [
+        p
+        for t, a, v, p in zip(s.t, s.asset, s.venue, s.price, strict=True)
+        if (a, v) == (m.asset, m.venue) and low <= t <= high
+    ]
+    return float(pick(values)) if values else math.nan
 
 
 def evaluate_measure(result: RunResult, measure: str | Measure) -> float:

@@ -164,6 +164,19 @@ def test_price_measures_on_a_tiny_run() -> None:
         evaluate_measure(result, "min_price:BTC@reference")
 
 
+def test_price_measures_in_a_time_window() -> None:
+    """A t window reads the price then: ETH is 2,000 until the jump at 600 s and falls
+    log-linearly to 1,600 at 900 s (hand: 2,000 · 0.8^½ = 1,788.9 at 750 s); a window before
+    the jump never sees it."""
+    result = Simulation(Scenario.from_dict(tiny_scenario_dict(accounts=50))).run()
+    assert evaluate_measure(result, "min_price:ETH@reference{t<=600}") == pytest.approx(2000.0)
+    at_750 = "min_price:ETH@reference{t>=750,t<=750}"
+    assert evaluate_measure(result, at_750) == pytest.approx(2000.0 * 0.8**0.5, rel=1e-6)
+    assert evaluate_measure(result, "max_price:ETH@reference{t>=900}") == pytest.approx(1600.0)
+    with pytest.raises(ValueError, match="only t>=, t>, t<=, t< filters"):
+        evaluate_measure(result, "min_price:ETH@reference{venue=x}")
+
+
 def test_relative_error_edges() -> None:
     """(sim − rep)/rep, with 0/0 = 0, x/0 = ±inf and NaN kept."""
     assert relative_error(90.0, 100.0) == pytest.approx(-0.1)
