@@ -34,7 +34,7 @@ import json
 import math
 import re
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -47,7 +47,7 @@ from protosim.catalog import fixtures_root
 from protosim.errors import ScenarioError
 from protosim.events import BadDebtRealized, Event, LiquidationExecuted
 from protosim.results import RunResult
-from protosim.scenario import Scenario
+from protosim.scenario import Scenario, validation_error
 
 __all__ = [
     "Figure",
@@ -489,13 +489,6 @@ class Reported(_Strict):
         return self
 
 
-def _loc(loc: Sequence[int | str]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def load_reported(path: str | Path) -> Reported:
     """Load and validate a ``reported.toml``.
 
@@ -514,18 +507,7 @@ def load_reported(path: str | Path) -> Reported:
     try:
         return Reported.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        msg = str(err["msg"]).removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        elif err["type"] == "missing":
-            msg = "required key is missing"
-        elif "input" in err and not isinstance(err["input"], dict):
-            msg += f" (was {err['input']!r})"
-        more = len(exc.errors()) - 1
-        if more:
-            msg += f" (and {more} more)"
-        raise ScenarioError(msg, file=path, key_path=_loc(err["loc"]) or None) from None
+        raise validation_error(exc, path) from None
 
 
 # -- fixtures --------------------------------------------------------------------------------

@@ -696,7 +696,7 @@ class Scenario(_Strict):
         try:
             scenario = Scenario.model_validate(data)
         except ValidationError as exc:
-            raise _scenario_error(exc, None) from None
+            raise validation_error(exc, None) from None
         scenario.validate_components(default_registry())
         return scenario
 
@@ -713,7 +713,7 @@ class Scenario(_Strict):
         try:
             scenario = Scenario.model_validate(data)
         except ValidationError as exc:
-            raise _scenario_error(exc, None) from None
+            raise validation_error(exc, None) from None
         scenario.validate_components(default_registry())
         return scenario
 
@@ -754,7 +754,7 @@ class Scenario(_Strict):
         try:
             scenario = cls.model_validate({**data, "base_dir": str(base_dir)})
         except ValidationError as exc:
-            raise _scenario_error(exc, source) from None
+            raise validation_error(exc, source) from None
         scenario.validate_components(registry or default_registry(), source=source)
         return scenario
 
@@ -785,7 +785,7 @@ class Scenario(_Strict):
                 try:
                     ctype.params.model_validate(spec.params)
                 except ValidationError as exc:
-                    raise _scenario_error(exc, source, prefix=f"{where}.params") from None
+                    raise validation_error(exc, source, prefix=f"{where}.params") from None
 
 
 def _unique(ids: list[str], table: str) -> None:
@@ -836,9 +836,13 @@ def _loc(loc: tuple[int | str, ...]) -> str:
     return out
 
 
-def _scenario_error(
+def validation_error(
     exc: ValidationError, source: str | Path | None, prefix: str = ""
 ) -> ScenarioError:
+    """Return the `ScenarioError` for a pydantic validation failure of a file's contents:
+    the first problem's key path (as the user wrote it, without discriminator tags) and what
+    was expected, then up to five more.
+    """
     errors = exc.errors(include_url=False)
     lines = []
     for err in errors:
