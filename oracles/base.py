@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Generator, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import simpy
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from simpy.events import NORMAL
 
 from protosim.blocks import Chain, Tx
 from protosim.clock import Phase, ProcessGenerator
@@ -27,7 +26,6 @@ from protosim.scenario import ComponentSpec
 
 STATES = ("live", "outage", "frozen")
 
-_WOKEN = object()
 """Value a sleeping cadence loop is resumed with when a state change, not its timer, woke it."""
 
 
@@ -311,7 +309,6 @@ class Feed(ABC):
         clock = self._ctx.clock
         env = clock.env
         offchain = self._chain is None
-        queue = env._queue  # SimPy's (time, priority, id, event) heap: read, never written
         while True:
             if self.state == "outage":
                 yield self.state_changed
@@ -319,14 +316,14 @@ class Feed(ABC):
             if self._bad_print is None:
                 due = (math.floor(clock.now / every_s) + 1) * every_s
                 timer = clock.observe_after(due - clock.now)
-                if not (yield from self._sleep(timer)):
+                if not (yield from clock.wait_timer_or(timer, self.state_changed)):
                     continue
             if offchain:
                 # The round has landed inside `report`. Waiting for a `landed` event fired
                 # then would resume this process right away unless something else is due
                 # first at this instant (a subscriber's wake-up): only then wait, so the
                 # same-instant order is what it would be.
-                if report(None) and queue and queue[0][0] == env.now and queue[0][1] <= NORMAL:
+                if report(None) and clock.normal_event_due_now():
                     landed = env.event()
                     landed.succeed()
                     yield landed
@@ -334,36 +331,6 @@ class Feed(ABC):
                 landed = env.event()
                 if report(landed):
                     yield landed
-
-    def _sleep(self, timer: simpy.Event) -> Generator[simpy.Event, Any, bool]:
-        """Wait for `timer` or the next state change; return True if the timer fired first.
-
-        Equivalent, in the order of everything at an instant, to waiting on
-        ``env.any_of([timer, state_changed])``, at a third of the cost: the timer resumes the
-        process directly (the condition would have fired next, before anything else due at
-        that instant, since the timer has the lowest same-time priority), and a state change
-        resumes it one step after the state change is processed, as the condition did.
-        """
-        env = self._ctx.clock.env
-        changed = self.state_changed
-        process = env.active_process
-        assert process is not None  # called from the feed's own process
-        resume = process._resume  # re-targeted on a state change, as a Condition would
-
-        def woken(_: simpy.Event) -> None:
-            assert timer.callbacks is not None
-            timer.callbacks.remove(resume)
-            relay = env.event()
-            relay.callbacks.append(resume)
-            relay.succeed(_WOKEN)
-
-        assert changed.callbacks is not None
-        changed.callbacks.append(woken)
-        value = yield timer
-        if value is _WOKEN:
-            return False
-        changed.callbacks.remove(woken)
-        return True
 
     @abstractmethod
     def run(self) -> ProcessGenerator:
