@@ -261,15 +261,16 @@ def test_bench_replay_scales_accounts(tmp_path: Path) -> None:
     assert figures["wall_s"] > 0
 
 
-def test_bench_aave_multi_without_plugin_is_a_clear_error() -> None:
-    """Without a registered 'aave-multi' benchmark, --aave-multi says so (else it runs)."""
-    from protosim.registry import default_registry
-
-    try:
-        default_registry().benchmark("aave-multi")
-    except KeyError:
-        out = CliRunner().invoke(main, ["bench", "--aave-multi"])
-        assert out.exit_code != 0
-        assert "aave-multi" in out.output
-    else:
-        pytest.skip("the aave-multi benchmark is registered: its owner tests it")
+def test_bench_aave_multi_runs_from_the_cli() -> None:
+    """`protosim bench --aave-multi` runs the registered multi-collateral benchmark and prints
+    both its figures and the single-collateral one it is compared with."""
+    out = CliRunner().invoke(
+        main, ["bench", "--aave-multi", "--accounts", "2000", "--hours", "1", "--json"]
+    )
+    assert out.exit_code == 0, out.output
+    figures = json.loads(out.output)
+    assert figures["accounts"] == 2000
+    assert figures["collateral_reserves"] == 3
+    assert figures["debt_reserves"] == 2
+    assert figures["wall_s"] > 0
+    assert figures["single_wall_s"] > 0
