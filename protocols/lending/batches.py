@@ -10,7 +10,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Candidates", "LiquidationReport"]
+from protosim.eventlog import EventLog
+from protosim.events import LiquidationsFailed
+
+__all__ = ["Candidates", "LiquidationReport", "log_failed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,3 +38,25 @@ class LiquidationReport:
     """Collateral tokens the liquidator received (redeemed underlying for Compound), in total."""
     debt_repaid: float
     failed: int
+
+
+def log_failed(
+    log: EventLog,
+    *,
+    venue: str,
+    liquidator: str,
+    count: int,
+    cause: int | NDArray[np.int64],
+    reason: str,
+) -> int:
+    """Log `count` liquidation calls of one transaction that reverted, as one
+    `LiquidationsFailed` naming the newest of their causes; return its ``seq``.
+    """
+    return log.emit(
+        LiquidationsFailed,
+        cause=int(np.max(cause)) if np.ndim(cause) else int(cause),
+        venue=venue,
+        liquidator=liquidator,
+        count=count,
+        reason=reason,
+    )

@@ -28,7 +28,6 @@ from protosim.events import (
     ROOT,
     BadDebtRealized,
     LiquidationExecuted,
-    LiquidationsFailed,
     PositionsBecameLiquidatable,
 )
 from protosim.interfaces import Oracle, OracleReading
@@ -38,7 +37,7 @@ from protosim.protocols.lending.aave_v3.errors import AaveReverted
 from protosim.protocols.lending.aave_v3.multi import MultiMarket
 from protosim.protocols.lending.aave_v3.multibook import MultiBook
 from protosim.protocols.lending.aave_v3.params import AaveV3Params, PopulationParams, ReserveParams
-from protosim.protocols.lending.batches import Candidates, LiquidationReport
+from protosim.protocols.lending.batches import Candidates, LiquidationReport, log_failed
 from protosim.protocols.lending.guards import PriceGuard
 from protosim.scenario import ComponentSpec
 
@@ -464,7 +463,9 @@ class AaveV3Market:
         log = self._ctx.log
         prices = self._pair_prices(book)
         if prices is None:
-            return self._fail(book, positions, liquidator, cause, "oracle_unavailable")
+            return self._fail_count(
+                book.collateral_asset, positions, liquidator, cause, "oracle_unavailable"
+            )
         p_c, p_d, _ = prices
         # The guard's prices at this instant are the ones `quote` would read.
         batch = self._quote_pair(book_index, positions, p_c, p_d)
@@ -475,7 +476,7 @@ class AaveV3Market:
         done = positions[ok]
         failed = int(positions.size - done.size)
         if failed:
-            self._fail(book, positions[~ok], liquidator, cause, "reverted")
+            self._fail_count(book.collateral_asset, positions[~ok], liquidator, cause, "reverted")
         if done.size == 0:
             return LiquidationReport(len(log), done, book.collateral_asset, 0.0, 0.0, failed)
         if failed:
@@ -614,37 +615,10 @@ class AaveV3Market:
         count = int(positions.size)
         self.totals["failed_liquidations"] += count
         log = self._ctx.log
-        log.emit(
-            LiquidationsFailed,
-            cause=int(np.max(cause)) if np.ndim(cause) else int(cause),
-            venue=self.venue_id,
-            liquidator=liquidator,
-            count=count,
-            reason=reason,
+        log_failed(
+            log, venue=self.venue_id, liquidator=liquidator, count=count, cause=cause, reason=reason
         )
         return LiquidationReport(len(log), positions[:0], collateral, 0.0, 0.0, count)
-
-    def _fail(
-        self,
-        book: PairBook,
-        positions: NDArray[np.int64],
-        liquidator: str,
-        cause: int | NDArray[np.int64],
-        reason: str,
-    ) -> LiquidationReport:
-        count = int(positions.size)
-        self.totals["failed_liquidations"] += count
-        log = self._ctx.log
-        log.emit(
-            LiquidationsFailed,
-            cause=int(np.max(cause)) if np.ndim(cause) else int(cause),
-            venue=self.venue_id,
-            liquidator=liquidator,
-            count=count,
-            reason=reason,
-        )
-        empty = positions[:0]
-        return LiquidationReport(len(log), empty, book.collateral_asset, 0.0, 0.0, count)
 
     # -- reporting ----------------------------------------------------------------------------
 

@@ -34,11 +34,10 @@ from protosim.context import SimContext
 from protosim.events import (
     BadDebtRealized,
     LiquidationExecuted,
-    LiquidationsFailed,
     PositionsBecameLiquidatable,
 )
 from protosim.interfaces import Oracle, OracleReading
-from protosim.protocols.lending.batches import Candidates, LiquidationReport
+from protosim.protocols.lending.batches import Candidates, LiquidationReport, log_failed
 from protosim.protocols.lending.compound_v2 import kernels
 from protosim.protocols.lending.compound_v2 import math as cmath
 from protosim.protocols.lending.compound_v2.params import (
@@ -448,12 +447,12 @@ class CompoundV2Market:
         failed = int(positions.size - done.size)
         if failed:
             self.totals["failed_liquidations"] += failed
-            log.emit(
-                LiquidationsFailed,
-                cause=int(np.max(cause)) if np.ndim(cause) else int(cause),
+            log_failed(
+                log,
                 venue=self.venue_id,
                 liquidator=liquidator,
                 count=failed,
+                cause=cause,
                 reason="reverted",
             )
         if done.size == 0:

@@ -35,10 +35,10 @@ from protosim.context import SimContext
 from protosim.events import (
     BadDebtRealized,
     LiquidationExecuted,
-    LiquidationsFailed,
     PositionsBecameLiquidatable,
 )
 from protosim.interfaces import Oracle, OracleReading
+from protosim.protocols.lending.batches import log_failed
 from protosim.protocols.lending.compound_v3 import kernels
 from protosim.protocols.lending.compound_v3.params import CometParams, CometPopulationParams
 from protosim.protocols.lending.events import (
@@ -247,12 +247,12 @@ class CometMarket:
         failed = int((~ok).sum())
         if failed:
             self.totals["failed_absorbs"] += failed
-            log.emit(
-                LiquidationsFailed,
-                cause=cause,
+            log_failed(
+                log,
                 venue=self.venue_id,
                 liquidator=absorber,
                 count=failed,
+                cause=cause,
                 reason="not_liquidatable",
             )
         done = positions[ok]
