@@ -198,14 +198,9 @@ class LendingKeeper:
                 continue
             book = self.venue.books[found.book]
             if isinstance(book, MultiBook):
-                for collateral, debt, group in self._choose_pairs(found.book, fresh):
-                    if budget <= 0:
-                        break
-                    budget -= self._consider(
-                        found.book, group, found.cause, budget, (collateral, debt)
-                    )
+                budget -= self._consider_multi(found.book, fresh, found.cause, budget)
             else:
-                budget -= self._consider(found.book, fresh, found.cause, budget)
+                budget -= self._consider(found.book, fresh, found.cause, budget)[0]
 
     def _flight(self, book_index: int) -> NDArray[np.bool_]:
         # Books grow (accounts opened during the run, a multi book created late).
@@ -218,31 +213,97 @@ class LendingKeeper:
             self._in_flight[book_index] = grown
         return self._in_flight[book_index]
 
-    def _choose_pairs(
-        self, book_index: int, positions: NDArray[np.int64]
-    ) -> list[tuple[str, str, NDArray[np.int64]]]:
-        """Group `positions` by the (collateral, debt) reserve pair the keeper liquidates."""
+    def _consider_multi(
+        self, book_index: int, positions: NDArray[np.int64], cause: int, budget: float
+    ) -> float:
+        """Liquidate multi-reserve `positions` pair by pair; return the debt committed.
+
+        Accounts are batched per the (collateral, debt) pair they prefer (`_pair_preference`).
+        An account whose call on that pair would revert (v3.3's dust rule when the close
+        factor caps the repayment, a collateral not enabled) is offered again on its next
+        pair, as a liquidation bot simulating its call first would do.
+        """
         venue: Any = self.venue
         c_assets, coll_usd, d_assets, debt_usd = venue.reserve_values(book_index, positions)
-        if self.params.pair_choice == "best_bonus":
-            bonus = venue.collateral_bonus(book_index, positions)
-            # Highest bonus among held collateral, the larger value breaking ties.
-            score = np.where(coll_usd > 0, bonus * 1e30 + coll_usd, -np.inf)
-            ci = score.argmax(axis=1)
-        else:
-            ci = coll_usd.argmax(axis=1)
+        # Every account's first choice, then, for the few whose call on it would revert, the
+        # whole order of preference.
+        score = self._collateral_score(book_index, positions, coll_usd)
+        ci = score.argmax(axis=1)
         di = debt_usd.argmax(axis=1)
-        key = ci * len(d_assets) + di
-        groups = []
-        # Pairs in key order (a count per pair, not a sort of the positions).
-        pairs = np.bincount(key, minlength=len(c_assets) * len(d_assets))
-        for k in np.flatnonzero(pairs):
-            # Order within a group is the venue's (most underwater first).
-            members = positions[key == k]
-            groups.append(
-                (c_assets[int(k) // len(d_assets)], d_assets[int(k) % len(d_assets)], members)
-            )
-        return groups
+        keys = ci * len(d_assets) + di
+        rows = np.arange(positions.size)
+        held = (np.take_along_axis(coll_usd, ci[:, None], axis=1)[:, 0] > 0) & (
+            np.take_along_axis(debt_usd, di[:, None], axis=1)[:, 0] > 0
+        )
+        pending, keys = rows[held], keys[held]
+        spent = 0.0
+        preference: NDArray[np.int64] | None = None
+        for rank in range(len(c_assets) * len(d_assets)):
+            if rank:
+                if preference is None:
+                    preference = np.full((positions.size, len(c_assets) * len(d_assets)), -1)
+                    preference[pending] = self._pair_preference(
+                        score[pending], coll_usd[pending], debt_usd[pending]
+                    )
+                keys = preference[pending, rank]
+                held = keys >= 0
+                pending, keys = pending[held], keys[held]
+            reverted = []
+            # Pairs in key order (a count per pair, not a sort of the positions).
+            for key in np.flatnonzero(np.bincount(keys)):
+                if budget - spent <= 0:
+                    return spent
+                # Order within a group is the venue's (most underwater first).
+                members = pending[keys == key]
+                pair = (c_assets[int(key) // len(d_assets)], d_assets[int(key) % len(d_assets)])
+                committed, executable = self._consider(
+                    book_index, positions[members], cause, budget - spent, pair
+                )
+                spent += committed
+                reverted.append(members[~executable])
+            if not reverted:
+                break
+            pending = np.sort(np.concatenate(reverted))
+            if pending.size == 0:
+                break
+        return spent
+
+    def _collateral_score(
+        self, book_index: int, positions: NDArray[np.int64], coll_usd: NDArray[np.float64]
+    ) -> NDArray[np.float64]:
+        """Return how much the keeper prefers seizing each collateral of `positions` (k × C;
+        -inf where not held): its value, or its bonus with the value breaking ties.
+        """
+        if self.params.pair_choice == "best_bonus":
+            venue: Any = self.venue
+            bonus = venue.collateral_bonus(book_index, positions)
+            out: NDArray[np.float64] = np.where(coll_usd > 0, bonus * 1e30 + coll_usd, -np.inf)
+        else:
+            out = np.where(coll_usd > 0, coll_usd, -np.inf)
+        return out
+
+    @staticmethod
+    def _pair_preference(
+        score: NDArray[np.float64], coll_usd: NDArray[np.float64], debt_usd: NDArray[np.float64]
+    ) -> NDArray[np.int64]:
+        """Return each account's (collateral, debt) pairs, most preferred first, as keys
+        ``collateral_column × D + debt_column`` (k × C·D; -1 for a collateral or debt it does
+        not hold): the collateral by `score`, then the debt by value; ties go to the earlier
+        column.
+
+        >>> LendingKeeper._pair_preference(np.array([[1.0, 3.0]]), np.array([[1.0, 3.0]]),
+        ...                                np.array([[5.0, 0.0]])).tolist()
+        [[2, -1, 0, -1]]
+        """
+        c_order = np.argsort(-score, axis=1, kind="stable")
+        d_order = np.argsort(-debt_usd, axis=1, kind="stable")
+        c_held = np.take_along_axis(coll_usd, c_order, axis=1) > 0
+        d_held = np.take_along_axis(debt_usd, d_order, axis=1) > 0
+        d = debt_usd.shape[1]
+        keys = (c_order[:, :, None] * d + d_order[:, None, :]).reshape(len(score), -1)
+        held = (c_held[:, :, None] & d_held[:, None, :]).reshape(len(score), -1)
+        out: NDArray[np.int64] = np.where(held, keys, -1).astype(np.int64)
+        return out
 
     def _consider(
         self,
@@ -251,7 +312,10 @@ class LendingKeeper:
         cause: int,
         budget: float,
         pair: tuple[str, str] | None = None,
-    ) -> float:
+    ) -> tuple[float, NDArray[np.bool_]]:
+        """Quote `positions`, submit the profitable ones; return the debt committed and which
+        positions' calls would execute (the rest would revert).
+        """
         book = self.venue.books[book_index]
         kwargs = {} if pair is None else {"collateral": pair[0], "debt": pair[1]}
         collateral_asset, debt_asset = pair if pair else (book.collateral_asset, book.debt_asset)
@@ -259,7 +323,7 @@ class LendingKeeper:
         ok = quote.executed
         positions = positions[ok]
         if positions.size == 0:
-            return 0.0
+            return 0.0, ok
         repay_usd = quote.debt_repaid[ok] * self.venue.price(debt_asset)
         received = quote.collateral_to_liquidator[ok]
         proceeds = self._marginal_proceeds(collateral_asset, received, repay_usd)
@@ -290,7 +354,7 @@ class LendingKeeper:
         ranked = np.flatnonzero(choice.act)
         chosen = positions[ranked]
         if chosen.size == 0:
-            return 0.0
+            return 0.0, ok
         chosen_repay = repay_usd[ranked]
         self._flight(book_index)[chosen] = True
         self._committed_usd += float(chosen_repay.sum())
@@ -313,7 +377,7 @@ class LendingKeeper:
             ),
             latency_s=p.latency_s,
         )
-        return float(chosen_repay.sum())
+        return float(chosen_repay.sum()), ok
 
     def _marginal_proceeds(
         self, asset: str, received: NDArray[np.float64], repay_usd: NDArray[np.float64]
