@@ -28,7 +28,7 @@ from protosim.blocks import Tx
 from protosim.clock import Phase
 from protosim.context import SimContext
 from protosim.events import LiquidationsDeclined
-from protosim.protocols.lending.aave_v3.multibook import MultiBook
+from protosim.protocols.lending.aave_v3.multibook import MultiBook, row_argmax
 from protosim.scenario import ComponentSpec
 
 
@@ -228,8 +228,8 @@ class LendingKeeper:
         # Every account's first choice, then, for the few whose call on it would revert, the
         # whole order of preference.
         score = self._collateral_score(book_index, positions, coll_usd)
-        ci = score.argmax(axis=1)
-        di = debt_usd.argmax(axis=1)
+        ci = row_argmax(score)
+        di = row_argmax(debt_usd)
         keys = ci * len(d_assets) + di
         rows = np.arange(positions.size)
         held = (np.take_along_axis(coll_usd, ci[:, None], axis=1)[:, 0] > 0) & (

@@ -41,7 +41,7 @@ from protosim.events import ROOT, BadDebtRealized, LiquidationExecuted
 from protosim.protocols.lending.aave_v3 import kernels
 from protosim.protocols.lending.aave_v3.errors import AaveReverted
 from protosim.protocols.lending.aave_v3.events import AccountOpened, Borrowed, Supplied
-from protosim.protocols.lending.aave_v3.multibook import MultiBook, matvec
+from protosim.protocols.lending.aave_v3.multibook import MultiBook
 from protosim.protocols.lending.aave_v3.params import (
     AaveV3Params,
     MultiPopulationParams,
@@ -306,10 +306,10 @@ class MultiMarket:
         pc = np.array([venue.valuation_price(a) for a in book.collateral_assets])
         pd = np.array([venue.valuation_price(a) for a in book.debt_assets])
         cu, du = self.units((pc, pd))
-        # Candidates were kept by the risk check that found them (`MultiBook.below_one`).
-        supplied, borrowed, lt, _ = book.gather(rows)
-        coll = supplied * cu * (lt > 0)
-        debt = borrowed * du
+        # Candidates were valued by the risk check that found them (`MultiBook.below_one`).
+        valued, at = book.valued(rows, cu, du)
+        coll: FloatArray = valued.pick("collateral_usd", at)
+        debt: FloatArray = valued.pick("debt_usd", at)
         return list(book.collateral_assets), coll, list(book.debt_assets), debt
 
     # -- risk ---------------------------------------------------------------------------------
@@ -412,37 +412,24 @@ class MultiMarket:
         pc = np.array([venue.price(a) for a in book.collateral_assets])
         pd = np.array([venue.price(a) for a in book.debt_assets])
         cu, du = self.units((pc, pd))
-        supplied, borrowed, lt, emode = book.gather(rows)
-        value = supplied * cu
-        counted = value * (lt > 0)
-        collateral_usd = counted.sum(axis=1)
-        debt_usd = matvec(borrowed, du)
-        # calculateUserAccountData floors the average threshold to whole basis points.
-        with np.errstate(divide="ignore", invalid="ignore"):
-            avg = np.floor(np.einsum("ij,ij->i", value, lt) / collateral_usd * 10_000 + 1e-6)
-        weighted = np.where(collateral_usd > 0, collateral_usd * avg / 10_000, 0.0)
-        hf = book.health(weighted, debt_usd)
-        # Summing without the chosen column keeps "no other collateral" exactly zero.
-        if counted.shape[1] > 1:
-            other = np.delete(counted, ci, axis=1).sum(axis=1)
-        else:
-            other = np.zeros(len(rows))
+        valued, at = book.valued(rows, cu, du)
+        health: FloatArray = valued.pick("health", at)
         li_c = cu[ci] / pc[ci]
         bi_d = du[di] / pd[di]
         batch, burned = kernels.liquidate_accounts(
-            supplied[:, ci] * li_c,
-            borrowed[:, di] * bi_d,
+            valued.pick("supplied", at, ci) * li_c,
+            valued.pick("borrowed", at, di) * bi_d,
             pc[ci],
             pd[di],
-            other_collateral_usd=other,
-            total_debt_usd=debt_usd,
-            health=hf,
-            collateral_enabled=lt[:, ci] > 0,
-            liquidation_bonus=np.take(self.bonus_table[:, ci], emode),
+            other_collateral_usd=valued.pick("other_collateral_usd", at, ci),
+            total_debt_usd=valued.pick("total_debt_usd", at),
+            health=health,
+            collateral_enabled=valued.pick("enabled", at, ci),
+            liquidation_bonus=np.take(self.bonus_table[:, ci], valued.pick("emode", at)),
             protocol_fee=self._fee[ci],
             rules=self.params.rules,
         )
-        return batch, burned, hf
+        return batch, burned, health
 
     def liquidate(
         self,

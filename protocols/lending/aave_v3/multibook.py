@@ -33,10 +33,21 @@ side) — and only accounts within `margin` of the line get the contract's floor
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["MAX_COLLATERAL_COLUMNS", "MAX_DEBT_COLUMNS", "MultiBook", "matvec"]
+__all__ = [
+    "MAX_COLLATERAL_COLUMNS",
+    "MAX_DEBT_COLUMNS",
+    "MultiBook",
+    "Valuation",
+    "matvec",
+    "row_argmax",
+    "row_sums",
+]
 
 MAX_COLLATERAL_COLUMNS = 8
 """Collateral columns per book: the enabled-collateral bitmask is one byte."""
@@ -49,6 +60,45 @@ _MATVEC_ROWS = 2048
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class Valuation:
+    """Accounts valued at one instant's USD per scaled unit, as
+    ``GenericLogic.calculateUserAccountData`` does (see `MultiBook.valued`).
+    """
+
+    supplied: FloatArray
+    """Scaled collateral balances, k × C."""
+    borrowed: FloatArray
+    """Scaled debt balances, k × D."""
+    enabled: NDArray[np.bool_]
+    """Whether each collateral counts (enabled, threshold > 0), k × C."""
+    emode: NDArray[np.uint8]
+    """E-mode category index."""
+    collateral_usd: FloatArray
+    """USD of each collateral that counts (0 where it does not), k × C."""
+    other_collateral_usd: FloatArray
+    """USD of the collateral that counts besides each column, k × C (summed without the
+    column, so that "no other collateral" is exactly zero)."""
+    debt_usd: FloatArray
+    """USD of each debt, k × D."""
+    total_debt_usd: FloatArray
+    health: FloatArray
+    """Health factor with the average threshold floored to basis points."""
+
+    def pick(
+        self, name: str, at: NDArray[np.intp] | None, column: int | None = None
+    ) -> NDArray[Any]:
+        """Return field `name` (its `column` if given) of the accounts at positions `at`
+        (all if None).
+        """
+        values: NDArray[Any] = getattr(self, name)
+        if column is not None:
+            values = values[:, column]
+        if at is None:
+            return values
+        return np.take(values, at, axis=0)
 
 
 class MultiBook:
@@ -98,13 +148,11 @@ class MultiBook:
         self._fresh_mask = np.zeros(cap, dtype=np.bool_)
         self.version = 0
         """Incremented whenever a row's balances, e-mode, collateral bits or thresholds may
-        have changed (what `gather` keeps is valid for one version)."""
-        self._kept: tuple[
-            int, IntArray, tuple[FloatArray, FloatArray, FloatArray, NDArray[np.uint8]]
-        ]
-        self._kept = (-1, np.zeros(0, dtype=np.int64), _no_rows(len(collateral_assets), 0))
+        have changed (what `valued` keeps is valid for one version)."""
+        self._kept: tuple[int, FloatArray, FloatArray, IntArray, Valuation | None]
+        self._kept = (-1, np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64), None)
         self._slot = np.full(cap, -1, dtype=np.int32)
-        """Position of each row in the kept gather, -1 if not there."""
+        """Position of each row in the kept valuation, -1 if not there."""
         self.ref_units: tuple[FloatArray, FloatArray] | None = None
         """USD per scaled unit of each column at the reference (None: no valid reference)."""
         self.references = 0
@@ -135,7 +183,7 @@ class MultiBook:
             setattr(self, name, grown)
         self._fresh_mask = np.zeros(new, dtype=np.bool_)
         self._slot = np.full(new, -1, dtype=np.int32)
-        self._kept = (-1, self._kept[1][:0], self._kept[2])
+        self._kept = (-1, *self._kept[1:3], self._kept[3][:0], None)
 
     def append(
         self,
@@ -203,38 +251,83 @@ class MultiBook:
         return out
 
     def gather(
-        self, rows: IntArray, *, keep: bool = False
+        self, rows: IntArray
     ) -> tuple[FloatArray, FloatArray, FloatArray, NDArray[np.uint8]]:
         """Return the scaled balances (k × C, k × D), thresholds (k × C) and e-mode index of
         `rows`.
-
-        With `keep`, remember them until the book changes: a later call for some of the same
-        rows (a liquidator valuing candidates, then quoting groups of them) reads them from
-        the small kept arrays instead of the whole book.
         """
-        version, kept_rows, kept = self._kept
-        if version == self.version and rows.size and kept_rows.size:
-            idx = np.take(self._slot, rows)
-            if bool((idx >= 0).all()):
-                idx = idx.astype(np.intp)
-                if np.array_equal(np.take(kept_rows, idx), rows):
-                    return (
-                        np.take(kept[0], idx, axis=0),
-                        np.take(kept[1], idx, axis=0),
-                        np.take(kept[2], idx, axis=0),
-                        np.take(kept[3], idx),
-                    )
-        out = (
+        return (
             np.take(self.supplied, rows, axis=0),
             np.take(self.borrowed, rows, axis=0),
             self.thresholds(rows),
             np.take(self.emode, rows),
         )
-        if keep:
-            self._slot[kept_rows] = -1
-            self._slot[rows] = np.arange(rows.size, dtype=np.int32)
-            self._kept = (self.version, rows.copy(), out)
-        return out
+
+    def valuation(
+        self, rows: IntArray, collateral_unit: FloatArray, debt_unit: FloatArray
+    ) -> Valuation:
+        """Return the `Valuation` of `rows` at USD per scaled unit `collateral_unit`,
+        `debt_unit`.
+        """
+        supplied, borrowed, lt, emode = self.gather(rows)
+        enabled = lt > 0
+        value = supplied * collateral_unit
+        counted = np.where(enabled, value, 0.0)
+        collateral_usd = row_sums(counted)
+        total_debt = matvec(borrowed, debt_unit)
+        # calculateUserAccountData floors the average threshold to whole basis points; the
+        # slack keeps an exactly whole average (one collateral) from flooring a unit below.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            avg = np.floor(np.einsum("ij,ij->i", value, lt) / collateral_usd * 10_000 + _BPS_SLACK)
+        weighted = np.where(collateral_usd > 0, collateral_usd * avg / 10_000, 0.0)
+        columns = counted.shape[1]
+        other = np.zeros_like(counted)
+        if columns > 1:
+            for j in range(columns):
+                other[:, j] = row_sums(counted, skip=j)
+        return Valuation(
+            supplied,
+            borrowed,
+            enabled,
+            emode,
+            counted,
+            other,
+            borrowed * debt_unit,
+            total_debt,
+            self.health(weighted, total_debt),
+        )
+
+    def valued(
+        self, rows: IntArray, collateral_unit: FloatArray, debt_unit: FloatArray
+    ) -> tuple[Valuation, NDArray[np.intp] | None]:
+        """Return a `Valuation` holding `rows` and their positions in it (None: all, in
+        order).
+
+        It is the one the last risk check kept when the book and the units are unchanged since
+        (a liquidator choosing reserves, then quoting groups of the candidates, reads the
+        fields it needs from the small kept arrays instead of valuing the rows again);
+        otherwise `rows` are valued now.
+        """
+        version, cu, du, _, kept = self._kept
+        if (
+            kept is not None
+            and version == self.version
+            and rows.size
+            and np.array_equal(cu, collateral_unit)
+            and np.array_equal(du, debt_unit)
+        ):
+            # Only the kept rows have a slot (`_keep` clears the previous ones).
+            idx = np.take(self._slot, rows)
+            if bool((idx >= 0).all()):
+                return kept, idx.astype(np.intp)
+        return self.valuation(rows, collateral_unit, debt_unit), None
+
+    def _keep(self, rows: IntArray, collateral_unit: FloatArray, debt_unit: FloatArray) -> None:
+        kept_rows = self._kept[3]
+        self._slot[kept_rows] = -1
+        self._slot[rows] = np.arange(rows.size, dtype=np.int32)
+        kept = self.valuation(rows, collateral_unit, debt_unit)
+        self._kept = (self.version, collateral_unit.copy(), debt_unit.copy(), rows.copy(), kept)
 
     def add_column(self, asset: str, role: str) -> int:
         """Add a zero column for `asset` as ``"collateral"`` or ``"debt"``; return its index."""
@@ -320,9 +413,9 @@ class MultiBook:
             exact = self.exact_health(idx[near], collateral_unit, debt_unit)
             sure[near[exact < 1.0]] = True
         found = np.flatnonzero(sure)
-        # Liquidators value and quote these next: read them now, in row order (cheap), and
-        # keep them (see `gather`).
-        self.gather(np.take(idx, found).astype(np.int64), keep=True)
+        # Liquidators value and quote these next: value them now, in row order (cheap), and
+        # keep that (see `valued`).
+        self._keep(np.take(idx, found).astype(np.int64), collateral_unit, debt_unit)
         order = _stable_order(np.take(fast, found))
         found = np.take(found, order)
         return np.take(idx, found).astype(np.int64), np.take(fast, found)
@@ -408,10 +501,6 @@ class MultiBook:
         return sum(a.nbytes for a in arrays)
 
 
-def _no_rows(c: int, d: int) -> tuple[FloatArray, FloatArray, FloatArray, NDArray[np.uint8]]:
-    return np.zeros((0, c)), np.zeros((0, d)), np.zeros((0, c)), np.zeros(0, dtype=np.uint8)
-
-
 def matvec(a: FloatArray, x: FloatArray) -> FloatArray:
     """Return ``a @ x`` (rows of `a` times `x`), in slices small enough that OpenBLAS does not
     spread one call over threads: on a shared machine its waiting threads burn CPU time for
@@ -427,6 +516,41 @@ def matvec(a: FloatArray, x: FloatArray) -> FloatArray:
     out = np.empty(n, dtype=np.result_type(a, x))
     for i in range(0, n, _MATVEC_ROWS):
         np.matmul(a[i : i + _MATVEC_ROWS], x, out=out[i : i + _MATVEC_ROWS])
+    return out
+
+
+def row_sums(a: FloatArray, skip: int | None = None) -> FloatArray:
+    """Return the sum of each row of `a` (without column `skip`), adding the columns left to
+    right as ``a.sum(axis=1)`` does for a few columns, several times faster: numpy reduces a
+    short last axis one row at a time.
+
+    >>> row_sums(np.array([[1.0, 2.0, 4.0], [8.0, 16.0, 32.0]])).tolist()
+    [7.0, 56.0]
+    >>> row_sums(np.array([[1.0, 2.0, 4.0]]), skip=1).tolist()
+    [5.0]
+    """
+    columns = [j for j in range(a.shape[1]) if j != skip]
+    if not columns:
+        return np.zeros(a.shape[0])
+    out: FloatArray = a[:, columns[0]].copy()
+    for j in columns[1:]:
+        out += a[:, j]
+    return out
+
+
+def row_argmax(a: FloatArray) -> IntArray:
+    """Return ``a.argmax(axis=1)`` (the first column of each row's largest value) for arrays
+    without NaN, column by column (numpy's row-at-a-time reduction is slow for a few columns).
+
+    >>> row_argmax(np.array([[1.0, 3.0, 3.0], [-np.inf, -np.inf, -np.inf]])).tolist()
+    [1, 0]
+    """
+    best = a[:, 0].copy()
+    out = np.zeros(a.shape[0], dtype=np.int64)
+    for j in range(1, a.shape[1]):
+        larger = a[:, j] > best
+        out[larger] = j
+        np.maximum(best, a[:, j], out=best)
     return out
 
 

@@ -443,20 +443,25 @@ def test_below_one_orders_most_underwater_first_with_ties_by_row() -> None:
     np.testing.assert_allclose(hf, [0.2, 0.4, 0.4, 0.96])
 
 
-def test_kept_gather_never_outlives_a_change_to_the_book() -> None:
-    """What `gather(keep=True)` read is reused for a subset of its rows only while the book is
-    unchanged: after a liquidation-like write (then `touch`) the new balances are returned."""
+def test_kept_valuation_never_outlives_a_change_to_the_book_or_the_prices() -> None:
+    """What `below_one` valued is reused for a subset of its accounts only while the book and
+    the units are unchanged: the kept fields equal a fresh valuation of the subset; after a
+    liquidation-like write (then `touch`), or at other prices, the subset is valued anew."""
     rng = np.random.default_rng(5)
     book = _screening_book(rng, 50)
-    rows = np.arange(10, 30, dtype=np.int64)
-    kept = book.gather(rows, keep=True)
-    sub = rows[::-3]
-    again = book.gather(sub)
-    np.testing.assert_array_equal(again[0], kept[0][::-3])
-    np.testing.assert_array_equal(again[1], book.borrowed[sub])
+    cu, du = np.array([2_000.0, 60_000.0, 2_400.0]), np.array([1.0, 1.0])
+    found, _ = book.below_one(None, cu, du)
+    assert found.size > 4
+    sub = found[::-3]
+    kept, at = book.valued(sub, cu, du)
+    assert at is not None
+    fresh = book.valuation(sub, cu, du)
+    for name in ("supplied", "borrowed", "collateral_usd", "other_collateral_usd", "health"):
+        np.testing.assert_array_equal(kept.pick(name, at), getattr(fresh, name))
+    assert book.valued(sub, cu * 0.9, du)[1] is None
     book.supplied[sub, 0] = 0.0
     book.refresh(sub)
     book.touch(sub)
-    after = book.gather(sub)
-    assert (after[0][:, 0] == 0.0).all()
-    np.testing.assert_array_equal(after[0], book.supplied[sub])
+    after, at = book.valued(sub, cu, du)
+    assert at is None
+    np.testing.assert_array_equal(after.supplied, book.supplied[sub])
