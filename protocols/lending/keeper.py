@@ -2,8 +2,9 @@
 
 Each block the keeper reads the venue's liquidatable positions, prices what a liquidation would
 pay at the venue's oracle prices, subtracts the cost of selling the collateral on its market
-venue (impact), the gas and the flash-loan premium, and submits one batch transaction with the
-profitable ones after its reaction latency. The chain includes the batch as gas allows; each
+venue (impact, after what its transactions still waiting to execute will sell there), the gas
+and the flash-loan premium, and submits one batch transaction with the profitable ones after
+its reaction latency. The chain includes the batch as gas allows; each
 included slice is liquidated against the prices of that block (a slice whose positions recovered
 or were taken by a faster keeper fails) and its collateral is sold at once, moving the price
 the oracles watch.
@@ -12,6 +13,7 @@ For a venue's multi-reserve book (Aave v3 `MultiBook`) the keeper also chooses, 
 which collateral to seize and which debt to repay: by default the largest collateral value and
 the largest debt value, as real liquidation bots do (``pair_choice = "largest"``), or the
 collateral with the largest bonus (``"best_bonus"``); accounts are then batched per chosen pair.
+An account whose call on its pair would revert (v3.3's dust rule, say) is offered on its next.
 """
 
 from __future__ import annotations
@@ -159,6 +161,9 @@ class LendingKeeper:
             raise KeyError(f"the keeper pays gas in {gas_asset!r}, which the market does not price")
         self._in_flight = [np.zeros(len(book), dtype=np.bool_) for book in self.venue.books]
         self._committed_usd = 0.0
+        self._selling: dict[str, list[float]] = {}
+        """Per trading venue: collateral tokens the keeper's submitted liquidations will sell
+        when they execute, and how many of those transactions are still waiting."""
         self.stats = {
             "submitted": 0.0,
             "liquidated": 0.0,
@@ -326,7 +331,7 @@ class LendingKeeper:
             return 0.0, ok
         repay_usd = quote.debt_repaid[ok] * self.venue.price(debt_asset)
         received = quote.collateral_to_liquidator[ok]
-        proceeds = self._marginal_proceeds(collateral_asset, received, repay_usd)
+        proceeds = self._marginal_proceeds(collateral_asset, received)
         gas_usd = self._gas_cost_usd()
         choice = decide(
             repay_usd,
@@ -360,9 +365,24 @@ class LendingKeeper:
         self._committed_usd += float(chosen_repay.sum())
         self.stats["submitted"] += chosen.size
         p = self.params
+        trading = p.sell_on.get(collateral_asset)
+        to_sell = received[ranked]
+        if trading is not None:
+            selling = self._selling.setdefault(trading, [0.0, 0])
+            selling[0] += float(to_sell.sum())
+            selling[1] += 1
+        left_to_run = [int(chosen.size)]
 
         def execute(start: int, stop: int) -> None:
             self._committed_usd -= float(chosen_repay[start:stop].sum())
+            if trading is not None:
+                selling = self._selling[trading]
+                selling[0] -= float(to_sell[start:stop].sum())
+                left_to_run[0] -= stop - start
+                if left_to_run[0] == 0:
+                    selling[1] -= 1
+                    if selling[1] == 0:
+                        selling[0] = 0.0  # no rounding residue once nothing waits
             self._execute(book_index, chosen[start:stop], cause, kwargs)
 
         self.chain.submit(
@@ -379,11 +399,14 @@ class LendingKeeper:
         )
         return float(chosen_repay.sum()), ok
 
-    def _marginal_proceeds(
-        self, asset: str, received: NDArray[np.float64], repay_usd: NDArray[np.float64]
-    ) -> NDArray[np.float64]:
-        # The batch is sold in one trade: each liquidation fetches what it adds to the sale of
-        # all those before it, not what it would fetch alone.
+    def _marginal_proceeds(self, asset: str, received: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Return what each of `received` adds to the keeper's sale of `asset` (mechanics
+        §11.1's "cost of selling the collateral").
+
+        The batch is sold in one trade after what the keeper's earlier transactions, still
+        waiting to execute, will sell on the same venue (they execute first): each liquidation
+        fetches what it adds to all those sales, not what it would fetch alone.
+        """
         market = self._ctx.market
         trading = self.params.sell_on.get(asset)
         if trading is None:
@@ -392,10 +415,12 @@ class LendingKeeper:
         # Candidates come most underwater first, which is about most profitable first; the sale
         # is priced in that order (sorting a crash's hundreds of thousands again costs more
         # than it would change).
-        del repay_usd
-        cumulative = market.sell_proceeds(trading, np.cumsum(received))
+        ahead = self._selling.get(trading, [0.0, 0])[0]
+        cumulative = market.sell_proceeds(trading, ahead + np.cumsum(received))
         marginal: NDArray[np.float64] = cumulative.copy()
         marginal[1:] -= cumulative[:-1]
+        if ahead > 0 and marginal.size:
+            marginal[0] -= float(market.sell_proceeds(trading, np.array([ahead]))[0])
         return marginal
 
     def _execute(

@@ -119,3 +119,24 @@ def test_keeper_can_prefer_the_collateral_with_the_best_bonus() -> None:
     first = result.liquidations.sort_values("seq").groupby("account").first()
     assert len(first) > 0
     assert (first["collateral_asset"] == "wstETH").all()
+
+
+def test_sale_is_priced_after_the_keepers_waiting_sales_on_the_same_venue() -> None:
+    """Each liquidation fetches what it adds to the keeper's sale, which comes after what its
+    transactions still waiting to execute will sell on that pool: with 1,000 ETH waiting,
+    two 10 ETH liquidations fetch f(1010) − f(1000) and f(1020) − f(1010)."""
+    sim = Simulation(_scenario([_keeper("k")]), seed=2)
+    keeper = sim.context.agents["k"]
+    # Hand derivation (mechanics §12.1, fee on the input): a $200M-per-side pool at $2,000
+    # holds x = 100,000 ETH and y = $200M; selling q pays f(q) = y·q'/(x + q'), q' = 0.997·q.
+    x, y = 100_000.0, 200e6
+
+    def f(q: float) -> float:
+        return y * 0.997 * q / (x + 0.997 * q)
+
+    alone = keeper._marginal_proceeds("ETH", np.array([10.0, 10.0]))
+    np.testing.assert_allclose(alone, [f(10), f(20) - f(10)], rtol=1e-9)
+    keeper._selling["uniswap"] = [1_000.0, 1]
+    after = keeper._marginal_proceeds("ETH", np.array([10.0, 10.0]))
+    np.testing.assert_allclose(after, [f(1010) - f(1000), f(1020) - f(1010)], rtol=1e-9)
+    assert after[0] < alone[0]
