@@ -277,18 +277,22 @@ class MultiMarket:
         bi = np.array([self.reserves[a].indexes(now)[1] for a in book.debt_assets])
         return prices[0] * li, prices[1] * bi
 
-    def health_factors(self, rows: IntArray | None = None) -> FloatArray:
-        """Return the health factors of `rows` (all if None) at the venue's prices now, using
-        raw oracle answers where the guard pauses an asset (for reporting).
+    def valuation_units(self) -> tuple[FloatArray, FloatArray]:
+        """Return `units` at the venue's prices now, using raw oracle answers where the guard
+        pauses an asset (for reporting and choosing, never for liquidating).
         """
         venue = self.venue
         book = self.book
         pc = np.array([venue.valuation_price(a) for a in book.collateral_assets])
         pd = np.array([venue.valuation_price(a) for a in book.debt_assets])
-        cu, du = self.units((pc, pd))
+        return self.units((pc, pd))
+
+    def health_factors(self, rows: IntArray | None = None) -> FloatArray:
+        """Return the health factors of `rows` (all if None) at `valuation_units`."""
+        cu, du = self.valuation_units()
         if rows is None:
-            rows = np.arange(len(book), dtype=np.int64)
-        return book.exact_health(rows, cu, du)
+            rows = np.arange(len(self.book), dtype=np.int64)
+        return self.book.exact_health(rows, cu, du)
 
     def reserve_values(self, rows: IntArray) -> tuple[list[str], FloatArray, list[str], FloatArray]:
         """Return, for `rows`, the USD value of each enabled collateral and of each debt.
@@ -301,11 +305,8 @@ class MultiMarket:
         debt_assets : list of str
         debt_usd : ndarray, shape (k, D)
         """
-        venue = self.venue
         book = self.book
-        pc = np.array([venue.valuation_price(a) for a in book.collateral_assets])
-        pd = np.array([venue.valuation_price(a) for a in book.debt_assets])
-        cu, du = self.units((pc, pd))
+        cu, du = self.valuation_units()
         # Candidates were valued by the risk check that found them (`MultiBook.below_one`).
         valued, at = book.valued(rows, cu, du)
         coll: FloatArray = valued.pick("collateral_usd", at)
@@ -874,8 +875,7 @@ class MultiMarket:
 
     def totals_usd(self) -> tuple[float, float]:
         """Return the book's collateral and debt in USD (valuation prices)."""
-        rows = np.arange(len(self.book), dtype=np.int64)
-        if rows.size == 0:
+        if len(self.book) == 0:
             return 0.0, 0.0
-        _, coll, _, debt = self.reserve_values(rows)
-        return float(coll.sum()), float(debt.sum())
+        collateral, _, debt = self.book.values(None, *self.valuation_units())
+        return float(collateral.sum()), float(debt.sum())
