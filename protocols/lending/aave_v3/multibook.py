@@ -33,6 +33,7 @@ side) — and only accounts within `margin` of the line get the contract's floor
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -555,14 +556,23 @@ def row_argmax(a: FloatArray) -> IntArray:
 
 
 def _stable_order(keys: FloatArray) -> IntArray:
-    """Return ``argsort(keys, kind="stable")``, faster: an unstable sort, redone stably only
-    when two keys are equal (where the order would matter).
+    """Return ``argsort(keys, kind="stable")``, faster: a stable radix sort of the keys
+    bucketed into 16 bits, then a stable sort of the keys in that order, which is nearly sorted
+    already (timsort's runs). Stable sorts compose, so equal keys keep their order.
 
     >>> _stable_order(np.array([0.5, 0.0, 0.5, 0.0])).tolist()
     [1, 3, 0, 2]
+    >>> keys = np.random.default_rng(0).random(1_000)
+    >>> bool((_stable_order(keys) == np.argsort(keys, kind="stable")).all())
+    True
     """
-    order: IntArray = np.argsort(keys)
-    ranked = np.take(keys, order)
-    if ranked.size > 1 and bool((ranked[1:] == ranked[:-1]).any()):
-        order = np.argsort(keys, kind="stable")
-    return order
+    if keys.size < 2:
+        return np.zeros(keys.size, dtype=np.int64)
+    low, high = float(keys.min()), float(keys.max())
+    if not (math.isfinite(low) and math.isfinite(high)) or high == low:
+        order: IntArray = np.argsort(keys, kind="stable")
+        return order
+    buckets = ((keys - low) * (65_535.0 / (high - low))).astype(np.uint16)
+    coarse = np.argsort(buckets, kind="stable")
+    out: IntArray = coarse[np.argsort(keys[coarse], kind="stable")]
+    return out
