@@ -84,6 +84,7 @@ class _Table:
         "payload",
         "payload_set",
         "rows",
+        "storage",
         "strings",
     )
 
@@ -97,6 +98,11 @@ class _Table:
             n: [] for n, dt in self.dtypes.items() if dt is object
         }
         self.codes: dict[str, dict[str, int]] = {name: {} for name in self.strings}
+        # Looked up for every column of every batch: computed once per kind.
+        self.storage: dict[str, Any] = {
+            name: np.int32 if name in self.strings or name in _NARROW else self.dtypes[name]
+            for name in self.fields
+        }
         self.rows: list[tuple[Any, ...]] = []
         self.chunks: list[_Chunk] = []
 
@@ -111,9 +117,7 @@ class _Table:
         return found
 
     def storage_dtype(self, name: str) -> Any:
-        if name in self.strings or name in _NARROW:
-            return np.int32
-        return self.dtypes[name]
+        return self.storage[name]
 
     def flush(self) -> None:
         if not self.rows:
@@ -224,8 +228,9 @@ class EventLog:
             cause >= 0 and cause_span >= 1 and cause + cause_span <= self._next_seq
         ):
             self._check_causes(kind, np.asarray(cause), np.asarray(cause_span))
+        strings = table.strings
         values = [
-            table.code(name, payload[name]) if name in table.strings else payload[name]
+            table.code(name, payload[name]) if name in strings else payload[name]
             for name in table.payload
         ]
         seq = self._next_seq
@@ -281,9 +286,10 @@ class EventLog:
         self._check_fields(kind, table, columns.keys())
         table.flush()
         first = self._next_seq
+        storage = table.storage
 
         def col(name: str, value: Any) -> NDArray[Any]:
-            dtype = table.storage_dtype(name)
+            dtype = storage[name]
             if name in table.strings:
                 if isinstance(value, str):
                     return np.asarray(table.code(name, value), dtype=dtype)

@@ -178,10 +178,12 @@ class Market:
     def _jump_log_multiplier(
         self, state: _AssetState, t: NDArray[np.float64]
     ) -> NDArray[np.float64]:
-        total = np.zeros_like(t)
+        total = np.zeros(t.shape, dtype=t.dtype)
         for jump in state.jumps:
             if jump.duration_s > 0:
-                frac = np.clip((t - jump.start_s) / jump.duration_s, 0.0, 1.0)
+                # np.clip's values at half its call overhead on the few samples a lookup asks
+                # for (NaN propagates; only the sign of a zero may differ, lost in the sum).
+                frac = np.minimum(np.maximum((t - jump.start_s) / jump.duration_s, 0.0), 1.0)
             else:
                 frac = (t >= jump.start_s).astype(np.float64)
             total += jump.log_factor * frac
@@ -301,22 +303,25 @@ class Market:
         step = min(self._state(asset).path.dt_s, resolution_s)
         first = math.floor(t_from / step) + 1
         last = math.floor(t_to / step + 1e-9)  # t_to itself counts despite float error
-        price = self.observed_prices(asset, venues, np.array([t_from]))[0]
-        if not low <= price <= high:
-            return t_from
         # Most crossings come within a few hundred samples: look ahead in chunks growing to
-        # _LOOKAHEAD_SAMPLES. Each time's price is computed element-wise, so the chunking
-        # never changes the answer.
+        # _LOOKAHEAD_SAMPLES, `t_from` itself priced with the first. Each time's price is
+        # computed element-wise, so neither the chunking nor that changes the answer.
         start, size = first, _LOOKAHEAD_FIRST
-        while start <= last:
-            stop = min(start + size, last + 1)
-            times = np.arange(start, stop, dtype=np.float64) * step
-            prices = self.observed_prices(asset, venues, times)
+        stop = min(start + size, last + 1)
+        times = np.concatenate(([t_from], np.arange(start, stop, dtype=np.float64) * step))
+        prices = self.observed_prices(asset, venues, times)
+        if not low <= prices[0] <= high:
+            return t_from
+        while True:
             outside = np.flatnonzero((prices < low) | (prices > high))
             if outside.size:
                 return float(times[outside[0]])
             start, size = stop, min(4 * size, _LOOKAHEAD_SAMPLES)
-        return None
+            if start > last:
+                return None
+            stop = min(start + size, last + 1)
+            times = np.arange(start, stop, dtype=np.float64) * step
+            prices = self.observed_prices(asset, venues, times)
 
     def _venue(self, venue_id: str) -> TradingVenueParams:
         try:

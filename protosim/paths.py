@@ -181,7 +181,13 @@ class PricePath:
         if not (ts >= 0).all():
             i = int(np.argmin(ts >= 0))
             raise ValueError(f"expected t >= 0 s, was {ts.flat[i]} at flat index {i}")
-        cells = np.floor(np.minimum(ts / self.dt_s + _GRID_TOL, self.prices.size - 1))
+        cells = ts / self.dt_s
+        if not cells.ndim:  # a 0-d `t` gives a numpy scalar, which has no place to write to
+            return np.floor(np.minimum(cells + _GRID_TOL, self.prices.size - 1)).astype(np.int64)
+        # In place: one temporary, not four, on the day-long grids of a run's minimum.
+        cells += _GRID_TOL
+        np.minimum(cells, self.prices.size - 1, out=cells)
+        np.floor(cells, out=cells)
         return cells.astype(np.int64)
 
     def prices_at(self, t: ArrayLike) -> NDArray[np.float64]:

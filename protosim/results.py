@@ -110,12 +110,13 @@ class RunResult:
         out: dict[str, float] = {}
         for asset in self.market.assets:
             out[asset] = self.market.min_reference_price(asset, horizon)
-        samples = self.prices
+        samples = self.price_samples
+        pairs = list(zip(samples.venue, samples.price, strict=True))
         for venue_id, venue in self.market.venues.items():
-            sampled = samples.loc[samples["venue"] == venue_id, "price"]
+            sampled = [price for v, price in pairs if v == venue_id]
             lowest = min(
                 self.market.min_trade_price(venue_id),
-                float(sampled.min()) if len(sampled) else math.inf,
+                _lowest(sampled) if sampled else math.inf,
             )
             out[f"{venue.asset}@{venue_id}"] = lowest
         return out
@@ -180,6 +181,17 @@ class RunResult:
         tmp.replace(target)
         written.append(target)
         return written
+
+
+def _lowest(values: list[float]) -> float:
+    """Return the lowest of `values` ignoring NaN (NaN if all are), as pandas' ``min`` does;
+    a run's figures need no DataFrame.
+
+    >>> _lowest([3.0, math.nan, 2.0]), _lowest([math.nan])
+    (2.0, nan)
+    """
+    kept = [v for v in values if not math.isnan(v)]
+    return min(kept) if kept else math.nan
 
 
 def _atomic_parquet(frame: pd.DataFrame, target: Path) -> None:

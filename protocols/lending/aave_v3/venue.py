@@ -34,6 +34,7 @@ from protosim.interfaces import Oracle, OracleReading
 from protosim.protocols.lending.aave_v3 import kernels
 from protosim.protocols.lending.aave_v3.book import PairBook
 from protosim.protocols.lending.aave_v3.errors import AaveReverted
+from protosim.protocols.lending.aave_v3.math import LiquidationRules
 from protosim.protocols.lending.aave_v3.multi import MultiMarket
 from protosim.protocols.lending.aave_v3.multibook import MultiBook
 from protosim.protocols.lending.aave_v3.params import AaveV3Params, PopulationParams, ReserveParams
@@ -107,6 +108,8 @@ class AaveV3Market:
             next_account += len(book)
             self.books.append(book)
         self.pair_books: list[PairBook] = [b for b in self.books if isinstance(b, PairBook)]
+        self._terms_of: tuple[object, object, dict[str, kernels.PairTerms]] | None = None
+        """The pair books' liquidation terms and the (params, reserves) they were built from."""
         self.multi = MultiMarket(self, params, next_account)
         self.multi_index: int | None = None
         """Index of the multi-reserve book in ``books`` (None until it has accounts)."""
@@ -260,8 +263,10 @@ class AaveV3Market:
             now = self._ctx.clock.now
             if self._fresh_check:
                 self._fresh_check, wait, since = False, interval, now
-            fee_moved = self.chain.base_fee_gwei != fee
-            fee = self.chain.base_fee_gwei
+            # Read once: this loop ticks every interval of the whole run.
+            fee_now = self.chain.base_fee_gwei
+            fee_moved = fee_now != fee
+            fee = fee_now
             if not self._left_below or self._dirty or not (fee_moved or now - since >= wait):
                 continue
             self._recheck.extend(self._left_below)
@@ -426,21 +431,38 @@ class AaveV3Market:
             self.price(book.debt_asset),
         )
 
+    def _pair_terms(self, collateral: str) -> kernels.PairTerms:
+        """Return the liquidation terms of a pair book holding `collateral` under the current
+        parameters: its reserve's LT, bonus and protocol fee, and the rules. Built once per
+        parameter set (a keeper quotes and liquidates hundreds of times a run).
+        """
+        params, reserves = self.params, self.reserves
+        built = self._terms_of
+        if built is None or built[0] is not params or built[1] is not reserves:
+            rules = LiquidationRules(params.rules)
+            terms = {
+                asset: kernels.PairTerms(
+                    liquidation_threshold=reserve.liquidation_threshold_bps / 10_000,
+                    liquidation_bonus=reserve.liquidation_bonus_bps / 10_000,
+                    protocol_fee=params.protocol_fee_bps(asset) / 10_000,
+                    rules=rules,
+                )
+                for asset, reserve in reserves.items()
+            }
+            built = self._terms_of = (params, reserves, terms)
+        return built[2][collateral]
+
     def _quote_pair(
         self, book_index: int, positions: NDArray[np.int64], p_c: float, p_d: float
     ) -> kernels.LiquidationBatch:
         book = self.books[book_index]
         assert isinstance(book, PairBook)
-        coll_reserve = self.reserves[book.collateral_asset]
-        return kernels.liquidate_max(
+        return kernels.liquidate_max_pair(
             book.collateral[positions],
             book.debt[positions],
             p_c,
             p_d,
-            liquidation_threshold=coll_reserve.liquidation_threshold_bps / 10_000,
-            liquidation_bonus=coll_reserve.liquidation_bonus_bps / 10_000,
-            protocol_fee=self.params.protocol_fee_bps(book.collateral_asset) / 10_000,
-            rules=self.params.rules,
+            self._pair_terms(book.collateral_asset),
         )
 
     def liquidate(
@@ -514,38 +536,43 @@ class AaveV3Market:
             collateral_seized_usd=seized * p_c,
             health_before=health_before,
         )
+        # v3.3 burns what is left into the deficit; v2 and v3.0 leave it as residual bad debt
+        # (`kernels.liquidate`): the other column is all zeros, and adding it changes nothing.
+        v3_3 = self._pair_terms(book.collateral_asset).rules is LiquidationRules.V3_3
+        unbacked, treatment = (deficit, "deficit") if v3_3 else (residual, "residual")
         new_collateral = book.collateral[done] - seized
-        new_debt = book.debt[done] - repaid - deficit
+        new_debt = book.debt[done] - repaid
+        if v3_3:
+            new_debt -= deficit
         # Float rounding must not leave a negative dust balance.
         np.maximum(new_collateral, 0.0, out=new_collateral)
         np.maximum(new_debt, 0.0, out=new_debt)
         book.update(done, new_collateral, new_debt)
         self._flagged[book_index][done] = False  # a liquidated position may cross again later
-        for amounts, treatment in ((deficit, "deficit"), (residual, "residual")):
-            hit = np.flatnonzero(amounts > 0)
-            if hit.size:
-                log.emit_batch(
-                    BadDebtRealized,
-                    int(hit.size),
-                    cause=first + hit,
-                    venue=self.venue_id,
-                    account=done[hit] + book.first_account,
-                    asset=book.debt_asset,
-                    amount=amounts[hit],
-                    amount_usd=amounts[hit] * p_d,
-                    treatment=treatment,
-                )
-        deficit_sum = deficit.sum()
+        hit = np.flatnonzero(unbacked > 0)
+        if hit.size:
+            log.emit_batch(
+                BadDebtRealized,
+                int(hit.size),
+                cause=first + hit,
+                venue=self.venue_id,
+                account=done[hit] + book.first_account,
+                asset=book.debt_asset,
+                amount=unbacked[hit],
+                amount_usd=unbacked[hit] * p_d,
+                treatment=treatment,
+            )
+        unbacked_sum = unbacked.sum()
         repaid_sum = repaid.sum()
-        self.deficit[book.debt_asset] += float(deficit_sum)
+        if v3_3:
+            self.deficit[book.debt_asset] += float(unbacked_sum)
         to_liquidator = float(to_liquidator_tokens.sum())
         t = self.totals
         t["liquidations"] += done.size
         t["debt_repaid_usd"] += float(repaid_sum * p_d)
         t["collateral_seized_usd"] += float(seized.sum() * p_c)
         t["protocol_fee_usd"] += float(fee.sum() * p_c)
-        t["deficit_usd"] += float(deficit_sum * p_d)
-        t["residual_bad_debt_usd"] += float(residual.sum() * p_d)
+        t["deficit_usd" if v3_3 else "residual_bad_debt_usd"] += float(unbacked_sum * p_d)
         # Positions left below HF 1 by a partial liquidation are looked at again next block.
         self._recheck.append((book_index, done, first))
         self.chain.request_block()

@@ -85,6 +85,35 @@ def test_fast_path_rejects_what_the_general_path_rejects() -> None:
         )  # fmt: skip
 
 
+@pytest.mark.parametrize("rules", list(LiquidationRules))
+@pytest.mark.parametrize("n", [1, kernels._ROW_LOOP_MAX, kernels._ROW_LOOP_MAX + 1, 600])
+def test_pair_terms_entry_is_bit_identical_to_liquidate_max(
+    rules: LiquidationRules, n: int
+) -> None:
+    """`liquidate_max_pair` with a book's `PairTerms` equals `liquidate_max` bit for bit."""
+    rng = np.random.default_rng(n)
+    fee = 0.0 if rules is LiquidationRules.V2 else 0.1
+    terms = kernels.PairTerms(0.83, 1.05, fee, rules)
+    for trial in range(10):
+        c, d = _book(rng, n)
+        with np.errstate(all="ignore"):  # the odd balances overflow and divide by zero
+            got = kernels.liquidate_max_pair(c, d, 2_000.0, 1.0, terms)
+            want = kernels.liquidate_max(
+                c, d, 2_000.0, 1.0, liquidation_threshold=0.83, liquidation_bonus=1.05,
+                protocol_fee=fee, rules=rules,
+            )  # fmt: skip
+        for name in FIELDS:
+            assert getattr(got, name).tobytes() == getattr(want, name).tobytes(), (trial, name)
+
+
+def test_pair_terms_reject_what_liquidate_rejects() -> None:
+    """A bonus below 1 and a v2 protocol fee raise when a book's terms are built."""
+    with pytest.raises(ValueError, match="liquidation_bonus"):
+        kernels.PairTerms(0.83, 0.9, 0.0, LiquidationRules.V3_3)
+    with pytest.raises(ValueError, match="protocol_fee"):
+        kernels.PairTerms(0.83, 1.05, 0.1, LiquidationRules.V2)
+
+
 @pytest.mark.parametrize("n", [3, 64, 65, 500])
 def test_health_factors_small_and_large_batches_agree_bit_for_bit(n: int) -> None:
     """`PairBook.health_factors` gives the same bits for any batch size (loop or numpy)."""
