@@ -51,7 +51,7 @@ from protosim.scenario import (
     StableSwapSpec,
     TradingVenueSpec,
 )
-from protosim.shocks import schedule_shock
+from protosim.shocks import check_shock, schedule_shock
 
 
 class Simulation:
@@ -137,6 +137,8 @@ class Simulation:
                     store[spec.id] = ctype.build(ctx, spec, params, where)
                 except KeyError as exc:
                     raise ScenarioError(str(exc.args[0]), key_path=where) from None
+        for i, shock in enumerate(scenario.shocks):
+            check_shock(ctx, shock, f"shocks[{i}]")  # what the built venues refuse, now
         return ctx
 
     def _start(self) -> None:

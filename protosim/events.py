@@ -112,6 +112,17 @@ class PositionsBecameLiquidatable(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ParameterChanged(Event):
+    """A venue took a new value of one of its parameters (a governance change)."""
+
+    venue: str
+    parameter: str
+    """Key path inside the venue's params (``reserves.CRV.liquidation_threshold_bps``)."""
+    before: str
+    after: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LiquidationExecuted(Event):
     """A liquidation was included and applied by a venue."""
 
@@ -210,4 +221,5 @@ EVENT_KINDS: tuple[type[Event], ...] = (
     TransactionsDelayed,
     ChainStateChanged,
     OracleGuardTriggered,
+    ParameterChanged,
 )

@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 import tomllib
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -428,6 +429,19 @@ class VenueEventSpec(_ShockBase):
     duration_s: float = Field(default=0.0, ge=0, allow_inf_nan=False)
 
 
+class ParameterChangeSpec(_ShockBase):
+    """Governance changes a protocol venue's parameters mid-run: a liquidation-threshold cut, a
+    frozen borrow, a new bonus, a rules upgrade. `changes` sets values by key path inside the
+    venue's ``params``, as ``--set`` does for a scenario; the venue says which it takes.
+    """
+
+    kind: Literal["parameter_change"]
+    venue: str
+    changes: dict[str, Any] = Field(min_length=1)
+    """Key path inside the venue's params (``reserves.CRV.liquidation_threshold_bps``) → new
+    value."""
+
+
 ShockSpec = Annotated[
     PriceJumpSpec
     | OracleOutageSpec
@@ -440,7 +454,8 @@ ShockSpec = Annotated[
     | MarketHaltSpec
     | WithdrawalFreezeSpec
     | AgentEventSpec
-    | VenueEventSpec,
+    | VenueEventSpec
+    | ParameterChangeSpec,
     Field(discriminator="kind"),
 ]
 
@@ -608,7 +623,7 @@ class Scenario(_Strict):
             for field, ids in known.items():
                 target = getattr(shock, field, None)
                 noun = plural[field]
-                if isinstance(shock, VenueEventSpec) and field == "venue":
+                if isinstance(shock, VenueEventSpec | ParameterChangeSpec) and field == "venue":
                     ids, noun = protocol_venues, "venues"  # a protocol venue, not a market
                 if isinstance(target, str) and target not in ids:
                     raise _at(
@@ -704,7 +719,8 @@ class Scenario(_Strict):
         """Return a validated copy with values set by dotted key path.
 
         Keys address tables by id: ``venues.aave.params.population.accounts`` or
-        ``shocks[0].change``.
+        ``shocks[0].change``; an index one past the end of a list adds an entry
+        (``shocks[3]`` of a scenario with three shocks adds a fourth).
         """
         data = _thaw(self.model_dump())
         for key, value in assignments.items():
@@ -786,6 +802,46 @@ class Scenario(_Strict):
                     ctype.params.model_validate(spec.params)
                 except ValidationError as exc:
                     raise validation_error(exc, source, prefix=f"{where}.params") from None
+        venues = {spec.id: spec for spec in self.venues}
+        for i, shock in enumerate(self.shocks):
+            if isinstance(shock, ParameterChangeSpec):
+                spec = venues[shock.venue]  # the id was checked on validation
+                params_model = registry.get(spec.kind).params
+                changed_params(
+                    params_model,
+                    params_model.model_validate(spec.params),
+                    shock.changes,
+                    source=source,
+                    where=f"shocks[{i}].changes",
+                )
+
+
+def changed_params(
+    params_model: type[BaseModel],
+    params: BaseModel,
+    changes: Mapping[str, Any],
+    *,
+    source: str | Path | None = None,
+    where: str = "changes",
+) -> BaseModel:
+    """Return `params` with `changes` (key path → value) applied, validated by `params_model`.
+
+    Raises
+    ------
+    ScenarioError
+        Naming ``<where>.<key path>`` and what was expected.
+    """
+    data = _thaw(params.model_dump())
+    for key, value in changes.items():
+        try:
+            _set_path(data, key, value)
+        except (ScenarioError, IndexError, ValueError, TypeError) as exc:
+            detail = exc.detail if isinstance(exc, ScenarioError) else "no such key"
+            raise ScenarioError(detail, file=source, key_path=f"{where}.{key}") from None
+    try:
+        return params_model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc, source, prefix=where) from None
 
 
 def _unique(ids: list[str], table: str) -> None:
@@ -807,6 +863,7 @@ def _loc(loc: tuple[int | str, ...]) -> str:
             out += f"[{part}]"
         elif part in {
             "venue_event",
+            "parameter_change",
             "stableswap",
             "concentrated",
             "jump_diffusion",
@@ -884,14 +941,51 @@ def _set_path(data: dict[str, Any], key: str, value: Any) -> None:
                 raise ScenarioError(f"no entry with id {part!r}", key_path=".".join(parts[: i + 1]))
             node = matches[0]
         elif isinstance(node, dict):
-            if part not in node:
+            part_key = _dict_key(node, part)
+            if part_key not in node:
                 raise ScenarioError("no such key", key_path=".".join(parts[: i + 1]))
-            node = node[part]
+            node = node[part_key]
     last = parts[-1]
     if isinstance(node, list):
-        node[int(last)] = value
+        index = int(last)
+        if index == len(node):
+            node.append(value)  # one past the end adds an entry (another shock, say)
+        elif 0 <= index < len(node):
+            node[index] = value
+        else:
+            raise ScenarioError(
+                f"expected an index up to {len(node)} (one past the end adds an entry)",
+                key_path=key,
+            )
     else:
-        node[last] = value
+        node[_dict_key(node, last)] = value
+
+
+def value_at(data: Mapping[str, Any], key: str) -> Any:
+    """Return the value at dotted key path `key` of nested dicts and lists (as `with_values`
+    addresses them); raises KeyError naming the key if there is none.
+
+    >>> value_at({"reserves": {"ETH": {"ltv_bps": 8050}}, "x": [1, 2]}, "reserves.ETH.ltv_bps")
+    8050
+    >>> value_at({"x": [1, 2]}, "x[1]")
+    2
+    """
+    node: Any = data
+    for part in key.replace("]", "").replace("[", ".").split("."):
+        try:
+            node = (
+                node[int(part)] if isinstance(node, list | tuple) else node[_dict_key(node, part)]
+            )
+        except (KeyError, IndexError, ValueError, TypeError):
+            raise KeyError(f"{key}: no such key") from None
+    return node
+
+
+def _dict_key(node: dict[Any, Any], part: str) -> Any:
+    # Tables keyed by number (e-mode categories) dump with int keys; a key path spells them.
+    if part not in node and part.isdigit() and int(part) in node:
+        return int(part)
+    return part
 
 
 def _thaw(value: Any) -> Any:

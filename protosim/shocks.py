@@ -5,12 +5,13 @@ cause of everything the shock sets off.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 from protosim.context import SimContext
-from protosim.errors import SimulationError
-from protosim.events import ROOT, ShockApplied
+from protosim.errors import ScenarioError, SimulationError
+from protosim.events import ROOT, ParameterChanged, ShockApplied
 from protosim.scenario import (
     AgentEventSpec,
     ChainCongestionSpec,
@@ -20,16 +21,41 @@ from protosim.scenario import (
     OracleBadPrintSpec,
     OracleDelaySpec,
     OracleOutageSpec,
+    ParameterChangeSpec,
     PriceJumpSpec,
     SequencerOutageSpec,
     ShockSpec,
     VenueEventSpec,
     WithdrawalFreezeSpec,
+    changed_params,
+    value_at,
 )
 
 
+def check_shock(ctx: SimContext, shock: ShockSpec, name: str) -> None:
+    """Raise ScenarioError if the built components refuse `shock`: a parameter change the
+    venue does not take (named `name`, as ``shocks[2]``).
+    """
+    if not isinstance(shock, ParameterChangeSpec):
+        return
+    venue = ctx.venue(shock.venue)
+    check = getattr(venue, "check_parameters", None)
+    if check is None:
+        raise ScenarioError(
+            f"venue {shock.venue!r} takes no parameter changes", key_path=f"{name}.venue"
+        )
+    try:
+        check(_changed(venue, shock, f"{name}.changes"))
+    except KeyError as exc:
+        detail = str(exc.args[0]) if exc.args else "not a parameter the venue takes"
+        raise ScenarioError(detail, key_path=f"{name}.changes") from None
+
+
 def schedule_shock(ctx: SimContext, shock: ShockSpec, at_s: float, name: str) -> None:
-    """Arrange for `shock` to happen at simulated time `at_s`."""
+    """Arrange for `shock` to happen at simulated time `at_s` (a drawn shock is checked now,
+    see `check_shock`).
+    """
+    check_shock(ctx, shock, name)
 
     def fire() -> None:
         apply_shock(ctx, shock)
@@ -157,6 +183,35 @@ def _venue_event(ctx: SimContext, shock: VenueEventSpec) -> int:
     return seq
 
 
+def _changed(venue: Any, shock: ParameterChangeSpec, where: str) -> Any:
+    return changed_params(type(venue.params), venue.params, shock.changes, where=where)
+
+
+def _parameter_change(ctx: SimContext, shock: ParameterChangeSpec) -> int:
+    seq = _root(ctx, shock.kind, shock.venue, 0.0, 0.0)
+    venue = ctx.venue(shock.venue)
+    # From the venue's parameters now: an earlier change to the same venue stays.
+    new = _changed(venue, shock, "changes")
+    before, after = venue.params.model_dump(mode="json"), new.model_dump(mode="json")
+    first = seq
+    for i, key in enumerate(shock.changes):
+        logged = ctx.log.emit(
+            ParameterChanged,
+            cause=seq,
+            venue=shock.venue,
+            parameter=key,
+            before=_text(value_at(before, key)),
+            after=_text(value_at(after, key)),
+        )
+        first = logged if i == 0 else first
+    venue.change_parameters(new, cause=first)
+    return seq
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
 _APPLY: dict[type, Callable[[SimContext, Any], int]] = {
     PriceJumpSpec: _price_jump,
     OracleOutageSpec: _oracle_outage,
@@ -170,4 +225,5 @@ _APPLY: dict[type, Callable[[SimContext, Any], int]] = {
     WithdrawalFreezeSpec: _withdrawal_freeze,
     AgentEventSpec: _agent_event,
     VenueEventSpec: _venue_event,
+    ParameterChangeSpec: _parameter_change,
 }

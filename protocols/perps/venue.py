@@ -78,6 +78,7 @@ from protosim.protocols.perps.math import binance_funding_rate, hyperliquid_fund
 from protosim.protocols.perps.params import (
     BinanceParams,
     CexPerpParams,
+    CollateralParams,
     HyperliquidParams,
     PerpVenueParams,
 )
@@ -102,6 +103,8 @@ IntArray = NDArray[np.int64]
 
 _BOOK, _FUND, _VAULT, _ADL = 0, 1, 2, 3
 _ROUTE_NAMES = ("book", "insurance_fund", "vault", "adl")
+_CHANGEABLE = ("collateral", "liquidation_fee_rate", "markets")
+"""Parameters a running venue takes new values of (`PerpVenue.check_parameters`)."""
 _BASIS_EMA_S = 150.0  # Hyperliquid mark: 150 s EMA of (mid − oracle), mechanics §5.3
 _MID_EMA_S = 30.0  # Hyperliquid mark: 30 s EMA of the mid when only two inputs exist
 _BASIS_MA_S = 30.0  # Binance mark: 30 s moving average of the basis (from 2025-09-18), §6.4
@@ -261,22 +264,9 @@ class PerpVenue:
                         f"venue of {spec.asset!r}"
                     )
         self.collateral_assets: tuple[str, ...] = tuple(params.collateral)
-        self.collateral_oracles: dict[str, Oracle] = {}
-        for asset, coll in params.collateral.items():
-            oracle = ctx.oracle(coll.oracle)
-            if oracle.asset != asset:
-                raise KeyError(
-                    f"collateral.{asset}.oracle: oracle {coll.oracle!r} prices "
-                    f"{oracle.asset!r}, not {asset!r}"
-                )
-            self.collateral_oracles[asset] = oracle
-            if coll.book is not None:
-                venue = market.venues.get(coll.book)
-                if venue is None or venue.asset != asset:
-                    raise KeyError(
-                        f"collateral.{asset}.book: {coll.book!r} is not a trading venue of "
-                        f"{asset!r}"
-                    )
+        self.collateral_oracles: dict[str, Oracle] = {
+            asset: self._collateral_oracle(asset, coll) for asset, coll in params.collateral.items()
+        }
         self.marks: dict[str, float] = {m: o.read().price for m, o in self.index_oracles.items()}
         self.index: dict[str, float] = dict(self.marks)
         self.collateral_prices: FloatArray = np.asarray(
@@ -647,6 +637,66 @@ class PerpVenue:
             )
             mb.refresh_keys(np.flatnonzero(mb.simple), book.wallet)
             mb.resort()
+        book.complex.stale = True
+
+    def _collateral_oracle(self, asset: str, coll: CollateralParams) -> Oracle:
+        """Return the oracle `coll` values `asset` by, after checking its wiring."""
+        try:
+            oracle = self._ctx.oracle(coll.oracle)
+        except KeyError as exc:
+            raise KeyError(f"collateral.{asset}.oracle: {exc.args[0]}") from None
+        if oracle.asset != asset:
+            raise KeyError(
+                f"collateral.{asset}.oracle: oracle {coll.oracle!r} prices "
+                f"{oracle.asset!r}, not {asset!r}"
+            )
+        if coll.book is not None:
+            venue = self._ctx.market.venues.get(coll.book)
+            if venue is None or venue.asset != asset:
+                raise KeyError(
+                    f"collateral.{asset}.book: {coll.book!r} is not a trading venue of {asset!r}"
+                )
+        return oracle
+
+    # -- governance ---------------------------------------------------------------------------
+
+    def check_parameters(self, params: PerpVenueParams) -> None:
+        """Raise KeyError (its message starts with the key path) if `params` changes more than
+        a running venue takes: how a collateral is valued (``collateral.<asset>.oracle``, as
+        Binance moved wBETH, BNSOL and USDe to redemption-rate pricing after 10 October 2025),
+        its haircut (``collateral_rate``) and the book it is sold on, and liquidation fees.
+        """
+        old = self.params
+        for name in type(old).model_fields:
+            if name not in _CHANGEABLE and getattr(old, name) != getattr(params, name):
+                raise KeyError(
+                    f"{name}: cannot change in a running venue (changeable: collateral.<asset>"
+                    ".oracle, .collateral_rate and .book, liquidation_fee_rate and "
+                    "markets.<id>.liquidation_fee_rate)"
+                )
+        if set(old.collateral) != set(params.collateral):
+            raise KeyError("collateral: cannot add or remove a collateral asset in a running venue")
+        for market_id, before in old.markets.items():
+            after = params.markets[market_id]
+            for name in type(before).model_fields:
+                if name != "liquidation_fee_rate" and getattr(before, name) != getattr(after, name):
+                    raise KeyError(f"markets.{market_id}.{name}: cannot change in a running venue")
+        for asset, coll in params.collateral.items():
+            self._collateral_oracle(asset, coll)
+
+    def change_parameters(self, params: PerpVenueParams, *, cause: int) -> None:
+        """Take `params` from now on (see `check_parameters`): collateral is valued by its new
+        oracle and haircut from this instant, and every unified account is looked at again.
+        """
+        del cause  # the accounts it pushes under show in the next check's price attribution
+        self.check_parameters(params)
+        self.params = params
+        book = self.book
+        for k, asset in enumerate(self.collateral_assets):
+            coll = params.collateral[asset]
+            self.collateral_oracles[asset] = self._collateral_oracle(asset, coll)
+            self.collateral_prices[k] = self.collateral_oracles[asset].read().price
+            book.collateral_rates[k] = coll.collateral_rate
         book.complex.stale = True
 
     # -- the risk check -----------------------------------------------------------------------

@@ -363,6 +363,25 @@ def test_with_values_by_index_sets_shock_field(toml_file: Path) -> None:
     assert scenario.shocks[0].change == -0.2  # type: ignore[union-attr]
 
 
+def test_with_values_one_past_the_end_adds_a_shock(toml_file: Path) -> None:
+    """`shocks[N]` of a scenario with N shocks adds one (a counterfactual from the command
+    line); an index further out is an error naming the key."""
+    scenario = Scenario.from_toml(toml_file)
+    n = len(scenario.shocks)
+    added = {
+        "kind": "parameter_change",
+        "at_s": 60.0,
+        "venue": "aave",
+        "changes": {"rules": "v3.0"},
+    }
+    variant = scenario.with_values({f"shocks[{n}]": added})
+    assert len(variant.shocks) == n + 1
+    assert variant.shocks[n].kind == "parameter_change"
+    with pytest.raises(ScenarioError) as info:
+        scenario.with_values({f"shocks[{n + 1}]": added})
+    assert info.value.key_path == f"shocks[{n + 1}]"
+
+
 def test_with_values_back_to_original_restores_id(toml_file: Path) -> None:
     """Setting a value and setting it back gives the original id (the id is of content only)."""
     scenario = Scenario.from_toml(toml_file)

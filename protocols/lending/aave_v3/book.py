@@ -89,6 +89,19 @@ class PairBook:
         self._touched_count = 0
         self.rebuilds += 1
 
+    def set_liquidation_threshold(self, liquidation_threshold: float) -> None:
+        """Use `liquidation_threshold` from now on (a governance change): every key moves, so
+        the index is rebuilt from scratch.
+        """
+        self.liquidation_threshold = liquidation_threshold
+        self._refresh_keys(np.arange(len(self.debt)))
+        self._order = np.argsort(self.keys, kind="stable").astype(np.int64)
+        self._sorted_keys = self.keys[self._order]
+        self._touched_mask[:] = False
+        self._touched = []
+        self._touched_count = 0
+        self.rebuilds += 1
+
     def liquidatable(self, price_ratio: float) -> NDArray[np.int64]:
         """Return the positions whose health factor is below 1 at
         ``P_collateral / P_debt == price_ratio``.

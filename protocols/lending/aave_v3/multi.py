@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from protosim.events import ROOT, BadDebtRealized, LiquidationExecuted
+from protosim.events import BadDebtRealized, LiquidationExecuted
 from protosim.protocols.lending.aave_v3 import kernels
 from protosim.protocols.lending.aave_v3.errors import AaveReverted
 from protosim.protocols.lending.aave_v3.events import AccountOpened, Borrowed, Supplied
@@ -190,6 +190,19 @@ class MultiMarket:
         self.book.set_thresholds(self.lt_table)
         self._fee = np.array([self.params.protocol_fee_bps(a) / 10_000 for a in cols])
 
+    def change_parameters(self, params: AaveV3Params) -> None:
+        """Take `params`' reserve and e-mode risk parameters and rate strategies from now on
+        (a governance change; `AaveV3Market.check_parameters` said what may change). Interest
+        accrued so far stays; the next risk check values every account anew.
+        """
+        now = self._ctx.clock.now
+        for asset, state in self.reserves.items():
+            state.update(now)
+            state.strategy = params.reserves[asset].rate
+            state.update_rates()
+        self.params = params
+        self._build_tables()
+
     def _bit(self, asset: str) -> int:
         return 1 << self.book.collateral_assets.index(asset)
 
@@ -256,7 +269,7 @@ class MultiMarket:
     def _prices(self) -> tuple[FloatArray, FloatArray, int] | None:
         guard = self.venue.guard
         book = self.book
-        seq = ROOT
+        seq = self.venue.parameters_seq
         out = []
         for cols in (book.collateral_assets, book.debt_assets):
             prices = np.empty(len(cols))

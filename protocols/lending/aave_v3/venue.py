@@ -31,7 +31,7 @@ from protosim.events import (
     PositionsBecameLiquidatable,
 )
 from protosim.interfaces import Oracle, OracleReading
-from protosim.protocols.lending.aave_v3 import kernels
+from protosim.protocols.lending.aave_v3 import governance, kernels
 from protosim.protocols.lending.aave_v3.book import PairBook
 from protosim.protocols.lending.aave_v3.errors import AaveReverted
 from protosim.protocols.lending.aave_v3.math import LiquidationRules
@@ -110,6 +110,9 @@ class AaveV3Market:
         self.pair_books: list[PairBook] = [b for b in self.books if isinstance(b, PairBook)]
         self._terms_of: tuple[object, object, dict[str, kernels.PairTerms]] | None = None
         """The pair books' liquidation terms and the (params, reserves) they were built from."""
+        self.parameters_seq = ROOT
+        """``seq`` of the last governance change (`change_parameters`): a cause of what it
+        makes liquidatable."""
         self.multi = MultiMarket(self, params, next_account)
         self.multi_index: int | None = None
         """Index of the multi-reserve book in ``books`` (None until it has accounts)."""
@@ -137,6 +140,31 @@ class AaveV3Market:
         self.deficit: dict[str, float] = dict.fromkeys(self.reserves, 0.0)
         for oracle in [*self.oracles.values(), *(f for f in fallbacks.values() if f)]:
             oracle.subscribe(self._on_price)
+
+    # -- governance ---------------------------------------------------------------------------
+
+    def check_parameters(self, params: AaveV3Params) -> None:
+        """Raise KeyError (its message starts with the key path) if `params` changes more than
+        governance sets in a running market (`governance.check_parameters`).
+        """
+        governance.check_parameters(self.params, params)
+
+    def change_parameters(self, params: AaveV3Params, *, cause: int) -> None:
+        """Take `params` from now on, a governance change (`governance`): new thresholds,
+        bonuses, fees, caps, rate strategies or rules apply from this instant, and the next
+        block's risk check looks at every account, naming `cause` as what moved.
+        """
+        self.check_parameters(params)
+        self.params = params
+        self.reserves = dict(params.reserves)
+        for book in self.pair_books:
+            lt = self._pair_terms(book.collateral_asset).liquidation_threshold
+            if lt != book.liquidation_threshold:
+                book.set_liquidation_threshold(lt)
+        self.multi.change_parameters(params)
+        self.parameters_seq = cause
+        self._dirty = True
+        self.chain.request_block()
 
     # -- set-up -------------------------------------------------------------------------------
 
@@ -305,7 +333,7 @@ class AaveV3Market:
         debt = self.guard.guarded(book.debt_asset)
         if coll is None or debt is None:
             return None
-        return coll.price, debt.price, max(coll.seq, debt.seq)
+        return coll.price, debt.price, max(coll.seq, debt.seq, self.parameters_seq)
 
     def _check_risk(self, block: int) -> None:
         del block
