@@ -161,6 +161,7 @@ class LendingKeeper:
             raise KeyError(f"the keeper pays gas in {gas_asset!r}, which the market does not price")
         self._in_flight = [np.zeros(len(book), dtype=np.bool_) for book in self.venue.books]
         self._committed_usd = 0.0
+        self._gas_at: tuple[float, float] | None = None
         self._selling: dict[str, list[float]] = {}
         """Per trading venue: collateral tokens the keeper's submitted liquidations will sell
         when they execute, and how many of those transactions are still waiting."""
@@ -182,8 +183,13 @@ class LendingKeeper:
         return dict(self.stats)
 
     def _gas_cost_usd(self) -> float:
+        # The base fee and the gas asset's price are fixed within an instant once its shocks
+        # have landed: one computation serves every quote and execution of that instant.
+        now = self._ctx.clock.now
+        if self._gas_at is not None and self._gas_at[0] == now:
+            return self._gas_at[1]
         p = self.params
-        return float(
+        cost = float(
             self.chain.tx_cost_usd(
                 p.gas_per_liquidation,
                 priority_fee_gwei=p.priority_fee_gwei,
@@ -191,6 +197,8 @@ class LendingKeeper:
                 gas_price_usd=self._ctx.market.price(self.chain.params.gas_asset),
             )
         )
+        self._gas_at = (now, cost)
+        return cost
 
     def _react(self, block: int) -> None:
         del block
@@ -326,11 +334,12 @@ class LendingKeeper:
         collateral_asset, debt_asset = pair if pair else (book.collateral_asset, book.debt_asset)
         quote = self.venue.quote(book_index, positions, **kwargs)
         ok = quote.executed
-        positions = positions[ok]
+        repaid, received = quote.debt_repaid, quote.collateral_to_liquidator
+        if not ok.all():  # most batches execute whole: no copies then
+            positions, repaid, received = positions[ok], repaid[ok], received[ok]
         if positions.size == 0:
             return 0.0, ok
-        repay_usd = quote.debt_repaid[ok] * self.venue.price(debt_asset)
-        received = quote.collateral_to_liquidator[ok]
+        repay_usd = repaid * self.venue.price(debt_asset)
         proceeds = self._marginal_proceeds(collateral_asset, received)
         gas_usd = self._gas_cost_usd()
         choice = decide(
