@@ -11,9 +11,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from protosim.eventlog import EventLog
-from protosim.events import LiquidationsFailed
+from protosim.events import BadDebtRealized, LiquidationsFailed
 
-__all__ = ["Candidates", "LiquidationReport", "log_failed"]
+__all__ = ["Candidates", "LiquidationReport", "log_bad_debt", "log_failed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,4 +59,33 @@ def log_failed(
         liquidator=liquidator,
         count=count,
         reason=reason,
+    )
+
+
+def log_bad_debt(
+    log: EventLog,
+    *,
+    venue: str,
+    first: int,
+    where: NDArray[np.int64],
+    accounts: NDArray[np.int64],
+    asset: str,
+    amounts: NDArray[np.float64],
+    price: float,
+    treatment: str,
+) -> None:
+    """Log the debt a liquidation batch left unbacked, one `BadDebtRealized` per account:
+    `where` are the positions in the batch whose `LiquidationExecuted` events start at
+    ``seq`` `first` (each names its own as cause), `amounts` the debt tokens of `asset`.
+    """
+    log.emit_batch(
+        BadDebtRealized,
+        int(where.size),
+        cause=first + where,
+        venue=venue,
+        account=accounts,
+        asset=asset,
+        amount=amounts,
+        amount_usd=amounts * price,
+        treatment=treatment,
     )

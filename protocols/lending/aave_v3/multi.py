@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from protosim.events import BadDebtRealized, LiquidationExecuted
+from protosim.events import LiquidationExecuted
 from protosim.protocols.lending.aave_v3 import kernels
 from protosim.protocols.lending.aave_v3.errors import AaveReverted
 from protosim.protocols.lending.aave_v3.events import AccountOpened, Borrowed, Supplied
@@ -47,6 +47,7 @@ from protosim.protocols.lending.aave_v3.params import (
     MultiPopulationParams,
     RateStrategyParams,
 )
+from protosim.protocols.lending.batches import log_bad_debt
 
 if TYPE_CHECKING:
     from protosim.protocols.lending.aave_v3.venue import AaveV3Market
@@ -542,15 +543,15 @@ class MultiMarket:
         for table, treatment in ((deficits, "deficit"), (residuals, "residual")):
             for asset, (where, amounts) in table.items():
                 price = venue.price(asset)
-                log.emit_batch(
-                    BadDebtRealized,
-                    int(where.size),
-                    cause=first + where,
+                log_bad_debt(
+                    log,
                     venue=venue.venue_id,
-                    account=done[where] + book.first_account,
+                    first=first,
+                    where=where,
+                    accounts=done[where] + book.first_account,
                     asset=asset,
-                    amount=amounts,
-                    amount_usd=amounts * price,
+                    amounts=amounts,
+                    price=price,
                     treatment=treatment,
                 )
                 usd = float(amounts.sum() * price)

@@ -26,7 +26,6 @@ from protosim.clock import Phase, ProcessGenerator
 from protosim.context import SimContext
 from protosim.events import (
     ROOT,
-    BadDebtRealized,
     LiquidationExecuted,
     PositionsBecameLiquidatable,
 )
@@ -38,7 +37,12 @@ from protosim.protocols.lending.aave_v3.math import LiquidationRules
 from protosim.protocols.lending.aave_v3.multi import MultiMarket
 from protosim.protocols.lending.aave_v3.multibook import MultiBook
 from protosim.protocols.lending.aave_v3.params import AaveV3Params, PopulationParams, ReserveParams
-from protosim.protocols.lending.batches import Candidates, LiquidationReport, log_failed
+from protosim.protocols.lending.batches import (
+    Candidates,
+    LiquidationReport,
+    log_bad_debt,
+    log_failed,
+)
 from protosim.protocols.lending.guards import PriceGuard
 from protosim.scenario import ComponentSpec
 
@@ -579,15 +583,15 @@ class AaveV3Market:
         self._flagged[book_index][done] = False  # a liquidated position may cross again later
         hit = np.flatnonzero(unbacked > 0)
         if hit.size:
-            log.emit_batch(
-                BadDebtRealized,
-                int(hit.size),
-                cause=first + hit,
+            log_bad_debt(
+                log,
                 venue=self.venue_id,
-                account=done[hit] + book.first_account,
+                first=first,
+                where=hit,
+                accounts=done[hit] + book.first_account,
                 asset=book.debt_asset,
-                amount=unbacked[hit],
-                amount_usd=unbacked[hit] * p_d,
+                amounts=unbacked[hit],
+                price=p_d,
                 treatment=treatment,
             )
         unbacked_sum = unbacked.sum()

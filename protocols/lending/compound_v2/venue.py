@@ -32,12 +32,16 @@ from numpy.typing import NDArray
 from protosim.clock import Phase, ProcessGenerator
 from protosim.context import SimContext
 from protosim.events import (
-    BadDebtRealized,
     LiquidationExecuted,
     PositionsBecameLiquidatable,
 )
 from protosim.interfaces import Oracle, OracleReading
-from protosim.protocols.lending.batches import Candidates, LiquidationReport, log_failed
+from protosim.protocols.lending.batches import (
+    Candidates,
+    LiquidationReport,
+    log_bad_debt,
+    log_failed,
+)
 from protosim.protocols.lending.compound_v2 import kernels
 from protosim.protocols.lending.compound_v2 import math as cmath
 from protosim.protocols.lending.compound_v2.params import (
@@ -502,15 +506,15 @@ class CompoundV2Market:
             )
         bare = np.flatnonzero((left == 0) & (new_debt > 0))
         if bare.size:
-            log.emit_batch(
-                BadDebtRealized,
-                int(bare.size),
-                cause=first + bare,
+            log_bad_debt(
+                log,
                 venue=self.venue_id,
-                account=done[bare] + book.first_account,
+                first=first,
+                where=bare,
+                accounts=done[bare] + book.first_account,
                 asset=book.debt_asset,
-                amount=new_debt[bare],
-                amount_usd=new_debt[bare] * p_d,
+                amounts=new_debt[bare],
+                price=p_d,
                 treatment="residual",
             )
             self.totals["residual_bad_debt_usd"] += float(new_debt[bare].sum() * p_d)
