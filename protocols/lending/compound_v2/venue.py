@@ -32,6 +32,7 @@ from numpy.typing import NDArray
 from protosim.clock import Phase, ProcessGenerator
 from protosim.context import SimContext
 from protosim.events import (
+    ROOT,
     LiquidationExecuted,
     PositionsBecameLiquidatable,
 )
@@ -99,17 +100,20 @@ class CTokenState:
             total_supply=supply,
             reserve_factor_mantissa=round(params.reserve_factor * 10**18),
         )
-        m = params.interest_model
-        self.model: cmath.JumpRateModel | None = None
-        if m is not None:
-            build = cmath.JumpRateModel.v2 if m.version == "v2" else cmath.JumpRateModel.v1
-            self.model = build(
-                base_rate_per_year=round(m.base_rate_per_year * 10**18),
-                multiplier_per_year=round(m.multiplier_per_year * 10**18),
-                jump_multiplier_per_year=round(m.jump_multiplier_per_year * 10**18),
-                kink=round(m.kink * 10**18),
-            )
+        self.model = _rate_model(params)
         self.accrual_block = 0
+
+    def reconfigure(self, params: CTokenParams, block: int) -> None:
+        """Take `params`' collateral factor, reserve factor and interest model from now on
+        (``_setCollateralFactor``, ``_setReserveFactor``, ``_setInterestRateModel``; the
+        latter two accrue interest to `block` first, as the cToken does).
+        """
+        self.accrue(block)
+        self.params = params
+        self.model = _rate_model(params)
+        self.market = dataclasses.replace(
+            self.market, reserve_factor_mantissa=round(params.reserve_factor * 10**18)
+        )
 
     def _units(self, tokens: float) -> int:
         return round(tokens * self.scale)
@@ -206,6 +210,24 @@ class AccountBook:
         return self.principal[positions] * (borrow_index / self.interest_index[positions])
 
 
+def _rate_model(params: CTokenParams) -> cmath.JumpRateModel | None:
+    m = params.interest_model
+    if m is None:
+        return None
+    build = cmath.JumpRateModel.v2 if m.version == "v2" else cmath.JumpRateModel.v1
+    return build(
+        base_rate_per_year=round(m.base_rate_per_year * 10**18),
+        multiplier_per_year=round(m.multiplier_per_year * 10**18),
+        jump_multiplier_per_year=round(m.jump_multiplier_per_year * 10**18),
+        kink=round(m.kink * 10**18),
+    )
+
+
+_CHANGEABLE = ("close_factor", "liquidation_incentive", "protocol_seize_share", "markets")
+"""Comptroller parameters a running market takes new values of (`check_parameters`)."""
+_MARKET_CHANGEABLE = ("collateral_factor", "reserve_factor", "interest_model")
+
+
 class CompoundV2Market:
     """A Compound v2 Comptroller and its cToken markets.
 
@@ -276,8 +298,43 @@ class CompoundV2Market:
         self.bonus_usd: dict[str, float] = {}
         """Per liquidator: collateral received less debt repaid, USD at the oracle prices."""
         self.starting_reserves = {a: m.reserves for a, m in self.markets.items()}
+        self.parameters_seq = ROOT
+        """``seq`` of the last governance change: a cause of what it puts in shortfall."""
         for oracle in self.oracles.values():
             oracle.subscribe(self._on_price)
+
+    # -- governance ---------------------------------------------------------------------------
+
+    def check_parameters(self, params: CompoundV2Params) -> None:
+        """Raise KeyError (its message starts with the key path) if `params` changes more than
+        the Comptroller's admin sets in a running market: the close factor, the liquidation
+        incentive, the protocol seize share, and each market's collateral factor, reserve
+        factor and interest model. Oracles, starting totals and borrowers are set-up.
+        """
+        old = self.params
+        for name in type(old).model_fields:
+            if name not in _CHANGEABLE and getattr(old, name) != getattr(params, name):
+                raise KeyError(f"{name}: cannot change in a running market")
+        if set(old.markets) != set(params.markets):
+            raise KeyError("markets: cannot add or remove a market in a running market")
+        for asset, before in old.markets.items():
+            after = params.markets[asset]
+            for name in type(before).model_fields:
+                if name not in _MARKET_CHANGEABLE and getattr(before, name) != getattr(after, name):
+                    raise KeyError(f"markets.{asset}.{name}: cannot change in a running market")
+
+    def change_parameters(self, params: CompoundV2Params, *, cause: int) -> None:
+        """Take `params` from now on (see `check_parameters`); the next block's shortfall
+        check looks at every account, naming `cause` as what moved.
+        """
+        self.check_parameters(params)
+        block = self.chain.current_block
+        for asset, market in self.markets.items():
+            market.reconfigure(params.markets[asset], block)
+        self.params = params
+        self.parameters_seq = cause
+        self._dirty = True
+        self.chain.request_block()
 
     # -- set-up -------------------------------------------------------------------------------
 
@@ -323,7 +380,7 @@ class CompoundV2Market:
     def _prices(self, book: AccountBook) -> tuple[float, float, int]:
         coll = self.oracles[book.collateral_asset].read()
         debt = self.oracles[book.debt_asset].read()
-        return coll.price, debt.price, max(coll.seq, debt.seq)
+        return coll.price, debt.price, max(coll.seq, debt.seq, self.parameters_seq)
 
     def health_factors(
         self,

@@ -169,15 +169,15 @@ def test_cli_runs_a_scenario_with_a_parameter_change(tmp_path: Path) -> None:
 
 
 def test_a_venue_without_parameter_changes_refuses_them_naming_the_shock() -> None:
-    """Compound v2 takes no governance changes here: the run is refused at build, naming the
+    """Maker takes no governance changes here: the run is refused at build, naming the
     shock's venue key."""
     from protosim.replay import fixture_dir
 
-    path = fixture_dir("compound-dai-2020") / "scenario.toml"
+    path = fixture_dir("black-thursday-2020") / "scenario.toml"
     with path.open("rb") as f:
         data = tomllib.load(f)
-    change = {"kind": "parameter_change", "at_s": 60.0, "venue": "compound-v2"}
-    data["shocks"] = [{**change, "changes": {"close_factor": 0.5}}]
+    change = {"kind": "parameter_change", "at_s": 60.0, "venue": "maker"}
+    data["shocks"] = [{**change, "changes": {"chain": "ethereum"}}]
     with pytest.raises(ScenarioError, match="takes no parameter changes") as err:
         Simulation(Scenario.from_dict(data, base_dir=path.parent))
     assert err.value.key_path == "shocks[0].venue"
