@@ -258,20 +258,7 @@ class Feed(ABC):
 
     def report(self, observe: Callable[[], float], landed: simpy.Event | None) -> bool:
         """Publish what `observe` returns (or a pending bad print / frozen answer)."""
-        override = self.pending_override()
-        if override is None:
-            price, reason = observe(), "scheduled"
-            cause, span = self.attribute_observation()
-        else:
-            price, reason, cause, span = override
-        return self.publish(
-            price,
-            observed_at=self._ctx.clock.now,
-            reason=reason,
-            cause=cause,
-            cause_span=span,
-            landed=landed,
-        )
+        return self._report_observed(lambda: (observe(), self.attribute_observation()), landed)
 
     def report_venues(
         self, combine: Callable[[tuple[float, ...]], float], landed: simpy.Event | None
@@ -281,11 +268,23 @@ class Feed(ABC):
         As `report` with ``observe = lambda: combine(prices)``, reading the market once for
         both the prices and the attribution of the move.
         """
+
+        def observed() -> tuple[float, tuple[int, int]]:
+            state, prices = self.observe_venues()
+            return combine(prices), self.attribute_observation(state)
+
+        return self._report_observed(observed, landed)
+
+    def _report_observed(
+        self,
+        observed: Callable[[], tuple[float, tuple[int, int]]],
+        landed: simpy.Event | None,
+    ) -> bool:
+        # A pending bad print or frozen answer goes out instead of the observation.
         override = self.pending_override()
         if override is None:
-            state, prices = self.observe_venues()
-            price, reason = combine(prices), "scheduled"
-            cause, span = self.attribute_observation(state)
+            price, (cause, span) = observed()
+            reason = "scheduled"
         else:
             price, reason, cause, span = override
         return self.publish(

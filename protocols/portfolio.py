@@ -18,7 +18,6 @@ liquidated isolated position losing its margin.
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +35,7 @@ from protosim.protocols.perps.math import (
     liquidation_price,
     maintenance_margin_many,
 )
+from protosim.scenario import read_toml
 
 
 class _Strict(BaseModel):
@@ -121,12 +121,7 @@ class Portfolio(_Strict):
     def from_toml(cls, path: str | Path) -> Portfolio:
         """Load and validate a portfolio file; errors name the file and the key path."""
         path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ScenarioError("no such file", file=path) from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ScenarioError(f"not valid TOML: {exc}", file=path) from None
+        data = read_toml(path)
         try:
             return cls.model_validate(data)
         except ValidationError as exc:

@@ -47,7 +47,7 @@ from protosim.catalog import fixtures_root
 from protosim.errors import ScenarioError
 from protosim.events import BadDebtRealized, Event, LiquidationExecuted
 from protosim.results import RunResult
-from protosim.scenario import Scenario, validation_error
+from protosim.scenario import Scenario, read_toml, validation_error
 
 __all__ = [
     "Figure",
@@ -498,12 +498,7 @@ def load_reported(path: str | Path) -> Reported:
         Naming the file, the key path and what was expected.
     """
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError("no such file", file=path) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"not valid TOML: {exc}", file=path) from None
+    raw = read_toml(path)
     try:
         return Reported.model_validate(raw)
     except ValidationError as exc:

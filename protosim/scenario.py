@@ -745,12 +745,7 @@ class Scenario(_Strict):
             Naming the file, the key path and what was expected.
         """
         path = Path(path)
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ScenarioError("no such file", file=path) from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ScenarioError(f"not valid TOML: {exc}", file=path) from None
+        raw = read_toml(path)
         return cls.from_dict(raw, base_dir=path.parent, source=path, registry=registry)
 
     @classmethod
@@ -814,6 +809,23 @@ class Scenario(_Strict):
                     source=source,
                     where=f"shocks[{i}].changes",
                 )
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Return the tables of the TOML file `path`.
+
+    Raises
+    ------
+    ScenarioError
+        Naming the file when it is missing or not valid TOML.
+    """
+    path = Path(path)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError("no such file", file=path) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"not valid TOML: {exc}", file=path) from None
 
 
 def changed_params(

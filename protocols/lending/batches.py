@@ -11,9 +11,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from protosim.eventlog import EventLog
-from protosim.events import BadDebtRealized, LiquidationsFailed
+from protosim.events import BadDebtRealized, LiquidationExecuted, LiquidationsFailed
 
-__all__ = ["Candidates", "LiquidationReport", "log_bad_debt", "log_failed"]
+__all__ = ["Candidates", "LiquidationReport", "log_bad_debt", "log_failed", "log_liquidations"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,4 +88,41 @@ def log_bad_debt(
         amount=amounts,
         amount_usd=amounts * price,
         treatment=treatment,
+    )
+
+
+def log_liquidations(
+    log: EventLog,
+    *,
+    venue: str,
+    liquidator: str,
+    accounts: NDArray[np.int64],
+    collateral_asset: str,
+    debt_asset: str,
+    repaid: NDArray[np.float64],
+    seized: NDArray[np.float64],
+    fee: NDArray[np.float64],
+    collateral_price: float,
+    debt_price: float,
+    health: NDArray[np.float64],
+    cause: int | NDArray[np.int64],
+) -> int:
+    """Log one `LiquidationExecuted` per executed call of a liquidation batch (tokens, and USD
+    at the prices the calls used); return the first one's ``seq``.
+    """
+    return log.emit_batch(
+        LiquidationExecuted,
+        int(accounts.size),
+        cause=cause,
+        venue=venue,
+        account=accounts,
+        liquidator=liquidator,
+        collateral_asset=collateral_asset,
+        debt_asset=debt_asset,
+        debt_repaid=repaid,
+        collateral_seized=seized,
+        protocol_fee=fee,
+        debt_repaid_usd=repaid * debt_price,
+        collateral_seized_usd=seized * collateral_price,
+        health_before=health,
     )

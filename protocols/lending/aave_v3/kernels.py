@@ -291,22 +291,9 @@ def liquidate(
             & (hf > CLOSE_FACTOR_HF_THRESHOLD)
         )
         max_debt = np.where(capped, 0.5 * d, d)
-    offered = np.minimum(to_cover, max_debt)
-
-    with np.errstate(divide="ignore", invalid="ignore"):
-        max_collateral = offered * pd / pc * lb
-        limited = max_collateral > c
-        seized = np.where(limited, c, max_collateral)
-        repaid = np.where(limited, c * pc / pd / lb, offered)
-    fee = (seized - seized / lb) * fee_share
-
-    if rules is LiquidationRules.V3_3:
-        partial = (repaid < d) & (seized < c)
-        leaves_enough = ((d - repaid) * pd >= MIN_LEFTOVER_BASE_USD) & (
-            (c - seized) * pc >= MIN_LEFTOVER_BASE_USD
-        )
-        executed &= ~partial | leaves_enough
-
+    seized, repaid, fee = _seize(
+        np.minimum(to_cover, max_debt), c, d, pc, pd, lb, fee_share, rules, executed
+    )
     no_collateral_left = executed & (seized >= c)
     left_unbacked = np.where(no_collateral_left, d - repaid, 0.0)
     zero = np.zeros_like(left_unbacked)
@@ -325,6 +312,37 @@ def liquidate(
         bad_debt=_mask(bad_debt),
         executed=executed,
     )
+
+
+def _seize(
+    offered: FloatArray,
+    c: FloatArray,
+    d: FloatArray,
+    pc: FloatArray,
+    pd: FloatArray,
+    lb: FloatArray,
+    fee_share: FloatArray,
+    rules: LiquidationRules,
+    executed: NDArray[np.bool_],
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Return ``(seized, repaid, protocol fee)`` of calls offering `offered` debt tokens
+    (``_calculateAvailableCollateralToLiquidate``: the bonus applies to the debt's value; when
+    the collateral falls short, all of it goes for what it covers), and clear `executed` where
+    v3.3's dust rule reverts the call (both debt and collateral left, either under $1,000).
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        max_collateral = offered * pd / pc * lb
+        limited = max_collateral > c
+        seized = np.where(limited, c, max_collateral)
+        repaid = np.where(limited, c * pc / pd / lb, offered)
+    fee = (seized - seized / lb) * fee_share
+    if rules is LiquidationRules.V3_3:
+        partial = (repaid < d) & (seized < c)
+        leaves_enough = ((d - repaid) * pd >= MIN_LEFTOVER_BASE_USD) & (
+            (c - seized) * pc >= MIN_LEFTOVER_BASE_USD
+        )
+        executed &= ~partial | leaves_enough
+    return seized, repaid, fee
 
 
 _SCALAR_TYPES = (float, int, np.float64)
@@ -816,19 +834,9 @@ def liquidate_accounts(
             & (debt_usd > half_total)
         )
         max_debt = np.where(capped, half_total / pd, d)
-    offered = np.minimum(to_cover, max_debt)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        max_collateral = offered * pd / pc * lb
-        limited = max_collateral > c
-        seized = np.where(limited, c, max_collateral)
-        repaid = np.where(limited, c * pc / pd / lb, offered)
-    fee = (seized - seized / lb) * fee_share
-    if rules is LiquidationRules.V3_3:
-        partial = (repaid < d) & (seized < c)
-        leaves_enough = ((d - repaid) * pd >= MIN_LEFTOVER_BASE_USD) & (
-            (c - seized) * pc >= MIN_LEFTOVER_BASE_USD
-        )
-        executed &= ~partial | leaves_enough
+    seized, repaid, fee = _seize(
+        np.minimum(to_cover, max_debt), c, d, pc, pd, lb, fee_share, rules, executed
+    )
     no_collateral_left = executed & (seized >= c) & (other <= 0.0)
     left_unbacked = np.where(no_collateral_left, d - repaid, 0.0)
     zero = np.zeros_like(left_unbacked)

@@ -37,7 +37,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from protosim.events import LiquidationExecuted
 from protosim.protocols.lending.aave_v3 import kernels
 from protosim.protocols.lending.aave_v3.errors import AaveReverted
 from protosim.protocols.lending.aave_v3.events import AccountOpened, Borrowed, Supplied
@@ -47,7 +46,7 @@ from protosim.protocols.lending.aave_v3.params import (
     MultiPopulationParams,
     RateStrategyParams,
 )
-from protosim.protocols.lending.batches import log_bad_debt
+from protosim.protocols.lending.batches import log_bad_debt, log_liquidations
 
 if TYPE_CHECKING:
     from protosim.protocols.lending.aave_v3.venue import AaveV3Market
@@ -209,12 +208,8 @@ class MultiMarket:
 
     def _populate(self, i: int, pop: MultiPopulationParams, rng: np.random.Generator) -> None:
         n = pop.accounts
-        size = pop.collateral_usd
-        if size.kind == "lognormal":
-            collateral_usd = size.median * np.exp(size.sigma * rng.standard_normal(n))
-        else:
-            collateral_usd = rng.uniform(size.low, size.high, n)
-        hf = rng.uniform(pop.health_factor.low, pop.health_factor.high, n)
+        collateral_usd = pop.collateral_usd.draw(rng, n)
+        hf = pop.health_factor.draw(rng, n)
         book = self.book
         cat = self.params.emode_categories.get(pop.emode)
         supplied = np.zeros((n, len(book.collateral_assets)))
@@ -486,21 +481,20 @@ class MultiMarket:
         residual = batch.bad_debt[ok]
         to_liquidator = batch.collateral_to_liquidator[ok]
         causes = cause[ok] if isinstance(cause, np.ndarray) else cause
-        first = log.emit_batch(
-            LiquidationExecuted,
-            int(done.size),
-            cause=causes,
+        first = log_liquidations(
+            log,
             venue=venue.venue_id,
-            account=done + book.first_account,
             liquidator=liquidator,
+            accounts=done + book.first_account,
             collateral_asset=collateral,
             debt_asset=debt,
-            debt_repaid=repaid,
-            collateral_seized=seized,
-            protocol_fee=fee,
-            debt_repaid_usd=repaid * p_d,
-            collateral_seized_usd=seized * p_c,
-            health_before=hf[ok],
+            repaid=repaid,
+            seized=seized,
+            fee=fee,
+            collateral_price=p_c,
+            debt_price=p_d,
+            health=hf[ok],
+            cause=causes,
         )
         new_supplied = book.supplied[done, ci] - seized / c_state.liquidity_index
         new_borrowed = book.borrowed[done, di] - (repaid + deficit) / d_state.borrow_index

@@ -26,7 +26,6 @@ from protosim.clock import Phase, ProcessGenerator
 from protosim.context import SimContext
 from protosim.events import (
     ROOT,
-    LiquidationExecuted,
     PositionsBecameLiquidatable,
 )
 from protosim.interfaces import Oracle, OracleReading
@@ -42,6 +41,7 @@ from protosim.protocols.lending.batches import (
     LiquidationReport,
     log_bad_debt,
     log_failed,
+    log_liquidations,
 )
 from protosim.protocols.lending.guards import PriceGuard
 from protosim.scenario import ComponentSpec
@@ -174,12 +174,8 @@ class AaveV3Market:
 
     def _populate(self, pop: PopulationParams, rng: np.random.Generator, first: int) -> PairBook:
         n = pop.accounts
-        size = pop.collateral_usd
-        if size.kind == "lognormal":
-            collateral_usd = size.median * np.exp(size.sigma * rng.standard_normal(n))
-        else:
-            collateral_usd = rng.uniform(size.low, size.high, n)
-        hf = rng.uniform(pop.health_factor.low, pop.health_factor.high, n)
+        collateral_usd = pop.collateral_usd.draw(rng, n)
+        hf = pop.health_factor.draw(rng, n)
         lt = self.reserves[pop.collateral].liquidation_threshold_bps / 10_000
         p_c = self.oracles[pop.collateral].read().price
         p_d = self.oracles[pop.debt].read().price
@@ -552,21 +548,20 @@ class AaveV3Market:
             residual = batch.bad_debt
             to_liquidator_tokens = batch.collateral_to_liquidator
             causes = cause.copy() if isinstance(cause, np.ndarray) else cause
-        first = log.emit_batch(
-            LiquidationExecuted,
-            int(done.size),
-            cause=causes,
+        first = log_liquidations(
+            log,
             venue=self.venue_id,
-            account=done + book.first_account,
             liquidator=liquidator,
+            accounts=done + book.first_account,
             collateral_asset=book.collateral_asset,
             debt_asset=book.debt_asset,
-            debt_repaid=repaid,
-            collateral_seized=seized,
-            protocol_fee=fee,
-            debt_repaid_usd=repaid * p_d,
-            collateral_seized_usd=seized * p_c,
-            health_before=health_before,
+            repaid=repaid,
+            seized=seized,
+            fee=fee,
+            collateral_price=p_c,
+            debt_price=p_d,
+            health=health_before,
+            cause=causes,
         )
         # v3.3 burns what is left into the deficit; v2 and v3.0 leave it as residual bad debt
         # (`kernels.liquidate`): the other column is all zeros, and adding it changes nothing.

@@ -33,7 +33,6 @@ from protosim.clock import Phase, ProcessGenerator
 from protosim.context import SimContext
 from protosim.events import (
     ROOT,
-    LiquidationExecuted,
     PositionsBecameLiquidatable,
 )
 from protosim.interfaces import Oracle, OracleReading
@@ -42,6 +41,7 @@ from protosim.protocols.lending.batches import (
     LiquidationReport,
     log_bad_debt,
     log_failed,
+    log_liquidations,
 )
 from protosim.protocols.lending.compound_v2 import kernels
 from protosim.protocols.lending.compound_v2 import math as cmath
@@ -522,21 +522,20 @@ class CompoundV2Market:
         seized = batch.collateral_seized[ok]
         fee = batch.protocol_fee[ok]
         causes = cause[ok] if isinstance(cause, np.ndarray) else cause
-        first = log.emit_batch(
-            LiquidationExecuted,
-            int(done.size),
-            cause=causes,
+        first = log_liquidations(
+            log,
             venue=self.venue_id,
-            account=done + book.first_account,
             liquidator=liquidator,
+            accounts=done + book.first_account,
             collateral_asset=book.collateral_asset,
             debt_asset=book.debt_asset,
-            debt_repaid=repaid,
-            collateral_seized=seized,
-            protocol_fee=fee,
-            debt_repaid_usd=repaid * p_d,
-            collateral_seized_usd=seized * p_c,
-            health_before=health[ok],
+            repaid=repaid,
+            seized=seized,
+            fee=fee,
+            collateral_price=p_c,
+            debt_price=p_d,
+            health=health[ok],
+            cause=causes,
         )
         borrow_index = debt_m.borrow_index
         new_debt = np.maximum(book.borrow(borrow_index, done) - repaid, 0.0)
