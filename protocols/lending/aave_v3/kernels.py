@@ -807,17 +807,28 @@ def liquidate_accounts(
         raise ValueError(f"expected liquidation_bonus >= 1 (a multiplier), was {lb}")
     if rules is LiquidationRules.V2 and np.any(fee_share != 0.0):
         raise ValueError("expected protocol_fee == 0 under v2 rules (v2 has no protocol fee)")
-    c, d, pc, pd, other, total_debt, hf, enabled, to_cover = np.broadcast_arrays(
+    per_account = (
         np.asarray(collateral, dtype=np.float64),
         np.asarray(debt, dtype=np.float64),
-        np.asarray(collateral_price, dtype=np.float64),
-        np.asarray(debt_price, dtype=np.float64),
         np.asarray(other_collateral_usd, dtype=np.float64),
         np.asarray(total_debt_usd, dtype=np.float64),
         np.asarray(health, dtype=np.float64),
         np.asarray(collateral_enabled, dtype=np.bool_),
-        np.asarray(debt_to_cover, dtype=np.float64),
     )
+    scalars = _as_floats(collateral_price, debt_price, debt_to_cover)
+    if scalars is not None and len({a.shape for a in per_account}) == 1:
+        # A venue's batch: one price per side. Scalars broadcast in the arithmetic give the
+        # same values as broadcast copies, without the copies.
+        c, d, other, total_debt, hf, enabled = per_account
+        pc, pd, to_cover = (np.asarray(v, dtype=np.float64) for v in scalars)
+    else:
+        c, d, pc, pd, other, total_debt, hf, enabled, to_cover = np.broadcast_arrays(
+            *per_account[:2],
+            np.asarray(collateral_price, dtype=np.float64),
+            np.asarray(debt_price, dtype=np.float64),
+            *per_account[2:],
+            np.asarray(debt_to_cover, dtype=np.float64),
+        )
     collateral_usd = c * pc
     debt_usd = d * pd
     executed = (hf < 1.0) & (c > 0.0) & enabled & (d > 0.0)
@@ -842,8 +853,11 @@ def liquidate_accounts(
     zero = np.zeros_like(left_unbacked)
     deficit = left_unbacked if rules is LiquidationRules.V3_3 else zero
     bad_debt = zero if rules is LiquidationRules.V3_3 else left_unbacked
+    every_call_executes = bool(executed.all())
 
     def _mask(values: FloatArray) -> FloatArray:
+        if every_call_executes:
+            return values  # masking would copy every value unchanged
         return np.where(executed, values, 0.0)
 
     batch = LiquidationBatch(

@@ -431,7 +431,7 @@ class MultiMarket:
             valued.pick("borrowed", at, di) * bi_d,
             pc[ci],
             pd[di],
-            other_collateral_usd=valued.pick("other_collateral_usd", at, ci),
+            other_collateral_usd=valued.other_collateral_usd(at, ci),
             total_debt_usd=valued.pick("total_debt_usd", at),
             health=health,
             collateral_enabled=valued.pick("enabled", at, ci),

@@ -23,7 +23,11 @@ opened, supplied to, borrowed by) gets its reference HF and holdings recomputed 
 reference's prices and indexes when it changes, so the bound holds for it too.
 
 Rows are gathered with `numpy.take` (several times faster than fancy indexing of 2-D arrays)
-and every per-row quantity is computed the same way whichever subset of rows is asked for.
+and every per-row quantity is computed the same way whichever subset of rows is asked for. The
+rows whose reference HF is below a bound a little above the current band (the *near* rows, a few
+percent of a large book) are also kept as a contiguous copy, in row order: the band is read off
+that copy and its rows gathered from it, which stays in cache where gathers from the whole book
+miss on every row.
 
 The hot path computes ``HF`` with the exact average threshold from ``weighted`` — the supplied
 balances already multiplied by each account's thresholds (one matrix-vector product per
@@ -56,6 +60,11 @@ MAX_DEBT_COLUMNS = 8
 """Debt columns per book."""
 
 _BPS_SLACK = 1e-6
+_NEAR_HEADROOM = 0.05
+"""The near copy holds the rows with a reference HF up to this share above the band asked for
+(prices can move that far before the copy is rebuilt)."""
+_NEAR_MAX_SHARE = 2
+"""No near copy of more than 1 / this of the book (gathers from the book are then as good)."""
 _MATVEC_ROWS = 2048
 """Rows per BLAS call in `matvec`: below OpenBLAS's threading threshold for ≤ 4 columns."""
 
@@ -79,9 +88,6 @@ class Valuation:
     """E-mode category index."""
     collateral_usd: FloatArray
     """USD of each collateral that counts (0 where it does not), k × C."""
-    other_collateral_usd: FloatArray
-    """USD of the collateral that counts besides each column, k × C (summed without the
-    column, so that "no other collateral" is exactly zero)."""
     debt_usd: FloatArray
     """USD of each debt, k × D."""
     total_debt_usd: FloatArray
@@ -100,6 +106,34 @@ class Valuation:
         if at is None:
             return values
         return np.take(values, at, axis=0)
+
+    def other_collateral_usd(self, at: NDArray[np.intp] | None, column: int) -> FloatArray:
+        """Return the USD of the collateral that counts besides `column` of the accounts at
+        positions `at` (all if None), summed without the column, so that "no other
+        collateral" is exactly zero.
+        """
+        return row_sums(self.pick("collateral_usd", at), skip=column)
+
+
+@dataclass(slots=True)
+class _Columns:
+    """A book's per-row arrays: the whole book's, or the near rows' contiguous copy."""
+
+    supplied: FloatArray
+    borrowed: FloatArray
+    weighted: FloatArray
+    emode: NDArray[np.uint8]
+    enabled: NDArray[np.uint8]
+
+
+@dataclass(slots=True)
+class _Near:
+    """Contiguous copy of the rows whose reference HF is below `bound` (row order)."""
+
+    bound: float
+    rows: IntArray
+    hf_ref: FloatArray
+    columns: _Columns
 
 
 class MultiBook:
@@ -157,6 +191,9 @@ class MultiBook:
         self.ref_units: tuple[FloatArray, FloatArray] | None = None
         """USD per scaled unit of each column at the reference (None: no valid reference)."""
         self.references = 0
+        self._near: _Near | None = None
+        self._near_pos = np.full(cap, -1, dtype=np.int32)
+        """Position of each row in the near copy, -1 if not there."""
 
     # -- shape --------------------------------------------------------------------------------
 
@@ -185,6 +222,8 @@ class MultiBook:
         self._fresh_mask = np.zeros(new, dtype=np.bool_)
         self._slot = np.full(new, -1, dtype=np.int32)
         self._kept = (-1, *self._kept[1:3], self._kept[3][:0], None)
+        self._near = None
+        self._near_pos = np.full(new, -1, dtype=np.int32)
 
     def append(
         self,
@@ -231,6 +270,7 @@ class MultiBook:
         self.version += 1
         self._lt_flat = lt_table.reshape(lt_table.shape[0] * lt_table.shape[1], lt_table.shape[2])
         self.ref_units = None
+        self._drop_near()
         positive = lt_table[lt_table > 0]
         # The floored average loses < 1 bp of an average >= the smallest threshold.
         self.margin = 1.0 / (10_000 * positive.min()) + 1e-9 if positive.size else 0.0
@@ -247,9 +287,26 @@ class MultiBook:
         """Return the liquidation threshold of each column for `rows` (k × C; 0 where the
         column is not collateral), for their e-mode and collateral bits.
         """
-        code = np.take(self.emode, rows).astype(np.intp) * 256 + np.take(self.enabled, rows)
+        return self._thresholds(self._columns(), rows)
+
+    def _thresholds(self, columns: _Columns, at: NDArray[np.integer[Any]]) -> FloatArray:
+        code = np.take(columns.emode, at).astype(np.intp) * 256 + np.take(columns.enabled, at)
         out: FloatArray = np.take(self._lt_flat, code, axis=0)
         return out
+
+    def _columns(self) -> _Columns:
+        return _Columns(self.supplied, self.borrowed, self.weighted, self.emode, self.enabled)
+
+    def _source(self, rows: IntArray) -> tuple[_Columns, NDArray[np.integer[Any]]]:
+        """Return the arrays to gather `rows` from and their positions there: the near copy
+        when it holds every one of them, else the whole book.
+        """
+        near = self._near
+        if near is not None and rows.size:
+            at = np.take(self._near_pos, rows)
+            if int(at.min()) >= 0:
+                return near.columns, at
+        return self._columns(), rows
 
     def gather(
         self, rows: IntArray
@@ -257,11 +314,12 @@ class MultiBook:
         """Return the scaled balances (k × C, k × D), thresholds (k × C) and e-mode index of
         `rows`.
         """
+        columns, at = self._source(rows)
         return (
-            np.take(self.supplied, rows, axis=0),
-            np.take(self.borrowed, rows, axis=0),
-            self.thresholds(rows),
-            np.take(self.emode, rows),
+            np.take(columns.supplied, at, axis=0),
+            np.take(columns.borrowed, at, axis=0),
+            self._thresholds(columns, at),
+            np.take(columns.emode, at),
         )
 
     def valuation(
@@ -281,18 +339,12 @@ class MultiBook:
         with np.errstate(divide="ignore", invalid="ignore"):
             avg = np.floor(np.einsum("ij,ij->i", value, lt) / collateral_usd * 10_000 + _BPS_SLACK)
         weighted = np.where(collateral_usd > 0, collateral_usd * avg / 10_000, 0.0)
-        columns = counted.shape[1]
-        other = np.zeros_like(counted)
-        if columns > 1:
-            for j in range(columns):
-                other[:, j] = row_sums(counted, skip=j)
         return Valuation(
             supplied,
             borrowed,
             enabled,
             emode,
             counted,
-            other,
             borrowed * debt_unit,
             total_debt,
             self.health(weighted, total_debt),
@@ -317,6 +369,8 @@ class MultiBook:
             and np.array_equal(cu, collateral_unit)
             and np.array_equal(du, debt_unit)
         ):
+            if rows.size == kept.health.size and np.array_equal(rows, self._kept[3]):
+                return kept, None
             # Only the kept rows have a slot (`_keep` clears the previous ones).
             idx = np.take(self._slot, rows)
             if bool((idx >= 0).all()):
@@ -324,10 +378,9 @@ class MultiBook:
         return self.valuation(rows, collateral_unit, debt_unit), None
 
     def _keep(self, rows: IntArray, collateral_unit: FloatArray, debt_unit: FloatArray) -> None:
-        kept_rows = self._kept[3]
-        self._slot[kept_rows] = -1
-        self._slot[rows] = np.arange(rows.size, dtype=np.int32)
         kept = self.valuation(rows, collateral_unit, debt_unit)
+        self._slot[self._kept[3]] = -1
+        self._slot[rows] = np.arange(rows.size, dtype=np.int32)
         self._kept = (self.version, collateral_unit.copy(), debt_unit.copy(), rows.copy(), kept)
 
     def add_column(self, asset: str, role: str) -> int:
@@ -344,6 +397,7 @@ class MultiBook:
             setattr(self, name, np.hstack([old, np.zeros((len(old), 1))]))
         assets.append(asset)
         self.ref_units = None  # the reference no longer matches the columns
+        self._drop_near()
         self.version += 1
         return len(assets) - 1
 
@@ -364,9 +418,7 @@ class MultiBook:
         """
         if rows is None:
             rows = np.arange(self.n, dtype=np.int64)
-        s = np.take(self.supplied, rows, axis=0)
-        b = np.take(self.borrowed, rows, axis=0)
-        lt = self.thresholds(rows)
+        s, b, lt, _ = self.gather(rows)
         value = s * collateral_unit
         weighted: FloatArray = np.einsum("ij,ij->i", value, lt)
         collateral: FloatArray = np.einsum("ij,ij->i", value, (lt > 0).astype(np.float64))
@@ -388,8 +440,9 @@ class MultiBook:
             weighted = matvec(self.weighted[: self.n], collateral_unit)
             debt = matvec(self.borrowed[: self.n], debt_unit)
         else:
-            weighted = matvec(np.take(self.weighted, rows, axis=0), collateral_unit)
-            debt = matvec(np.take(self.borrowed, rows, axis=0), debt_unit)
+            columns, at = self._source(rows)
+            weighted = matvec(np.take(columns.weighted, at, axis=0), collateral_unit)
+            debt = matvec(np.take(columns.borrowed, at, axis=0), debt_unit)
         return self.health(weighted, debt)
 
     def exact_health(
@@ -414,12 +467,12 @@ class MultiBook:
             exact = self.exact_health(idx[near], collateral_unit, debt_unit)
             sure[near[exact < 1.0]] = True
         found = np.flatnonzero(sure)
-        # Liquidators value and quote these next: value them now, in row order (cheap), and
-        # keep that (see `valued`).
-        self._keep(np.take(idx, found).astype(np.int64), collateral_unit, debt_unit)
-        order = _stable_order(np.take(fast, found))
-        found = np.take(found, order)
-        return np.take(idx, found).astype(np.int64), np.take(fast, found)
+        found = np.take(found, _stable_order(np.take(fast, found)))
+        out: IntArray = np.take(idx, found).astype(np.int64)
+        # Liquidators value and quote these next, in this order: value them now and keep that
+        # (see `valued`).
+        self._keep(out, collateral_unit, debt_unit)
+        return out, np.take(fast, found)
 
     @staticmethod
     def health(weighted: FloatArray, debt: FloatArray) -> FloatArray:
@@ -439,6 +492,7 @@ class MultiBook:
         self.hf_ref[: self.n] = hf
         self.ref_units = (collateral_unit, debt_unit)
         self.references += 1
+        self._drop_near()
 
     def touch(self, rows: IntArray) -> None:
         """Note that `rows` changed: recompute their reference HF at the reference's units (so
@@ -448,7 +502,13 @@ class MultiBook:
         self.version += 1
         if self.ref_units is not None and rows.size:
             cu, du = self.ref_units
-            self.hf_ref[rows] = self.fast_health(rows, cu, du)
+            # From the book, not the near copy, which is brought up to date next.
+            columns = self._columns()
+            self.hf_ref[rows] = self.health(
+                matvec(np.take(columns.weighted, rows, axis=0), cu),
+                matvec(np.take(columns.borrowed, rows, axis=0), du),
+            )
+            self._sync_near(rows)
 
     def take_fresh(self) -> IntArray:
         """Return the rows changed since the last call (sorted, unique) and forget them."""
@@ -468,8 +528,56 @@ class MultiBook:
 
     def band(self, threshold: float) -> IntArray:
         """Return the rows whose reference HF is below `threshold`, in row order."""
-        out: IntArray = np.flatnonzero(self.hf_ref[: self.n] < threshold).astype(np.int64)
-        return out
+        near = self._near
+        if near is None or not threshold <= near.bound:
+            near = self._build_near(threshold * (1.0 + _NEAR_HEADROOM))
+            if near is None:
+                out: IntArray = np.flatnonzero(self.hf_ref[: self.n] < threshold).astype(np.int64)
+                return out
+        return np.take(near.rows, np.flatnonzero(near.hf_ref < threshold))
+
+    def _build_near(self, bound: float) -> _Near | None:
+        """Copy the rows whose reference HF is below `bound` (None: too many to be worth a
+        copy, over a quarter of the book).
+        """
+        self._drop_near()
+        rows = np.flatnonzero(self.hf_ref[: self.n] < bound).astype(np.int64)
+        if rows.size * _NEAR_MAX_SHARE > self.n:
+            return None
+        columns = _Columns(
+            np.take(self.supplied, rows, axis=0),
+            np.take(self.borrowed, rows, axis=0),
+            np.take(self.weighted, rows, axis=0),
+            np.take(self.emode, rows),
+            np.take(self.enabled, rows),
+        )
+        self._near = _Near(bound, rows, np.take(self.hf_ref, rows), columns)
+        self._near_pos[rows] = np.arange(rows.size, dtype=np.int32)
+        return self._near
+
+    def _drop_near(self) -> None:
+        if self._near is not None:
+            self._near_pos[self._near.rows] = -1
+            self._near = None
+
+    def _sync_near(self, rows: IntArray) -> None:
+        """Bring the near copy of touched `rows` up to date (drop the copy when a row outside
+        it now belongs in it).
+        """
+        near = self._near
+        if near is None:
+            return
+        at = np.take(self._near_pos, rows)
+        inside = at >= 0
+        if not inside.all():
+            if bool((np.take(self.hf_ref, rows[~inside]) < near.bound).any()):
+                self._drop_near()
+                return
+            rows, at = rows[inside], at[inside]
+        columns = near.columns
+        for name in ("supplied", "borrowed", "weighted", "emode", "enabled"):
+            getattr(columns, name)[at] = np.take(getattr(self, name), rows, axis=0)
+        near.hf_ref[at] = np.take(self.hf_ref, rows)
 
     def holds(
         self, rows: IntArray, collateral_cols: IntArray, debt_cols: IntArray
@@ -478,11 +586,12 @@ class MultiBook:
         incidence). Balances change only where `touch` is called, which re-references the row,
         so what a row holds now is what its reference HF was computed with.
         """
+        columns, at = self._source(rows)
         out = np.zeros(rows.size, dtype=np.bool_)
         for j in collateral_cols:
-            out |= np.take(self.supplied[:, int(j)], rows) > 0
+            out |= np.take(columns.supplied[:, int(j)], at) > 0
         for j in debt_cols:
-            out |= np.take(self.borrowed[:, int(j)], rows) > 0
+            out |= np.take(columns.borrowed[:, int(j)], at) > 0
         return out
 
     @property
@@ -498,8 +607,17 @@ class MultiBook:
             self.weighted,
             self._fresh_mask,
             self._slot,
+            self._near_pos,
         )
-        return sum(a.nbytes for a in arrays)
+        near = self._near
+        copy = (
+            0
+            if near is None
+            else near.rows.nbytes
+            + near.hf_ref.nbytes
+            + sum(getattr(near.columns, name).nbytes for name in _Columns.__slots__)
+        )
+        return sum(a.nbytes for a in arrays) + copy
 
 
 def matvec(a: FloatArray, x: FloatArray) -> FloatArray:

@@ -425,6 +425,53 @@ def test_screening_bound_holds_for_accounts_changed_since_the_reference() -> Non
     np.testing.assert_array_equal(np.sort(found), truth)
 
 
+def test_near_copy_gives_the_books_answers_through_touches_inside_and_outside_it() -> None:
+    """The contiguous copy of the rows near the line changes no answer: the band is exactly the
+    rows whose reference HF is below the threshold, and HFs and valuations equal those of the
+    same book without a reference (no copy), after writes to rows inside the copy and to rows
+    outside it that the write brings near the line."""
+    rng = np.random.default_rng(23)
+    n = 2_000
+    book = _screening_book(rng, n)
+    twin = _screening_book(np.random.default_rng(23), n)  # same draws, never referenced
+    cu0, du0 = np.array([2_000.0, 60_000.0, 2_400.0]), np.array([1.0, 1.0])
+    cu1, du1 = cu0 * np.array([0.8, 0.85, 0.8]), du0 * 1.01
+    book.reference(book.fast_health(None, cu0, du0), cu0, du0)
+
+    def write(rows: np.ndarray, supplied_factor: float, borrowed_factor: float) -> None:
+        for b in (book, twin):
+            b.supplied[rows] *= supplied_factor
+            b.borrowed[rows] *= borrowed_factor
+            b.refresh(rows)
+            b.touch(rows)
+
+    def check(threshold: float) -> None:
+        band = book.band(threshold)
+        truth = np.flatnonzero(book.hf_ref[:n] < threshold)
+        np.testing.assert_array_equal(band, truth)
+        assert band.size > 20
+        np.testing.assert_array_equal(
+            book.fast_health(band, cu1, du1), twin.fast_health(band, cu1, du1)
+        )
+        mine, theirs = book.valuation(band, cu1, du1), twin.valuation(band, cu1, du1)
+        for name in ("supplied", "borrowed", "collateral_usd", "debt_usd", "health"):
+            np.testing.assert_array_equal(getattr(mine, name), getattr(theirs, name))
+        np.testing.assert_array_equal(
+            book.below_one(band, cu1, du1)[0], twin.below_one(band, cu1, du1)[0]
+        )
+
+    check(1.05)
+    assert book._near is not None  # the copy is in use
+    assert book._near.rows.size < n // 2
+    inside = book._near.rows[::3].copy()
+    write(inside, 0.5, 1.0)  # liquidated: their reference HF rises, they stay in the copy
+    check(1.05)
+    outside = np.flatnonzero(book.hf_ref[:n] > 1.5)[:5]
+    write(outside, 1.0, 4.0)  # now near the line: the copy cannot answer for them as it was
+    check(1.05)
+    check(1.2)  # beyond the copy's bound: rebuilt
+
+
 def test_below_one_orders_most_underwater_first_with_ties_by_row() -> None:
     """`below_one` returns accounts by fast HF ascending and, for equal HF, by row (as a
     stable sort of the rows in order): rows 3 and 1 hold the same balances."""
@@ -456,8 +503,15 @@ def test_kept_valuation_never_outlives_a_change_to_the_book_or_the_prices() -> N
     kept, at = book.valued(sub, cu, du)
     assert at is not None
     fresh = book.valuation(sub, cu, du)
-    for name in ("supplied", "borrowed", "collateral_usd", "other_collateral_usd", "health"):
+    for name in ("supplied", "borrowed", "collateral_usd", "health"):
         np.testing.assert_array_equal(kept.pick(name, at), getattr(fresh, name))
+    for column in range(3):
+        np.testing.assert_array_equal(
+            kept.other_collateral_usd(at, column), fresh.other_collateral_usd(None, column)
+        )
+    whole, at_whole = book.valued(found.copy(), cu, du)
+    assert whole is kept  # all of them, in their order: no gather
+    assert at_whole is None
     assert book.valued(sub, cu * 0.9, du)[1] is None
     book.supplied[sub, 0] = 0.0
     book.refresh(sub)
