@@ -263,14 +263,17 @@ class LendingKeeper:
                 pending, keys = pending[held], keys[held]
             reverted = []
             # Pairs in key order (a count per pair, not a sort of the positions).
-            for key in np.flatnonzero(np.bincount(keys)):
+            counts = np.bincount(keys)
+            for key in np.flatnonzero(counts):
                 if budget - spent <= 0:
                     return spent
-                # Order within a group is the venue's (most underwater first).
-                members = pending[keys == key]
+                # Order within a group is the venue's (most underwater first). Often every
+                # account prefers one pair: then the group is all of them, as they came.
+                members = pending if counts[key] == keys.size else pending[keys == key]
+                group = positions if members.size == positions.size else positions[members]
                 pair = (c_assets[int(key) // len(d_assets)], d_assets[int(key) % len(d_assets)])
                 committed, executable = self._consider(
-                    book_index, positions[members], cause, budget - spent, pair
+                    book_index, group, cause, budget - spent, pair
                 )
                 spent += committed
                 reverted.append(members[~executable])
