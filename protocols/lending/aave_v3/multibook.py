@@ -25,9 +25,10 @@ reference's prices and indexes when it changes, so the bound holds for it too.
 Rows are gathered with `numpy.take` (several times faster than fancy indexing of 2-D arrays)
 and every per-row quantity is computed the same way whichever subset of rows is asked for. The
 rows whose reference HF is below a bound a little above the current band (the *near* rows, a few
-percent of a large book) are also kept as a contiguous copy, in row order: the band is read off
-that copy and its rows gathered from it, which stays in cache where gathers from the whole book
-miss on every row.
+percent of a large book) are also kept as a contiguous copy, ordered by reference HF: the band is
+read off that copy and its rows gathered from it, which stays in cache where gathers from the
+whole book miss on every row; and since the accounts found below 1 come about in reference-HF
+order, they are gathered nearly in memory order.
 
 The hot path computes ``HF`` with the exact average threshold from ``weighted`` — the supplied
 balances already multiplied by each account's thresholds (one matrix-vector product per
@@ -128,7 +129,9 @@ class _Columns:
 
 @dataclass(slots=True)
 class _Near:
-    """Contiguous copy of the rows whose reference HF is below `bound` (row order)."""
+    """Contiguous copy of the rows whose reference HF is below `bound`, by reference HF at the
+    copy (then row).
+    """
 
     bound: float
     rows: IntArray
@@ -468,6 +471,10 @@ class MultiBook:
             sure[near[exact < 1.0]] = True
         found = np.flatnonzero(sure)
         found = np.take(found, _stable_order(np.take(fast, found)))
+        keys = np.take(fast, found)
+        if rows is not None and keys.size > 1 and bool((keys[1:] == keys[:-1]).any()):
+            # Equal HFs go by row, whatever order `rows` came in.
+            found = found[np.lexsort((np.take(idx, found), keys))]
         out: IntArray = np.take(idx, found).astype(np.int64)
         # Liquidators value and quote these next, in this order: value them now and keep that
         # (see `valued`).
@@ -527,7 +534,7 @@ class MultiBook:
         return out
 
     def band(self, threshold: float) -> IntArray:
-        """Return the rows whose reference HF is below `threshold`, in row order."""
+        """Return the rows whose reference HF is below `threshold` (in no set order)."""
         near = self._near
         if near is None or not threshold <= near.bound:
             near = self._build_near(threshold * (1.0 + _NEAR_HEADROOM))
@@ -544,6 +551,7 @@ class MultiBook:
         rows = np.flatnonzero(self.hf_ref[: self.n] < bound).astype(np.int64)
         if rows.size * _NEAR_MAX_SHARE > self.n:
             return None
+        rows = np.take(rows, _stable_order(np.take(self.hf_ref, rows)))
         columns = _Columns(
             np.take(self.supplied, rows, axis=0),
             np.take(self.borrowed, rows, axis=0),
