@@ -215,3 +215,18 @@ def test_health_under_scales_with_the_collateral_price() -> None:
     np.testing.assert_allclose(
         venue.health_under({"ETH": 1800.0}), frame["health_factor"] * 0.9, rtol=1e-12
     )
+
+
+def test_comet_takes_no_parameter_changes_and_the_run_is_refused_naming_the_shock() -> None:
+    """Comet has no governance changes here: a parameter_change on it is refused when the
+    run is built, naming the shock's venue key."""
+    from protosim.errors import ScenarioError
+
+    data = comet_dict(reserves=5e6, drop=-0.3)
+    venue = data["venues"][0]["id"]
+    data["shocks"] = [
+        {"kind": "parameter_change", "at_s": 60.0, "venue": venue, "changes": {"chain": "x"}}
+    ]
+    with pytest.raises(ScenarioError, match="takes no parameter changes") as err:
+        Simulation(Scenario.from_dict(data))
+    assert err.value.key_path == "shocks[0].venue"

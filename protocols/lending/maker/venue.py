@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_DOWN, Decimal, localcontext
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -72,7 +72,12 @@ from protosim.protocols.lending.maker.math import (
     spot_price,
     upchost,
 )
-from protosim.protocols.lending.maker.params import IlkParams, MakerParams, UrnPopulationParams
+from protosim.protocols.lending.maker.params import (
+    IlkParams,
+    MakerParams,
+    UrnPopulationParams,
+    VowParams,
+)
 from protosim.scenario import ComponentSpec
 from protosim.units import RAY, WAD
 
@@ -242,6 +247,72 @@ def _abacus(ilk: IlkParams) -> StairstepExponentialDecrease | ExponentialDecreas
     return LinearDecrease(calc.tau_s)
 
 
+def _ilk_terms(
+    ilk: IlkParams, flipper: Flipper | None = None, clipper: Clipper | None = None
+) -> dict[str, Any]:
+    """Return an `IlkBook`'s governance-set fields from `ilk`: the Jug's duty, the Spotter's
+    mat, the Vat's dust, the Cat's chop and lump, the Dog's chop, hole and (1.2) dunk, the
+    Flipper's beg, ttl and tau, the Clipper's calc, buf, tail, cusp, chip and tip, and its
+    cached ``chost``; a given `flipper` and `clipper` are re-filed (their addresses kept).
+    """
+    chop_wad = to_wad(ilk.chop)
+    dust = to_rad(ilk.dust_dai)
+    flip: dict[str, Any] = {
+        "beg": WAD + to_wad(ilk.flip.beg),
+        "ttl": ilk.flip.ttl_s,
+        "tau": ilk.flip.tau_s,
+    }
+    clip: dict[str, Any] = {
+        "calc": _abacus(ilk),
+        "tail": ilk.clip.tail_s,
+        "cusp": to_ray(ilk.clip.cusp),
+        "buf": to_ray(ilk.clip.buf),
+        "chip": to_wad(ilk.clip.chip),
+        "tip": to_rad(ilk.clip.tip_dai),
+        # Clipper.upchost: what a spell calls after filing dust or chop.
+        "chost": upchost(dust, chop_wad),
+    }
+    return {
+        "duty": duty_from_annual(ilk.duty_per_year),
+        "mat": to_ray(ilk.mat),
+        "chop_wad": chop_wad,
+        "chop_ray": to_ray(ilk.chop),
+        "dust": dust,
+        "lump": to_wad(ilk.lump),
+        "dunk": to_rad(ilk.dunk_dai),
+        "hole": to_rad(ilk.hole_dai),
+        "flipper": Flipper(**flip) if flipper is None else replace(flipper, **flip),
+        "clipper": Clipper(**clip) if clipper is None else replace(clipper, **clip),
+    }
+
+
+def _vow_terms(vow: VowParams) -> dict[str, Any]:
+    """Return the Vow's governance-set fields (``Vow.file``): wait, sump, dump, hump, bump."""
+    return {
+        "wait": vow.wait_s,
+        "sump": to_rad(vow.sump_dai),
+        "dump": to_wad(vow.dump_mkr),
+        "hump": to_rad(vow.hump_dai),
+        "bump": to_rad(vow.bump_dai),
+    }
+
+
+_CHANGEABLE = {"ilks", "vow", "hole_dai", "box_dai"}
+"""`MakerParams` fields governance files in a running system (the ilks' and the Vow's, see
+`_ILK_CHANGEABLE`, and the Dog's and Cat's global limits)."""
+_ILK_CHANGEABLE = {
+    "mat",
+    "chop",
+    "duty_per_year",
+    "dust_dai",
+    "lump",
+    "dunk_dai",
+    "hole_dai",
+    "flip",
+    "clip",
+}
+
+
 class MakerVenue:
     """A Maker deployment: ilks of urns, their auctions and the Vow.
 
@@ -272,8 +343,6 @@ class MakerVenue:
                     f"not {ilk.collateral!r}"
                 )
             ink, art = self._populate(name, ilk, oracle.read().price)
-            chop_wad = to_wad(ilk.chop)
-            dust = to_rad(ilk.dust_dai)
             book = IlkBook(
                 name=name,
                 params=ilk,
@@ -285,41 +354,16 @@ class MakerVenue:
                 art=np.array([x / WAD for x in art], dtype=np.float64),
                 rate=RAY,
                 rho=now,
-                duty=duty_from_annual(ilk.duty_per_year),
-                mat=to_ray(ilk.mat),
-                chop_wad=chop_wad,
-                chop_ray=to_ray(ilk.chop),
-                dust=dust,
-                lump=to_wad(ilk.lump),
-                dunk=to_rad(ilk.dunk_dai),
-                hole=to_rad(ilk.hole_dai),
-                flipper=Flipper(
-                    beg=WAD + to_wad(ilk.flip.beg), ttl=ilk.flip.ttl_s, tau=ilk.flip.tau_s
-                ),
-                clipper=Clipper(
-                    calc=_abacus(ilk),
-                    tail=ilk.clip.tail_s,
-                    cusp=to_ray(ilk.clip.cusp),
-                    buf=to_ray(ilk.clip.buf),
-                    chip=to_wad(ilk.clip.chip),
-                    tip=to_rad(ilk.clip.tip_dai),
-                    chost=upchost(dust, chop_wad),
-                ),
+                **_ilk_terms(ilk),
                 Art=sum(art),
             )
             first += len(book)
             self.ilks[name] = book
             oracle.subscribe(self._on_price)
-        v = params.vow
-        self.vow = Vow(
-            joy=to_rad(v.surplus_dai),
-            wait=v.wait_s,
-            sump=to_rad(v.sump_dai),
-            dump=to_wad(v.dump_mkr),
-            hump=to_rad(v.hump_dai),
-            bump=to_rad(v.bump_dai),
-        )
+        self.vow = Vow(joy=to_rad(params.vow.surplus_dai), **_vow_terms(params.vow))
         self.hole = to_rad(params.hole_dai)
+        self.parameters_seq = ROOT
+        """``seq`` of the last governance change: a cause of the urns it makes unsafe."""
         self.dirt = 0
         self.box = to_rad(params.box_dai)
         self.litter = 0
@@ -362,6 +406,54 @@ class MakerVenue:
         }
 
     # -- set-up -------------------------------------------------------------------------------
+
+    # -- governance ---------------------------------------------------------------------------
+
+    def check_parameters(self, params: MakerParams) -> None:
+        """Raise KeyError (its message starts with the key path) if `params` changes more than
+        a spell files in a running system: each ilk's mat (Spotter), duty (Jug), dust (Vat),
+        chop, lump, dunk and hole (Cat / Dog), Flipper and Clipper settings, the Vow's wait,
+        sump, dump, hump and bump, and the global hole and box. The liquidation contracts in
+        use, the ilks, their collateral, oracle and urns, and the Vow's balance are not
+        parameters.
+        """
+        old = self.params
+        for name in type(old).model_fields:
+            if name not in _CHANGEABLE and getattr(old, name) != getattr(params, name):
+                raise KeyError(f"{name}: cannot change in a running system")
+        if set(old.ilks) != set(params.ilks):
+            raise KeyError("ilks: cannot add or remove an ilk in a running system")
+        for ilk, before in old.ilks.items():
+            after = params.ilks[ilk]
+            for name in type(before).model_fields:
+                if name not in _ILK_CHANGEABLE and getattr(before, name) != getattr(after, name):
+                    raise KeyError(f"ilks.{ilk}.{name}: cannot change in a running system")
+        if old.vow.surplus_dai != params.vow.surplus_dai:
+            raise KeyError("vow.surplus_dai: the Vow's surplus is a balance, not a parameter")
+
+    def change_parameters(self, params: MakerParams, *, cause: int) -> None:
+        """Take `params` from now on, as a spell casting ``file`` calls would (see
+        `check_parameters`), naming `cause` as what moved in the urns they make unsafe.
+
+        As the contracts apply them: each Jug ``drip``s before its duty changes (``file``
+        requires ``rho == now``), a new mat takes effect at the next ``Spotter.poke`` (the
+        next block's check), the Flipper's ttl at each later bid and its tau at each later
+        kick or tick, the Clipper's calc on running auctions at once, and the Vow's wait on
+        the debt already queued.
+        """
+        self.check_parameters(params)
+        for name, ilk in params.ilks.items():
+            book = self.ilks[name]
+            self.drip(name)
+            for key, value in _ilk_terms(ilk, book.flipper, book.clipper).items():
+                setattr(book, key, value)
+            book.params = ilk
+        self.vow = replace(self.vow, **_vow_terms(params.vow))
+        self.hole = to_rad(params.hole_dai)
+        self.box = to_rad(params.box_dai)
+        self.params = params
+        self.parameters_seq = cause
+        self.mark_dirty()
 
     def _now(self) -> int:
         return int(self._ctx.clock.now)
@@ -421,7 +513,7 @@ class MakerVenue:
             # Float pre-filter with a margin; the exact test is the Cat's/Dog's at the call.
             unsafe = book.ink * spot < book.art * book.rate_float * (1.0 + 1e-12)
             book.candidates = np.flatnonzero(unsafe & (book.art > 0))
-            book.cause = book.oracle.read().seq
+            book.cause = max(book.oracle.read().seq, self.parameters_seq)
 
     def mark_dirty(self) -> None:
         """Have the next block check the urns again (after a bite that may leave one unsafe)."""

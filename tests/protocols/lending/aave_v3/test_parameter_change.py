@@ -166,18 +166,3 @@ def test_cli_runs_a_scenario_with_a_parameter_change(tmp_path: Path) -> None:
     out = CliRunner().invoke(main, ["run", str(path), "--json"])
     assert out.exit_code == 0, out.output
     assert json.loads(out.output)["summary"]["liquidations"] > 0
-
-
-def test_a_venue_without_parameter_changes_refuses_them_naming_the_shock() -> None:
-    """Maker takes no governance changes here: the run is refused at build, naming the
-    shock's venue key."""
-    from protosim.replay import fixture_dir
-
-    path = fixture_dir("black-thursday-2020") / "scenario.toml"
-    with path.open("rb") as f:
-        data = tomllib.load(f)
-    change = {"kind": "parameter_change", "at_s": 60.0, "venue": "maker"}
-    data["shocks"] = [{**change, "changes": {"chain": "ethereum"}}]
-    with pytest.raises(ScenarioError, match="takes no parameter changes") as err:
-        Simulation(Scenario.from_dict(data, base_dir=path.parent))
-    assert err.value.key_path == "shocks[0].venue"
