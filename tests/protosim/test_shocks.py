@@ -142,3 +142,24 @@ def test_manipulation_costs_what_arbitrage_takes_while_held() -> None:
     q = 100 - 100 / 2**0.5
     assert buy.notional_usd == pytest.approx(100_000 * q / (100 - q), rel=1e-9)
     assert sell.notional_usd == pytest.approx(100_000 * q / (100 + q), rel=1e-5)
+
+
+def test_a_venue_without_parameter_changes_refuses_them_naming_the_shock() -> None:
+    """A venue (a plugin's, say) with no `check_parameters` takes no parameter_change: the
+    run is refused when built, naming the shock's venue key."""
+    from types import SimpleNamespace
+
+    from protosim.errors import ScenarioError
+    from protosim.scenario import ParameterChangeSpec
+    from protosim.shocks import check_shock
+
+    class PluginVenue:
+        params = None
+
+    ctx: Any = SimpleNamespace(venue=lambda venue_id: PluginVenue())
+    shock = ParameterChangeSpec(
+        kind="parameter_change", at_s=60.0, venue="plugin", changes={"fee_bps": 5}
+    )
+    with pytest.raises(ScenarioError, match="takes no parameter changes") as err:
+        check_shock(ctx, shock, "shocks[3]")
+    assert err.value.key_path == "shocks[3].venue"

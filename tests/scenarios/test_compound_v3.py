@@ -217,16 +217,80 @@ def test_health_under_scales_with_the_collateral_price() -> None:
     )
 
 
-def test_comet_takes_no_parameter_changes_and_the_run_is_refused_naming_the_shock() -> None:
-    """Comet has no governance changes here: a parameter_change on it is refused when the
-    run is built, naming the shock's venue key."""
+def _cf_cut(**changes: Any) -> dict[str, Any]:
+    """The market at a flat ETH price (no buyer selling absorbed collateral into the pool the
+    feed watches) with the collateral factors cut at 600 s (liquidateCF 0.895 → 0.80,
+    borrowCF 0.825 → 0.75 to stay below it) and `changes`."""
+    data = comet_dict(reserves=5e6, drop=-0.2)
+    data["agents"] = [a for a in data["agents"] if a["kind"] == "agent.comet_absorber"]
+    data["shocks"] = [
+        {
+            "kind": "parameter_change",
+            "at_s": 600.0,
+            "venue": "comet",
+            "changes": {
+                "assets.ETH.liquidate_collateral_factor": 0.80,
+                "assets.ETH.borrow_collateral_factor": 0.75,
+                **changes,
+            },
+        }
+    ]
+    return data
+
+
+def test_a_liquidate_cf_cut_makes_exactly_the_accounts_below_the_new_line_absorbable() -> None:
+    """Comet.isLiquidatable compares Σ Q·P·liquidateCF with the debt, so at a flat price the
+    ratio scales with liquidateCF: cutting it from 0.895 to 0.80 makes absorbable exactly the
+    accounts whose ratio was below 0.895 / 0.80 = 1.11875, from the change on and not before;
+    the absorbs it sets off trace back to it."""
+    from protosim.events import PositionsBecameLiquidatable, ShockApplied
+
+    sim = Simulation(Scenario.from_dict(_cf_cut()), seed=9)
+    venue = sim.context.venues["comet"]
+    ratio0 = venue.liquidation_ratios()
+    expected = np.flatnonzero(ratio0 < 0.895 / 0.80)
+    assert 0 < expected.size < len(ratio0)
+    assert not np.any(np.abs(ratio0 * 0.80 / 0.895 - 1.0) < 1e-9)
+    result = sim.run()
+    crossed = result.log.frame(PositionsBecameLiquidatable)
+    assert int(crossed["count"].sum()) == expected.size
+    assert (crossed["t"] >= 600.0).all()
+    absorbed = result.log.frame(LiquidationExecuted)
+    assert len(absorbed) > 0
+    assert np.isin(absorbed["account"].to_numpy(), expected).all()
+    root = result.log.root_of(int(absorbed["seq"].min()))
+    assert isinstance(root, ShockApplied)
+    assert root.shock == "parameter_change"
+
+
+def test_a_new_liquidation_factor_credits_later_absorbs_at_it() -> None:
+    """Comet.absorb credits Σ Q·P·liquidationFactor against the debt and leaves the account
+    any excess as base: with the factor moved from 0.95 to 0.90 with the cut, each absorbed
+    account keeps max(Q·$2,000·0.90 − debt, 0) USDC (ETH flat at $2,000, USDC $1)."""
+    sim = Simulation(Scenario.from_dict(_cf_cut(**{"assets.ETH.liquidation_factor": 0.90})), seed=9)
+    venue = sim.context.venues["comet"]
+    q0, debt0 = venue.collateral[:, 0].copy(), venue.debt.copy()
+    result = sim.run()
+    absorbed = np.unique(result.log.frame(LiquidationExecuted)["account"].to_numpy())
+    assert absorbed.size > 0
+    expected = np.maximum(q0[absorbed] * 2_000.0 * 0.90 - debt0[absorbed], 0.0)
+    assert (expected > 0).any()
+    np.testing.assert_allclose(venue.supplied[absorbed], expected, rtol=1e-9)
+
+
+def test_what_a_running_comet_cannot_change_is_refused_naming_the_key() -> None:
+    """A collateral's price feed and the reserves (a balance) are not governance parameters:
+    the run is refused at build, naming the key."""
     from protosim.errors import ScenarioError
 
-    data = comet_dict(reserves=5e6, drop=-0.3)
-    venue = data["venues"][0]["id"]
-    data["shocks"] = [
-        {"kind": "parameter_change", "at_s": 60.0, "venue": venue, "changes": {"chain": "x"}}
-    ]
-    with pytest.raises(ScenarioError, match="takes no parameter changes") as err:
-        Simulation(Scenario.from_dict(data))
-    assert err.value.key_path == "shocks[0].venue"
+    for key, value, message in (
+        ("assets.ETH.oracle", "usdc-usd", "assets.ETH.oracle: cannot change"),
+        ("reserves", 0.0, "reserves: cannot change"),
+    ):
+        data = comet_dict(reserves=5e6, drop=-0.2)
+        data["shocks"] = [
+            {"kind": "parameter_change", "at_s": 60.0, "venue": "comet", "changes": {key: value}}
+        ]
+        with pytest.raises(ScenarioError, match=message) as err:
+            Simulation(Scenario.from_dict(data))
+        assert err.value.key_path == "shocks[0].changes"

@@ -33,6 +33,7 @@ from numpy.typing import NDArray
 from protosim.clock import Phase, ProcessGenerator
 from protosim.context import SimContext
 from protosim.events import (
+    ROOT,
     BadDebtRealized,
     LiquidationExecuted,
     PositionsBecameLiquidatable,
@@ -115,9 +116,9 @@ class CometMarket:
                     f"{key}: oracle {oracle_id!r} prices {oracle.asset!r}, not {asset!r}"
                 )
             self.oracles[asset] = oracle
-        cfg = params.assets.values()
-        self.liquidate_cf = np.array([a.liquidate_collateral_factor for a in cfg])
-        self.liquidation_factor = np.array([a.liquidation_factor for a in cfg])
+        self.liquidate_cf, self.liquidation_factor = _asset_factors(params)
+        self.parameters_seq = ROOT
+        """``seq`` of the last governance change: a cause of what it makes absorbable."""
         n = sum(p.accounts for p in params.populations)
         self.collateral = np.zeros((n, len(self.assets)))
         """Collateral tokens per account (rows) and asset (columns)."""
@@ -150,6 +151,39 @@ class CometMarket:
         }
         for oracle in self.oracles.values():
             oracle.subscribe(self._on_price)
+
+    # -- governance ---------------------------------------------------------------------------
+
+    def check_parameters(self, params: CometParams) -> None:
+        """Raise KeyError (its message starts with the key path) if `params` changes more than
+        a governance upgrade of the market's configuration (``Configurator.setAssetConfig``
+        fields, ``setStoreFrontPriceFactor``, ``setTargetReserves``, then ``deployAndUpgradeTo``)
+        does: each collateral's borrow and liquidate collateral factors and liquidation
+        factor, the storefront price factor and the target reserves. The base, the assets, the
+        price feeds, the reserves (a balance) and the borrowers are not parameters.
+        """
+        old = self.params
+        for name in type(old).model_fields:
+            if name not in _CHANGEABLE and getattr(old, name) != getattr(params, name):
+                raise KeyError(f"{name}: cannot change in a running market")
+        if list(old.assets) != list(params.assets):
+            raise KeyError("assets: cannot add or remove a collateral in a running market")
+        for asset, before in old.assets.items():
+            after = params.assets[asset]
+            for name in type(before).model_fields:
+                if name not in _ASSET_CHANGEABLE and getattr(before, name) != getattr(after, name):
+                    raise KeyError(f"assets.{asset}.{name}: cannot change in a running market")
+
+    def change_parameters(self, params: CometParams, *, cause: int) -> None:
+        """Take `params` from now on (see `check_parameters`); the next block's check looks at
+        every account, naming `cause` as what moved.
+        """
+        self.check_parameters(params)
+        self.liquidate_cf, self.liquidation_factor = _asset_factors(params)
+        self.params = params
+        self.parameters_seq = cause
+        self._dirty = True
+        self.chain.request_block()
 
     def _populate(self, pop: CometPopulationParams, rows: slice, rng: np.random.Generator) -> None:
         n = pop.accounts
@@ -190,7 +224,7 @@ class CometMarket:
         return np.array([self.price(a) for a in self.assets])
 
     def _cause(self) -> int:
-        return max(o.read().seq for o in self.oracles.values())
+        return max(self.parameters_seq, *(o.read().seq for o in self.oracles.values()))
 
     def liquidation_ratios(
         self,
@@ -532,6 +566,23 @@ class CometMarket:
     def chain_id(self) -> str:
         """The chain the market lives on."""
         return self.params.chain
+
+
+_CHANGEABLE = {"assets", "store_front_price_factor", "target_reserves"}
+_ASSET_CHANGEABLE = {
+    "borrow_collateral_factor",
+    "liquidate_collateral_factor",
+    "liquidation_factor",
+}
+
+
+def _asset_factors(params: CometParams) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Return each collateral's liquidateCollateralFactor and liquidationFactor (asset order)."""
+    cfg = params.assets.values()
+    return (
+        np.array([a.liquidate_collateral_factor for a in cfg]),
+        np.array([a.liquidation_factor for a in cfg]),
+    )
 
 
 def build(ctx: SimContext, spec: ComponentSpec, params: CometParams, where: str) -> CometMarket:
