@@ -15,6 +15,7 @@ the market's set-up rather than parameters governance sets.
 from __future__ import annotations
 
 from protosim.protocols.lending.aave_v3.params import AaveV3Params
+from protosim.protocols.lending.governance import refuse_fixed, refuse_new_keys
 
 __all__ = ["CHANGEABLE", "check_parameters"]
 
@@ -37,15 +38,9 @@ def check_parameters(old: AaveV3Params, new: AaveV3Params) -> None:
     ...     print(exc.args[0].split(":")[0])
     reserves.ETH.oracle
     """
-    for name in type(old).model_fields:
-        if name not in CHANGEABLE and getattr(old, name) != getattr(new, name):
-            raise KeyError(
-                f"{name}: cannot change in a running market (changeable: {', '.join(CHANGEABLE)})"
-            )
-    if set(old.reserves) != set(new.reserves):
-        raise KeyError("reserves: cannot add or remove a reserve in a running market")
-    if set(old.emode_categories) != set(new.emode_categories):
-        raise KeyError("emode_categories: cannot add or remove a category in a running market")
+    refuse_fixed(old, new, CHANGEABLE, hint=f" (changeable: {', '.join(CHANGEABLE)})")
+    refuse_new_keys(old.reserves, new.reserves, "reserves", "a reserve")
+    refuse_new_keys(old.emode_categories, new.emode_categories, "emode_categories", "a category")
     for asset, before in old.reserves.items():
         after = new.reserves[asset]
         for name in _RESERVE_WIRING:

@@ -51,6 +51,7 @@ from protosim.protocols.lending.compound_v2.params import (
     PopulationParams,
 )
 from protosim.protocols.lending.events import ReservesChanged
+from protosim.protocols.lending.governance import refuse_fixed, refuse_new_keys
 from protosim.scenario import ComponentSpec
 
 if TYPE_CHECKING:
@@ -312,16 +313,10 @@ class CompoundV2Market:
         factor and interest model. Oracles, starting totals and borrowers are set-up.
         """
         old = self.params
-        for name in type(old).model_fields:
-            if name not in _CHANGEABLE and getattr(old, name) != getattr(params, name):
-                raise KeyError(f"{name}: cannot change in a running market")
-        if set(old.markets) != set(params.markets):
-            raise KeyError("markets: cannot add or remove a market in a running market")
+        refuse_fixed(old, params, _CHANGEABLE)
+        refuse_new_keys(old.markets, params.markets, "markets", "a market")
         for asset, before in old.markets.items():
-            after = params.markets[asset]
-            for name in type(before).model_fields:
-                if name not in _MARKET_CHANGEABLE and getattr(before, name) != getattr(after, name):
-                    raise KeyError(f"markets.{asset}.{name}: cannot change in a running market")
+            refuse_fixed(before, params.markets[asset], _MARKET_CHANGEABLE, at=f"markets.{asset}.")
 
     def change_parameters(self, params: CompoundV2Params, *, cause: int) -> None:
         """Take `params` from now on (see `check_parameters`); the next block's shortfall

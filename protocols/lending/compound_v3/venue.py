@@ -48,6 +48,7 @@ from protosim.protocols.lending.events import (
     AuctionStarted,
     ReservesChanged,
 )
+from protosim.protocols.lending.governance import refuse_fixed, refuse_new_keys
 from protosim.scenario import ComponentSpec
 
 if TYPE_CHECKING:
@@ -163,16 +164,10 @@ class CometMarket:
         price feeds, the reserves (a balance) and the borrowers are not parameters.
         """
         old = self.params
-        for name in type(old).model_fields:
-            if name not in _CHANGEABLE and getattr(old, name) != getattr(params, name):
-                raise KeyError(f"{name}: cannot change in a running market")
-        if list(old.assets) != list(params.assets):
-            raise KeyError("assets: cannot add or remove a collateral in a running market")
+        refuse_fixed(old, params, _CHANGEABLE)
+        refuse_new_keys(old.assets, params.assets, "assets", "a collateral")
         for asset, before in old.assets.items():
-            after = params.assets[asset]
-            for name in type(before).model_fields:
-                if name not in _ASSET_CHANGEABLE and getattr(before, name) != getattr(after, name):
-                    raise KeyError(f"assets.{asset}.{name}: cannot change in a running market")
+            refuse_fixed(before, params.assets[asset], _ASSET_CHANGEABLE, at=f"assets.{asset}.")
 
     def change_parameters(self, params: CometParams, *, cause: int) -> None:
         """Take `params` from now on (see `check_parameters`); the next block's check looks at

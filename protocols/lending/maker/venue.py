@@ -47,6 +47,7 @@ from protosim.protocols.lending.events import (
     AuctionStarted,
     ReservesChanged,
 )
+from protosim.protocols.lending.governance import refuse_fixed, refuse_new_keys
 from protosim.protocols.lending.maker.auctions import (
     Asset,
     Clipper,
@@ -418,16 +419,12 @@ class MakerVenue:
         parameters.
         """
         old = self.params
-        for name in type(old).model_fields:
-            if name not in _CHANGEABLE and getattr(old, name) != getattr(params, name):
-                raise KeyError(f"{name}: cannot change in a running system")
-        if set(old.ilks) != set(params.ilks):
-            raise KeyError("ilks: cannot add or remove an ilk in a running system")
+        refuse_fixed(old, params, _CHANGEABLE, running="system")
+        refuse_new_keys(old.ilks, params.ilks, "ilks", "an ilk", "system")
         for ilk, before in old.ilks.items():
-            after = params.ilks[ilk]
-            for name in type(before).model_fields:
-                if name not in _ILK_CHANGEABLE and getattr(before, name) != getattr(after, name):
-                    raise KeyError(f"ilks.{ilk}.{name}: cannot change in a running system")
+            refuse_fixed(
+                before, params.ilks[ilk], _ILK_CHANGEABLE, at=f"ilks.{ilk}.", running="system"
+            )
         if old.vow.surplus_dai != params.vow.surplus_dai:
             raise KeyError("vow.surplus_dai: the Vow's surplus is a balance, not a parameter")
 

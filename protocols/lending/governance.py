@@ -1,0 +1,53 @@
+"""What governance may change in a running lending venue (``parameter_change`` shocks): the
+checks every venue's ``check_parameters`` makes, each venue naming the fields its admin or
+its spells set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from pydantic import BaseModel
+
+__all__ = ["refuse_fixed", "refuse_new_keys"]
+
+
+def refuse_fixed(
+    old: BaseModel,
+    new: BaseModel,
+    changeable: Collection[str],
+    *,
+    at: str = "",
+    running: str = "market",
+    hint: str = "",
+) -> None:
+    """Raise KeyError if `new` changes a field of `old` that is not in `changeable`; its
+    message starts with the key path (`at` + the field): ``"<path>: cannot change in a
+    running <running><hint>"``.
+
+    >>> from pydantic import BaseModel
+    >>> class Ilk(BaseModel):
+    ...     mat: float
+    ...     oracle: str
+    >>> refuse_fixed(Ilk(mat=1.5, oracle="osm"), Ilk(mat=2.0, oracle="osm"), {"mat"})
+    >>> try:
+    ...     refuse_fixed(Ilk(mat=1.5, oracle="osm"), Ilk(mat=1.5, oracle="x"), {"mat"},
+    ...                  at="ilks.ETH-A.", running="system")
+    ... except KeyError as exc:
+    ...     print(exc.args[0])
+    ilks.ETH-A.oracle: cannot change in a running system
+    """
+    for name in type(old).model_fields:
+        if name not in changeable and getattr(old, name) != getattr(new, name):
+            raise KeyError(f"{at}{name}: cannot change in a running {running}{hint}")
+
+
+def refuse_new_keys(
+    old: Mapping[Any, Any], new: Mapping[Any, Any], key: str, what: str, running: str = "market"
+) -> None:
+    """Raise KeyError if `new` has other keys than `old`: ``"<key>: cannot add or remove
+    <what> in a running <running>"``.
+    """
+    if set(old) != set(new):
+        raise KeyError(f"{key}: cannot add or remove {what} in a running {running}")
