@@ -289,6 +289,9 @@ class PerpVenue:
         # is attributed to (`_complex_causes`).
         self._start_prices: FloatArray = self._price_vector()
         self._prev_prices: FloatArray = self._start_prices
+        self._change: tuple[int, FloatArray] | None = None
+        """A governance change since the last check: its seq and, per collateral, how much
+        it moved the value a unit counts for (haircut × price), for `_complex_causes`."""
         self.fund = BatchInsuranceFund(
             params.insurance_fund_usd, max_position_ratio=params.insurance_max_position_ratio
         )
@@ -688,15 +691,19 @@ class PerpVenue:
         """Take `params` from now on (see `check_parameters`): collateral is valued by its new
         oracle and haircut from this instant, and every unified account is looked at again.
         """
-        del cause  # the accounts it pushes under show in the next check's price attribution
         self.check_parameters(params)
         self.params = params
         book = self.book
+        before = book.collateral_rates * self.collateral_prices
         for k, asset in enumerate(self.collateral_assets):
             coll = params.collateral[asset]
             self.collateral_oracles[asset] = self._collateral_oracle(asset, coll)
             self.collateral_prices[k] = self.collateral_oracles[asset].read().price
             book.collateral_rates[k] = coll.collateral_rate
+        moved = book.collateral_rates * self.collateral_prices - before
+        if self._change is not None:  # two changes before a check: both moves, the later seq
+            moved = moved + self._change[1]
+        self._change = (cause, moved)
         book.complex.stale = True
 
     # -- the risk check -----------------------------------------------------------------------
@@ -723,6 +730,7 @@ class PerpVenue:
         count = sum(int(r.size) for r in simple.values()) + int(complex_local.size)
         if count:
             self._liquidate(simple, complex_local)
+        self._change = None
         if self._vault_cause:
             self._unwind_vault()
 
@@ -952,11 +960,13 @@ class PerpVenue:
 
     def _complex_causes(self, local: IntArray) -> IntArray:
         """Return, per complex account, the seq of the reading that made it liquidatable: of
-        the index and collateral oracles it depends on, the one whose move since the previous
-        check cost it most (exposure × move: a position's size, a collateral's haircut
-        quantity); if nothing moved against it then (funding, an ADL fill), the one whose move
-        since the start did. Taking the newest reading of any oracle instead would blame
-        whichever oracle happened to publish last in the instant.
+        the index and collateral oracles it depends on, and a governance change since the
+        previous check (a collateral's new oracle or haircut), the one whose move since then
+        cost it most (exposure × move: a position's size, a collateral's haircut quantity; for
+        the change, each collateral's quantity × the change in haircut × price); if nothing
+        moved against it then (funding, an ADL fill), the oracle whose move since the start
+        did. Taking the newest reading of any oracle instead would blame whichever oracle
+        happened to publish last in the instant.
         """
         book = self.book
         cx = book.complex
@@ -977,6 +987,15 @@ class PerpVenue:
         )
         step = exposure * (prices - self._prev_prices)[:, None]
         since_start = exposure * (prices - self._start_prices)[:, None]
+        if self._change is not None:
+            # The check's previous prices already include the change's new collateral prices,
+            # so no oracle's step holds what the change moved: it is a row of its own (and
+            # never the fallback).
+            change_seq, moved = self._change
+            by_change = (book.collateral[:, accounts] * moved[:, None]).sum(axis=0)
+            step = np.vstack([step, by_change[None, :]])
+            seqs = np.append(seqs, change_seq)
+            since_start = np.vstack([since_start, np.full((1, local.size), np.inf)])
         pick = np.where(
             step.min(axis=0) < 0.0, np.argmin(step, axis=0), np.argmin(since_start, axis=0)
         )

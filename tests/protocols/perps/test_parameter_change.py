@@ -87,3 +87,37 @@ def test_market_wiring_cannot_change_mid_run() -> None:
     """A market's index oracle is not a parameter a running venue takes."""
     with pytest.raises(ScenarioError, match=r"markets\.ETH\.index_oracle"):
         Simulation(_scenario({"markets.ETH.index_oracle": "wbeth-conversion"}))
+
+
+def test_a_collateral_repricing_is_the_cause_of_the_liquidations_it_sets_off() -> None:
+    """A unified account's liquidation names what cost it most since the previous check: when
+    wBETH collateral is switched at 21:15 (mid-crash) to a feed answering $300, the change
+    moved each holder's margin by quantity × 95 % × ($300 − the book price), more than any
+    price did in that second, so most liquidations of that instant trace back to the change;
+    later ones go back to price readings again."""
+    data = tomllib.loads(FIXTURE.read_text(encoding="utf-8"))
+    data["oracles"].append(
+        {"id": "wbeth-300", "kind": "oracle.fixed", "params": {"asset": "WBETH", "price": 300.0}}
+    )
+    at = 15 * 60.0
+    data["shocks"].append(
+        {
+            "kind": "parameter_change",
+            "at_utc": data["start_utc"] + timedelta(seconds=at),
+            "venue": VENUE,
+            "changes": {"collateral.WBETH.oracle": "wbeth-300"},
+        }
+    )
+    result = Simulation(Scenario.from_dict(data, base_dir=FIXTURE.parent)).run()
+    liq = _own_book(result)
+
+    def by_change(rows: Any) -> np.ndarray:
+        roots = [result.log.root_of(int(seq)) for seq in rows["seq"]]
+        return np.array([getattr(r, "shock", None) == "parameter_change" for r in roots])
+
+    at_change = liq[liq["t"] == at]
+    assert len(at_change) > 0
+    assert by_change(at_change).mean() > 0.5
+    later = liq[liq["t"] > at + 60.0].head(200)
+    assert len(later) > 0
+    assert not by_change(later).any()
