@@ -261,9 +261,11 @@ class Chain:
     @property
     def current_block(self) -> int:
         """The number of the latest block slot at or before now (skipped idle slots count)."""
-        if not self.sequencer_up:
+        # `sequencer_up` inline, with one read of the clock: every logged event asks this.
+        now = self.clock.now
+        if now < self._halted_until:
             return self.block
-        return self.block + int((self.clock.now - self._slot_s) // self.params.block_time_s)
+        return self.block + int((now - self._slot_s) // self.params.block_time_s)
 
     def run(self) -> ProcessGenerator:
         """Produce a block every ``block_time_s``, the first one at ``t = block_time_s``; none

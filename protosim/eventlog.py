@@ -222,8 +222,13 @@ class EventLog:
         **payload
             The event's own fields, all of them.
         """
-        table = self._table(kind)
-        self._check_fields(kind, table, payload.keys())
+        # The lookups inline: a run emits tens of thousands of single events. (Not `or`: a
+        # table's truth is its length, a sum over its chunks.)
+        table = self._tables.get(kind)
+        if table is None:
+            table = self._table(kind)
+        if payload.keys() != table.payload_set:
+            self._check_fields(kind, table, payload.keys())
         if cause != ROOT and not (
             cause >= 0 and cause_span >= 1 and cause + cause_span <= self._next_seq
         ):
@@ -282,26 +287,26 @@ class EventLog:
         """
         if count <= 0:
             return self._next_seq
-        table = self._table(kind)
-        self._check_fields(kind, table, columns.keys())
+        table = self._tables.get(kind)
+        if table is None:
+            table = self._table(kind)
+        if columns.keys() != table.payload_set:
+            self._check_fields(kind, table, columns.keys())
         table.flush()
         first = self._next_seq
         storage = table.storage
+        strings = table.strings
+        shape = (count,)
 
         def col(name: str, value: Any) -> NDArray[Any]:
             dtype = storage[name]
-            if name in table.strings:
+            if name in strings:
                 if isinstance(value, str):
                     return np.asarray(table.code(name, value), dtype=dtype)
                 distinct, inverse = np.unique(np.asarray(value, dtype=object), return_inverse=True)
                 codes = np.array([table.code(name, v) for v in distinct], dtype=dtype)
                 value = codes[inverse]
-            arr = np.asarray(value, dtype=dtype)
-            if arr.ndim and arr.shape != (count,):
-                raise ValueError(
-                    f"{kind.__name__}.{name}: expected {count} values, was {arr.shape}"
-                )
-            return arr
+            return _as_column(kind, name, value, dtype, shape)
 
         causes = col("cause", cause)
         spans = col("cause_span", cause_span)
@@ -318,7 +323,13 @@ class EventLog:
             "cause_span": spans,
         }
         for name in table.payload:
-            chunk[name] = col(name, columns[name])
+            value = columns[name]
+            # Numbers (most columns) straight to `_as_column`, as `col` would send them.
+            chunk[name] = (
+                col(name, value)
+                if name in strings
+                else _as_column(kind, name, value, storage[name], shape)
+            )
         table.chunks.append(_Chunk(count, chunk))
         self._next_seq += count
         return first
@@ -451,6 +462,16 @@ class EventLog:
     def summary(self) -> Mapping[str, int]:
         """Return the number of events of each kind, by kind name."""
         return {kind.__name__: len(table) for kind, table in self._tables.items() if len(table)}
+
+
+def _as_column(
+    kind: type[Event], name: str, value: Any, dtype: Any, shape: tuple[int]
+) -> NDArray[Any]:
+    # One value for every event (0-d) or one per event.
+    arr = np.asarray(value, dtype=dtype)
+    if arr.ndim and arr.shape != shape:
+        raise ValueError(f"{kind.__name__}.{name}: expected {shape[0]} values, was {arr.shape}")
+    return arr
 
 
 def _py(value: Any) -> Any:

@@ -29,6 +29,10 @@ from protosim.paths import PricePath
 
 _LOOKAHEAD_SAMPLES = 4096
 _LOOKAHEAD_FIRST = 512
+# Up to this sample number, the time k·dt computed in floats falls in sample k exactly (its
+# relative error, 2⁻⁵², is below `PricePath.indices_at`'s 1e-9 grid tolerance): see
+# `Market._grid_venue_prices`.
+_EXACT_GRID_MAX = 2**22
 
 
 class VenueHaltedError(Exception):
@@ -117,6 +121,34 @@ class _AssetState:
     jumps: list[_Jump] = field(default_factory=list)
     movers: list[_Mover] = field(default_factory=list)
     moved: simpy.Event | None = None
+
+
+def _settled_log_move(jumps: list[_Jump], times: NDArray[np.float64], head: bool) -> float | None:
+    """Return the log move `Market._jump_log_multiplier` gives at every one of `times` when
+    each of `jumps` is either not started at all of them or fully applied at all of them (the
+    same float operations on the one fraction, 0 or 1, each then has); None when one is
+    ramping. `times` are increasing, after a first one (`head`) that may be anywhere.
+    """
+    t_first = float(times[0])
+    t_max = max(t_first, float(times[-1]))
+    t_min = min(t_first, float(times[1])) if head and times.size > 1 else t_first
+    total = 0.0
+    for jump in jumps:
+        if jump.duration_s > 0:
+            if t_max < jump.start_s:
+                frac = 0.0  # (t − start) / duration < 0 everywhere, clipped to 0
+            elif t_min - jump.start_s >= jump.duration_s:
+                frac = 1.0  # the rounded (t − start) / duration is >= 1 everywhere: clipped to 1
+            else:
+                return None
+        elif t_max < jump.start_s:
+            frac = 0.0
+        elif t_min >= jump.start_s:
+            frac = 1.0
+        else:
+            return None
+        total += jump.log_factor * frac
+    return total
 
 
 class Market:
@@ -300,20 +332,29 @@ class Market:
         """
         if t_to < t_from:
             return None
-        step = min(self._state(asset).path.dt_s, resolution_s)
+        state = self._state(asset)
+        step = min(state.path.dt_s, resolution_s)
         first = math.floor(t_from / step) + 1
         last = math.floor(t_to / step + 1e-9)  # t_to itself counts despite float error
+        # One watched venue on a path sampled every `step` (a feed watching a pool at 1 s):
+        # the same prices from the path's samples by number (this runs after every trade).
+        on_grid = len(venues) == 1 and state.path.dt_s == step and last < _EXACT_GRID_MAX
         # Most crossings come within a few hundred samples: look ahead in chunks growing to
         # _LOOKAHEAD_SAMPLES, `t_from` itself priced with the first. Each time's price is
         # computed element-wise, so neither the chunking nor that changes the answer.
         start, size = first, _LOOKAHEAD_FIRST
         stop = min(start + size, last + 1)
         times = np.concatenate(([t_from], np.arange(start, stop, dtype=np.float64) * step))
-        prices = self.observed_prices(asset, venues, times)
+        if on_grid:
+            prices = self._grid_venue_prices(
+                state, venues[0], times, start, stop, state.path.index_at(t_from)
+            )
+        else:
+            prices = self.observed_prices(asset, venues, times)
         if not low <= prices[0] <= high:
             return t_from
         while True:
-            outside = np.flatnonzero((prices < low) | (prices > high))
+            outside = ((prices < low) | (prices > high)).nonzero()[0]
             if outside.size:
                 return float(times[outside[0]])
             start, size = stop, min(4 * size, _LOOKAHEAD_SAMPLES)
@@ -321,7 +362,51 @@ class Market:
                 return None
             stop = min(start + size, last + 1)
             times = np.arange(start, stop, dtype=np.float64) * step
-            prices = self.observed_prices(asset, venues, times)
+            if on_grid:
+                prices = self._grid_venue_prices(state, venues[0], times, start, stop)
+            else:
+                prices = self.observed_prices(asset, venues, times)
+
+    def _grid_venue_prices(
+        self,
+        state: _AssetState,
+        venue_id: str,
+        times: NDArray[np.float64],
+        start: int,
+        stop: int,
+        head: int | None = None,
+    ) -> NDArray[np.float64]:
+        """Return `venue_prices` of `venue_id` at `times`, which are the path's sample times
+        ``k · dt_s`` for k in ``[start, stop)`` (below `_EXACT_GRID_MAX`), preceded by one time
+        in sample `head` if given.
+
+        The same values by the same float operations, with fewer array passes: the sample of
+        ``k · dt_s`` is k (what `PricePath.indices_at` computes there); a shock that has not
+        started at any of the times, or has finished its ramp at all of them, adds the same
+        log move (0, or all of it) at each, so one ``exp`` serves them all (np.exp is
+        element-wise) and a sum of zeros is left out (``p · exp(0) = p``); so does a constant
+        trade displacement.
+        """
+        venue = self._venue(venue_id)
+        prices = state.path.prices
+        index = np.arange(start, stop)
+        np.minimum(index, prices.size - 1, out=index)
+        if head is not None:
+            index = np.concatenate(([head], index))
+        base = prices[index]
+        if state.jumps:
+            log_move = _settled_log_move(state.jumps, times, head is not None)
+            if log_move is None:  # a shock ramping during these times
+                base = base * np.exp(self._jump_log_multiplier(state, times))
+            elif log_move != 0.0:
+                base = base * np.exp(np.full(1, log_move))
+        disp = self._displacement[venue_id]
+        if disp.log_offset == 0.0 or math.isinf(venue.recovery_half_life_s):
+            # np.exp is element-wise: the exp of the one offset is each element's exp.
+            out: NDArray[np.float64] = base * np.exp(np.full(1, disp.log_offset))
+        else:
+            out = base * np.exp(self._venue_log_offsets(venue_id, times))
+        return out
 
     def _venue(self, venue_id: str) -> TradingVenueParams:
         try:
@@ -453,6 +538,10 @@ class Market:
         """Return the (bid, ask) depth of `venue_id` now as shares of its normal depth."""
         venue = self._venue(venue_id)
         disp = self._displacement[venue_id]
+        if disp.bid_depth == 1.0 and disp.ask_depth == 1.0:
+            # Nothing drained or withdrawn: 1 − 0 · decay is 1 (the decay is finite, as time
+            # never runs back past `depth_since_s`); every trade and quote asks this.
+            return 1.0, 1.0
         decay = 2.0 ** (-(self._clock.now - disp.depth_since_s) / venue.depth_half_life_s)
         return 1.0 - (1.0 - disp.bid_depth) * decay, 1.0 - (1.0 - disp.ask_depth) * decay
 

@@ -128,15 +128,18 @@ class PriceGuard:
         return oracle.read().seq
 
     def _decide(self, asset: str) -> tuple[str, str, GuardedPrice | None]:
-        now = self._ctx.clock.now
-        max_age = self._max_age[asset]
         primary = self._oracles[asset]
         reading = primary.read()
+        max_age = self._max_age[asset]
         # A decision to use the primary's answer depends only on that (frozen) reading and,
         # with a staleness check, on the time: venues ask many times per block.
         cached = self._used.get(asset)
-        if cached is not None and cached[0] is reading and (max_age is None or cached[1] == now):
-            return cached[2]
+        if cached is not None and cached[0] is reading:
+            if max_age is None:
+                return cached[2]  # without reading the clock
+            if cached[1] == self._ctx.clock.now:
+                return cached[2]
+        now = self._ctx.clock.now
         p = self._params
         condition = "ok"
         if reading.price <= 0:

@@ -122,7 +122,7 @@ def decide(
     """
     profit = proceeds_usd - repay_usd * (1.0 + flashloan_premium_bps / 10_000) - gas_cost_usd
     act = profit > min_profit_usd
-    unprofitable = int((~act).sum())
+    unprofitable = act.size - int(np.count_nonzero(act))
     over = 0
     if math.isfinite(capital_usd) and act.any():
         chosen = np.flatnonzero(act)
@@ -206,7 +206,9 @@ class LendingKeeper:
         # included (it was lent out when that transaction was sent).
         budget = self.params.capital_usd - self._committed_usd
         for found in self.venue.candidates:
-            fresh = found.positions[~self._flight(found.book)[found.positions]]
+            in_flight = self._flight(found.book)[found.positions]
+            # Usually none is: then no copy of a backlog of thousands.
+            fresh = found.positions[~in_flight] if in_flight.any() else found.positions
             if fresh.size == 0 or budget <= 0:
                 continue
             book = self.venue.books[found.book]
@@ -353,7 +355,8 @@ class LendingKeeper:
             min_profit_usd=self.params.min_profit_usd,
             capital_usd=budget,
         )
-        left = int((~choice.act).sum())
+        # Every position not acted on was either unprofitable or over the capital budget.
+        left = choice.unprofitable + choice.over_capital
         if left:
             self.stats["declined"] += left
             reason = "unprofitable" if choice.unprofitable >= choice.over_capital else "capital"
@@ -364,11 +367,14 @@ class LendingKeeper:
                 keeper=self.agent_id,
                 count=left,
                 reason=reason,
-                debt_usd=float(repay_usd[~choice.act].sum()),
+                # All declined (a backlog's usual answer): the same values, in the same order.
+                debt_usd=float(
+                    repay_usd.sum() if left == repay_usd.size else repay_usd[~choice.act].sum()
+                ),
             )
         # In the order the sale was priced in (most underwater first): when the block's gas
         # runs out, those are in.
-        ranked = np.flatnonzero(choice.act)
+        ranked = choice.act.nonzero()[0]
         chosen = positions[ranked]
         if chosen.size == 0:
             return 0.0, ok
@@ -428,7 +434,8 @@ class LendingKeeper:
         # is priced in that order (sorting a crash's hundreds of thousands again costs more
         # than it would change).
         ahead = self._selling.get(trading, [0.0, 0])[0]
-        cumulative = market.sell_proceeds(trading, ahead + np.cumsum(received))
+        # np.add.accumulate is np.cumsum (sequential) without its wrapper's call overhead.
+        cumulative = market.sell_proceeds(trading, ahead + np.add.accumulate(received))
         marginal: NDArray[np.float64] = cumulative.copy()
         marginal[1:] -= cumulative[:-1]
         if ahead > 0 and marginal.size:

@@ -69,6 +69,12 @@ class PairBook:
     def _refresh_keys(self, positions: NDArray[np.int64]) -> None:
         c = self.collateral[positions]
         d = self.debt[positions]
+        if len(d) <= _ROW_LOOP_MAX:
+            # A liquidation's few positions: `np.errstate` alone costs more than the loop.
+            keys = _keys_rows(c.tolist(), d.tolist(), self.liquidation_threshold)
+            if keys is not None:
+                self.keys[positions] = keys
+                return
         with np.errstate(divide="ignore", invalid="ignore"):
             key = d / (c * self.liquidation_threshold)
         # No debt: never liquidatable. No collateral: nothing a liquidation could seize.
@@ -109,7 +115,7 @@ class PairBook:
         Positions changed since the last index rebuild come first, then the rest from the
         lowest health factor up; the order is deterministic.
         """
-        start = int(np.searchsorted(self._sorted_keys, price_ratio, side="right"))
+        start = int(self._sorted_keys.searchsorted(price_ratio, side="right"))
         tail = self._order[start:][::-1]
         found = tail[~self._touched_mask[tail]]
         if self._touched_count:
@@ -150,6 +156,14 @@ class PairBook:
         """
         c = self.collateral if positions is None else self.collateral[positions]
         d = self.debt if positions is None else self.debt[positions]
+        return self.health_of(c, d, price_ratio)
+
+    def health_of(
+        self, c: NDArray[np.float64], d: NDArray[np.float64], price_ratio: float
+    ) -> NDArray[np.float64]:
+        """Return the health factors of positions holding collateral `c` and debt `d` (tokens)
+        at ``P_collateral / P_debt == price_ratio`` (`health_factors` of balances already read).
+        """
         if len(d) <= _ROW_LOOP_MAX:
             # Python floats are IEEE doubles too: the same operations give the same bits
             # without numpy's per-call overhead on a keeper's small batch.
@@ -181,3 +195,20 @@ class PairBook:
             self._touched_mask,
         )
         return sum(a.nbytes for a in arrays)
+
+
+def _keys_rows(collateral: list[float], debt: list[float], lt: float) -> list[float] | None:
+    """Return the keys ``d / (c · LT)`` of a few positions in Python floats (0 without debt
+    or collateral), the same IEEE doubles as the array path at a fraction of its call cost;
+    None if a divisor underflows to 0 (numpy's division by zero then decides).
+    """
+    out = []
+    for c, d in zip(collateral, debt, strict=True):
+        if d <= 0.0 or c <= 0.0:
+            out.append(0.0)
+            continue
+        divisor = c * lt
+        if divisor == 0.0:
+            return None
+        out.append(d / divisor)
+    return out

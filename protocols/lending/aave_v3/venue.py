@@ -17,6 +17,7 @@ Single-pair populations keep their sorted-index fast path and accrue no interest
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -114,6 +115,10 @@ class AaveV3Market:
         self.pair_books: list[PairBook] = [b for b in self.books if isinstance(b, PairBook)]
         self._terms_of: tuple[object, object, dict[str, kernels.PairTerms]] | None = None
         """The pair books' liquidation terms and the (params, reserves) they were built from."""
+        self._last_quote: dict[int, _PairQuote] = {}
+        """Per pair book, the latest quote and all it was computed from (`_quote_pair`)."""
+        self._quote_rows: dict[int, NDArray[np.int64]] = {}
+        """Per pair book, each position's row in the latest quote (-1: not in it)."""
         self.parameters_seq = ROOT
         """``seq`` of the last governance change (`change_parameters`): a cause of what it
         makes liquidatable."""
@@ -354,9 +359,10 @@ class AaveV3Market:
             flagged = (
                 self.multi.flagged() if isinstance(book, MultiBook) else self._flagged[cand.book]
             )
-            fresh = cand.positions[~flagged[cand.positions]]
-            if fresh.size == 0:
+            seen = flagged[cand.positions]
+            if seen.all():  # the backlog below the line, logged when it crossed
                 continue
+            fresh = cand.positions[~seen]
             flagged[fresh] = True
             if isinstance(book, MultiBook):
                 debt_usd = self.multi.debt_usd(fresh)
@@ -444,8 +450,9 @@ class AaveV3Market:
     ) -> kernels.LiquidationBatch:
         """Return what liquidating `positions` with the maximum debt to cover would do now.
 
-        For the multi-reserve book, `collateral` and `debt` name the reserves the liquidator
-        chose (required there; ignored for single-pair books).
+        A single-pair book's answer has read-only arrays (the same answer serves the same
+        question again). For the multi-reserve book, `collateral` and `debt` name the reserves
+        the liquidator chose (required there; ignored for single-pair books).
         """
         book = self.books[book_index]
         if isinstance(book, MultiBook):
@@ -485,12 +492,65 @@ class AaveV3Market:
     ) -> kernels.LiquidationBatch:
         book = self.books[book_index]
         assert isinstance(book, PairBook)
-        return kernels.liquidate_max_pair(
-            book.collateral[positions],
-            book.debt[positions],
-            p_c,
-            p_d,
-            self._pair_terms(book.collateral_asset),
+        terms = self._pair_terms(book.collateral_asset)
+        c = book.collateral[positions]
+        d = book.debt[positions]
+        # A keeper offered the same positions again at unchanged prices (the recheck of what
+        # it declined) gets the same answer: the kernel is a function of exactly these inputs.
+        # The answer's arrays are read-only, as it may be handed out again.
+        last = self._last_quote.get(book_index)
+        if last is not None and last.answers(positions, c, d, p_c, p_d, terms):
+            return last.batch
+        batch = kernels.liquidate_max_pair(c, d, p_c, p_d, terms)
+        rows = self._quote_rows.get(book_index)
+        if rows is None:
+            rows = self._quote_rows[book_index] = np.full(len(book), -1, dtype=np.int64)
+        elif last is not None:
+            rows[last.positions] = -1
+        rows[positions] = np.arange(positions.size)
+        for array in (
+            batch.debt_repaid,
+            batch.collateral_seized,
+            batch.collateral_to_liquidator,
+            batch.protocol_fee,
+            batch.deficit,
+            batch.bad_debt,
+            batch.executed,
+        ):
+            array.flags.writeable = False
+        self._last_quote[book_index] = _PairQuote(positions.copy(), c, d, p_c, p_d, terms, batch)
+        return batch
+
+    def _quoted_rows(
+        self,
+        book_index: int,
+        positions: NDArray[np.int64],
+        c: NDArray[np.float64],
+        d: NDArray[np.float64],
+        p_c: float,
+        p_d: float,
+        terms: kernels.PairTerms,
+    ) -> kernels.LiquidationBatch | None:
+        # A keeper's transaction usually executes in the next block, before any new price:
+        # its positions' rows of the quote it was sent on are the kernel's answer again when
+        # the prices, the terms and every balance are those of that quote (else None).
+        last = self._last_quote.get(book_index)
+        if last is None or not last.priced_as(p_c, p_d, terms):
+            return None
+        rows = self._quote_rows[book_index][positions]
+        if positions.size == 0 or rows.min() < 0:
+            return None
+        if not (np.array_equal(last.collateral[rows], c) and np.array_equal(last.debt[rows], d)):
+            return None
+        b = last.batch
+        return kernels.LiquidationBatch(
+            b.debt_repaid[rows],
+            b.collateral_seized[rows],
+            b.collateral_to_liquidator[rows],
+            b.protocol_fee[rows],
+            b.deficit[rows],
+            b.bad_debt[rows],
+            b.executed[rows],
         )
 
     def liquidate(
@@ -517,9 +577,15 @@ class AaveV3Market:
                 book.collateral_asset, positions, liquidator, cause, "oracle_unavailable"
             )
         p_c, p_d, _ = prices
-        # The guard's prices at this instant are the ones `quote` would read.
-        batch = self._quote_pair(book_index, positions, p_c, p_d)
-        health = book.health_factors(p_c / p_d, positions)
+        terms = self._pair_terms(book.collateral_asset)
+        # The guard's prices at this instant are the ones `quote` would read; the balances
+        # are read once for the quote and the health factors.
+        c = book.collateral[positions]
+        d = book.debt[positions]
+        batch = self._quoted_rows(book_index, positions, c, d, p_c, p_d, terms)
+        if batch is None:
+            batch = kernels.liquidate_max_pair(c, d, p_c, p_d, terms)
+        health = book.health_of(c, d, p_c / p_d)
         ok = batch.executed
         if self.guard.sentinel_closed:
             ok = ok & self.guard.sentinel_allows(health)
@@ -565,10 +631,10 @@ class AaveV3Market:
         )
         # v3.3 burns what is left into the deficit; v2 and v3.0 leave it as residual bad debt
         # (`kernels.liquidate`): the other column is all zeros, and adding it changes nothing.
-        v3_3 = self._pair_terms(book.collateral_asset).rules is LiquidationRules.V3_3
+        v3_3 = terms.rules is LiquidationRules.V3_3
         unbacked, treatment = (deficit, "deficit") if v3_3 else (residual, "residual")
-        new_collateral = book.collateral[done] - seized
-        new_debt = book.debt[done] - repaid
+        new_collateral = (c if done.size == positions.size else c[ok]) - seized
+        new_debt = (d if done.size == positions.size else d[ok]) - repaid
         if v3_3:
             new_debt -= deficit
         # Float rounding must not leave a negative dust balance.
@@ -576,7 +642,7 @@ class AaveV3Market:
         np.maximum(new_debt, 0.0, out=new_debt)
         book.update(done, new_collateral, new_debt)
         self._flagged[book_index][done] = False  # a liquidated position may cross again later
-        hit = np.flatnonzero(unbacked > 0)
+        hit = (unbacked > 0).nonzero()[0]
         if hit.size:
             log_bad_debt(
                 log,
@@ -805,6 +871,50 @@ class AaveV3Market:
     def chain_id(self) -> str:
         """The chain the market lives on."""
         return self.params.chain
+
+
+@dataclass(frozen=True, slots=True)
+class _PairQuote:
+    """A pair book's quote and its inputs: positions, their balances, prices and terms."""
+
+    positions: NDArray[np.int64]
+    collateral: NDArray[np.float64]
+    debt: NDArray[np.float64]
+    collateral_price: float
+    debt_price: float
+    terms: kernels.PairTerms
+    batch: kernels.LiquidationBatch
+
+    def answers(
+        self,
+        positions: NDArray[np.int64],
+        collateral: NDArray[np.float64],
+        debt: NDArray[np.float64],
+        collateral_price: float,
+        debt_price: float,
+        terms: kernels.PairTerms,
+    ) -> bool:
+        """Return whether the kernel's answer to these inputs is this quote's.
+
+        Equal balances may differ in the sign of a zero, which changes no output (such a row
+        cannot execute: its outputs are zeros); a zero price could, so it never matches.
+        """
+        return (
+            self.priced_as(collateral_price, debt_price, terms)
+            and np.array_equal(self.positions, positions)
+            and np.array_equal(self.collateral, collateral)
+            and np.array_equal(self.debt, debt)
+        )
+
+    def priced_as(
+        self, collateral_price: float, debt_price: float, terms: kernels.PairTerms
+    ) -> bool:
+        """Return whether the quote used these prices (neither zero) and terms."""
+        return (
+            self.terms is terms
+            and self.collateral_price == collateral_price != 0.0
+            and self.debt_price == debt_price != 0.0
+        )
 
 
 def build(ctx: SimContext, spec: ComponentSpec, params: AaveV3Params, where: str) -> AaveV3Market:

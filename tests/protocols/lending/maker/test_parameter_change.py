@@ -38,8 +38,8 @@ def _spell(changes: dict[str, Any], *, crash: bool = False, **options: Any) -> d
 def test_a_higher_mat_makes_exactly_the_urns_below_it_unsafe_from_the_next_poke() -> None:
     """At a flat $200, an urn is unsafe iff ink·200/mat < art·rate (Spotter.poke, Cat.bite):
     raising mat from 150 % to 200 % bites exactly the urns with a collateral ratio under 200 %,
-    from the block after the change and not before (the Jug's 4 %/yr over five hours moves no urn across:
-    rate < 1 + 3e-5, and no urn sits that close to 200 %)."""
+    from the block after the change and not before (the Jug's 4 %/yr over five hours moves no
+    urn across: rate < 1 + 3e-5, and no urn sits that close to 200 %)."""
     sim = Simulation(Scenario.from_dict(_spell({"ilks.ETH-A.mat": 2.0})))
     book = sim.context.venues["maker"].ilks["ETH-A"]
     ratio = book.ink * 200.0 / book.art
