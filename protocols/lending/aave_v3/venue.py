@@ -117,7 +117,7 @@ class AaveV3Market:
         """The pair books' liquidation terms and the (params, reserves) they were built from."""
         self._last_quote: dict[int, _PairQuote] = {}
         """Per pair book, the latest quote and all it was computed from (`_quote_pair`)."""
-        self._quote_rows: dict[int, NDArray[np.int64]] = {}
+        self._quote_rows: dict[int, NDArray[np.int32]] = {}
         """Per pair book, each position's row in the latest quote (-1: not in it)."""
         self.parameters_seq = ROOT
         """``seq`` of the last governance change (`change_parameters`): a cause of what it
@@ -450,9 +450,10 @@ class AaveV3Market:
     ) -> kernels.LiquidationBatch:
         """Return what liquidating `positions` with the maximum debt to cover would do now.
 
-        A single-pair book's answer has read-only arrays (the same answer serves the same
-        question again). For the multi-reserve book, `collateral` and `debt` name the reserves
-        the liquidator chose (required there; ignored for single-pair books).
+        A single-pair book's answer for up to `_MEMO_MAX_ROWS` positions has read-only arrays
+        (the same answer serves the same question again). For the multi-reserve book,
+        `collateral` and `debt` name the reserves the liquidator chose (required there; ignored
+        for single-pair books).
         """
         book = self.books[book_index]
         if isinstance(book, MultiBook):
@@ -503,10 +504,14 @@ class AaveV3Market:
             return last.batch
         batch = kernels.liquidate_max_pair(c, d, p_c, p_d, terms)
         rows = self._quote_rows.get(book_index)
-        if rows is None:
-            rows = self._quote_rows[book_index] = np.full(len(book), -1, dtype=np.int64)
-        elif last is not None:
+        if rows is not None and last is not None:
             rows[last.positions] = -1
+        if positions.size > _MEMO_MAX_ROWS:
+            # Not kept: a large book's crash backlog would be held from block to block.
+            self._last_quote.pop(book_index, None)
+            return batch
+        if rows is None:
+            rows = self._quote_rows[book_index] = np.full(len(book), -1, dtype=np.int32)
         rows[positions] = np.arange(positions.size)
         for array in (
             batch.debt_repaid,
@@ -871,6 +876,10 @@ class AaveV3Market:
     def chain_id(self) -> str:
         """The chain the market lives on."""
         return self.params.chain
+
+
+_MEMO_MAX_ROWS = 8_192
+"""Largest pair-book quote kept to answer the same question again (`_quote_pair`)."""
 
 
 @dataclass(frozen=True, slots=True)

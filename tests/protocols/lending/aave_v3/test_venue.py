@@ -127,3 +127,32 @@ def test_declined_positions_are_looked_at_again_after_congestion_ends() -> None:
     t = result.liquidations["t"]
     assert (t < 1_200.0).sum() == 0
     assert 1_200.0 <= t.min() <= 1_200.0 + 60.0 + 24.0
+
+
+def test_a_pair_quote_asked_again_is_the_kernels_answer_and_a_new_balance_is_requoted() -> None:
+    """A keeper asking the same question twice (same positions, balances and prices) gets the
+    same answer, equal to the kernel's, with read-only arrays; once a balance changes, the
+    answer is the kernel's for the new balance."""
+    from protosim.protocols.lending.aave_v3 import kernels
+
+    sim = Simulation(Scenario.from_dict(tiny_scenario_dict(accounts=50)))
+    venue = sim.context.venues["aave"]
+    book = venue.books[0]
+    positions = np.arange(10, dtype=np.int64)
+    p_c, p_d = venue.price(book.collateral_asset), venue.price(book.debt_asset)
+    terms = venue._pair_terms(book.collateral_asset)
+
+    def kernel() -> kernels.LiquidationBatch:
+        return kernels.liquidate_max_pair(
+            book.collateral[positions], book.debt[positions], p_c, p_d, terms
+        )
+
+    first = venue.quote(0, positions)
+    again = venue.quote(0, positions.copy())
+    assert again is first
+    np.testing.assert_array_equal(first.debt_repaid, kernel().debt_repaid)
+    assert not first.debt_repaid.flags.writeable
+    book.update(positions[:1], book.collateral[:1] * 0.5, book.debt[:1])
+    after = venue.quote(0, positions)
+    assert after is not first
+    np.testing.assert_array_equal(after.collateral_seized, kernel().collateral_seized)
