@@ -435,11 +435,17 @@ class LendingKeeper:
         # than it would change).
         ahead = self._selling.get(trading, [0.0, 0])[0]
         # np.add.accumulate is np.cumsum (sequential) without its wrapper's call overhead.
-        cumulative = market.sell_proceeds(trading, ahead + np.add.accumulate(received))
+        if ahead > 0:
+            # The waiting sales are priced in the same call, as the sale's first amount.
+            amounts = np.empty(received.size + 1)
+            amounts[0] = ahead
+            np.add(ahead, np.add.accumulate(received), out=amounts[1:])
+            cumulative = market.sell_proceeds(trading, amounts)
+            after: NDArray[np.float64] = cumulative[1:] - cumulative[:-1]
+            return after
+        cumulative = market.sell_proceeds(trading, np.add.accumulate(received))
         marginal: NDArray[np.float64] = cumulative.copy()
         marginal[1:] -= cumulative[:-1]
-        if ahead > 0 and marginal.size:
-            marginal[0] -= float(market.sell_proceeds(trading, np.array([ahead]))[0])
         return marginal
 
     def _execute(
