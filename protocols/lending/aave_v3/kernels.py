@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -76,6 +77,14 @@ class LiquidationBatch:
     deficit: FloatArray
     bad_debt: FloatArray
     executed: NDArray[np.bool_]
+
+    def arrays(self) -> tuple[NDArray[Any], ...]:
+        """Return every field's array, in field order."""
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def take(self, rows: NDArray[np.integer[Any]]) -> LiquidationBatch:
+        """Return the batch of the calls at positions `rows`."""
+        return LiquidationBatch(*(array[rows] for array in self.arrays()))
 
 
 def health_factor(

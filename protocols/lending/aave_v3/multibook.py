@@ -474,12 +474,13 @@ class MultiBook:
         keys = np.take(fast, found)
         if rows is not None and keys.size > 1 and bool((keys[1:] == keys[:-1]).any()):
             # Equal HFs go by row, whatever order `rows` came in.
-            found = found[np.lexsort((np.take(idx, found), keys))]
+            order = np.lexsort((np.take(idx, found), keys))
+            found, keys = found[order], keys[order]
         out: IntArray = np.take(idx, found).astype(np.int64)
         # Liquidators value and quote these next, in this order: value them now and keep that
         # (see `valued`).
         self._keep(out, collateral_unit, debt_unit)
-        return out, np.take(fast, found)
+        return out, keys
 
     @staticmethod
     def health(weighted: FloatArray, debt: FloatArray) -> FloatArray:

@@ -513,15 +513,7 @@ class AaveV3Market:
         if rows is None:
             rows = self._quote_rows[book_index] = np.full(len(book), -1, dtype=np.int32)
         rows[positions] = np.arange(positions.size)
-        for array in (
-            batch.debt_repaid,
-            batch.collateral_seized,
-            batch.collateral_to_liquidator,
-            batch.protocol_fee,
-            batch.deficit,
-            batch.bad_debt,
-            batch.executed,
-        ):
+        for array in batch.arrays():
             array.flags.writeable = False
         self._last_quote[book_index] = _PairQuote(positions.copy(), c, d, p_c, p_d, terms, batch)
         return batch
@@ -547,16 +539,7 @@ class AaveV3Market:
             return None
         if not (np.array_equal(last.collateral[rows], c) and np.array_equal(last.debt[rows], d)):
             return None
-        b = last.batch
-        return kernels.LiquidationBatch(
-            b.debt_repaid[rows],
-            b.collateral_seized[rows],
-            b.collateral_to_liquidator[rows],
-            b.protocol_fee[rows],
-            b.deficit[rows],
-            b.bad_debt[rows],
-            b.executed[rows],
-        )
+        return last.batch.take(rows)
 
     def liquidate(
         self,
