@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TypeVar
 
 import simpy
@@ -19,58 +19,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from protosim.blocks import Chain, Tx
 from protosim.clock import Phase, ProcessGenerator
 from protosim.context import SimContext
-from protosim.events import ROOT, OracleRoundRejected, OracleStateChanged, OracleUpdated
+from protosim.events import OracleRoundRejected, OracleStateChanged, OracleUpdated
 from protosim.interfaces import OracleReading
-from protosim.market import Market, PriceState
+from protosim.market import PriceState
 from protosim.scenario import ComponentSpec
 
 STATES = ("live", "outage", "frozen")
 
 """Value a sleeping cadence loop is resumed with when a state change, not its timer, woke it."""
-
-
-def attribute_move(
-    market: Market, asset: str, venues: Sequence[str], before: PriceState, now: PriceState
-) -> tuple[int, int]:
-    """Return ``(seq, span)`` of the cause of the observed move from `before` to `now`.
-
-    The rule of `Market.attribute` (the largest of the path's, each shock's and the watched
-    venues' mean trade move), given the state `now` the caller has already taken at this
-    instant, so a feed reads the market once per observation instead of twice. Only when trade
-    impact is the largest part does it ask `Market.attribute`, which names the trade.
-
-    Parameters
-    ----------
-    market : Market
-        The run's market.
-    asset : str
-        The asset observed.
-    venues : sequence of str
-        The watched venues (those of `before` and `now`, in the same order).
-    before, now : PriceState
-        The states at the previous observation and at this instant.
-
-    Returns
-    -------
-    tuple of int
-        ``(ROOT, 0)`` for the path, ``(shock seq, 1)`` for a shock, else the trade's.
-    """
-    best_delta = abs(now.path_log - before.path_log)
-    best = (ROOT, 0)
-    if now.jump_logs:
-        earlier = dict(before.jump_logs)
-        for seq, value in now.jump_logs:
-            delta = abs(value - earlier.get(seq, 0.0))
-            if delta > best_delta:
-                best_delta, best = delta, (seq, 1)
-    if now.venue_logs:
-        was = dict(before.venue_logs)
-        impact = abs(
-            sum(v - was.get(name, 0.0) for name, v in now.venue_logs) / len(now.venue_logs)
-        )
-        if impact > best_delta:
-            return market.attribute(asset, venues, before)
-    return best
 
 
 class FeedParams(BaseModel):
@@ -231,7 +187,7 @@ class Feed(ABC):
         self._observed_state = now
         if before is None:
             before = now
-        return attribute_move(market, self.asset, venues, before, now)
+        return market.attribute(self.asset, venues, before, now)
 
     def observe_venues(self) -> tuple[PriceState, tuple[float, ...]]:
         """Return the state of the feed's observed venues now and each one's price.

@@ -94,8 +94,11 @@ class ChainlinkFeed(Feed):
                     due = crossing
             if due > now:
                 timer = clock.observe_after(due - now)
-                woke = yield clock.env.any_of([timer, market.moved(self.asset), self.state_changed])
-                if timer not in woke:
+                if not (
+                    yield from clock.wait_timer_or(
+                        timer, market.moved(self.asset), self.state_changed
+                    )
+                ):
                     continue  # a trade, shock or state change came first: look again
             landed = clock.env.event()
             if self._report(landed):

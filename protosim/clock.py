@@ -7,7 +7,7 @@ from enum import IntEnum
 from typing import Any
 
 import simpy
-from simpy.events import NORMAL, EventPriority
+from simpy.events import NORMAL, URGENT, EventPriority
 
 ProcessGenerator = Generator[simpy.Event, Any, Any]
 
@@ -91,6 +91,36 @@ class Clock:
         self.started.append(name)
         return self.env.process(process)
 
+    def every(self, name: str, begin: Callable[[], float], tick: Callable[[], None]) -> None:
+        """Run ``begin()``, which returns an interval in seconds, and then ``tick()`` every
+        interval, in the same order as the process ``begin(); while True: yield
+        timeout(interval); tick()`` started now: `begin` where the process's first step would
+        run, each tick's timer scheduled where the process would have yielded it.
+
+        For loops that tick all run long with mostly nothing to do: a tick is a callback on
+        its timer, with no process to resume.
+        """
+        self.started.append(name)
+        env = self.env
+        interval = 0.0
+
+        def fire(_: simpy.Event) -> None:
+            tick()
+            env.timeout(interval).callbacks.append(fire)
+
+        def first(_: simpy.Event) -> None:
+            nonlocal interval
+            interval = begin()
+            env.timeout(interval).callbacks.append(fire)
+
+        # As `simpy.Process` starts a process: an urgent event at this instant runs its first
+        # step.
+        started = simpy.Event(env)
+        started._ok = True
+        started._value = None
+        started.callbacks.append(first)
+        env.schedule(started, priority=URGENT)
+
     def call_at(
         self, t: float, name: str, action: Callable[[], None], *, first: bool = False
     ) -> simpy.Process:
@@ -119,15 +149,17 @@ class Clock:
         return bool(queue) and queue[0][0] == self.env.now and queue[0][1] <= NORMAL
 
     def wait_timer_or(
-        self, timer: simpy.Event, wake: simpy.Event
+        self, timer: simpy.Event, *wakes: simpy.Event
     ) -> Generator[simpy.Event, Any, bool]:
-        """Wait for `timer` or `wake`, whichever fires first; return True if the timer did.
+        """Wait for `timer` or any of `wakes`, whichever fires first; return True if the timer
+        did.
 
         Equivalent, in the order of everything at an instant, to waiting on
-        ``env.any_of([timer, wake])``, at a third of the cost: the timer resumes the process
+        ``env.any_of([timer, *wakes])``, at a third of the cost: the timer resumes the process
         directly (the condition would have fired next, before anything else due at that
-        instant, since the timer has the lowest same-time priority), and `wake` resumes it one
-        step after `wake` is processed, as the condition did.
+        instant, since the timer has the lowest same-time priority), and the first wake
+        resumes it one step after that wake is processed, as the condition did; the others
+        are no longer listened to (the condition, once fired, ignored them).
         """
         env = self.env
         process = env.active_process
@@ -137,16 +169,23 @@ class Clock:
         def woken(_: simpy.Event) -> None:
             assert timer.callbacks is not None
             timer.callbacks.remove(resume)
+            for other in wakes:
+                # The wake being processed has no callback list any more.
+                if other.callbacks is not None and woken in other.callbacks:
+                    other.callbacks.remove(woken)
             relay = env.event()
             relay.callbacks.append(resume)
             relay.succeed(_WOKEN)
 
-        assert wake.callbacks is not None
-        wake.callbacks.append(woken)
+        for wake in wakes:
+            assert wake.callbacks is not None
+            wake.callbacks.append(woken)
         value = yield timer
         if value is _WOKEN:
             return False
-        wake.callbacks.remove(woken)
+        for wake in wakes:
+            assert wake.callbacks is not None
+            wake.callbacks.remove(woken)
         return True
 
 

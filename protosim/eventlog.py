@@ -82,7 +82,9 @@ class _Table:
         "fields",
         "kind",
         "payload",
+        "payload_codes",
         "payload_set",
+        "payload_storage",
         "rows",
         "storage",
         "strings",
@@ -98,11 +100,18 @@ class _Table:
             n: [] for n, dt in self.dtypes.items() if dt is object
         }
         self.codes: dict[str, dict[str, int]] = {name: {} for name in self.strings}
+        # Each payload field with its string-code table (None for a number): what `emit`
+        # walks for every single event.
+        self.payload_codes = tuple((name, self.codes.get(name)) for name in self.payload)
         # Looked up for every column of every batch: computed once per kind.
         self.storage: dict[str, Any] = {
             name: np.int32 if name in self.strings or name in _NARROW else self.dtypes[name]
             for name in self.fields
         }
+        self.payload_storage = tuple(
+            (name, self.codes.get(name), self.storage[name]) for name in self.payload
+        )
+        """What `EventLog.emit_batch` walks: each payload field, its string codes, its dtype."""
         self.rows: list[tuple[Any, ...]] = []
         self.chunks: list[_Chunk] = []
 
@@ -233,15 +242,17 @@ class EventLog:
             cause >= 0 and cause_span >= 1 and cause + cause_span <= self._next_seq
         ):
             self._check_causes(kind, np.asarray(cause), np.asarray(cause_span))
-        strings = table.strings
-        values = [
-            table.code(name, payload[name]) if name in strings else payload[name]
-            for name in table.payload
-        ]
         seq = self._next_seq
-        self._next_seq += 1
-        span = 0 if cause == ROOT else cause_span
-        table.rows.append((seq, self._now(), self._block(), cause, span, *values))
+        row = [seq, self._now(), self._block(), cause, 0 if cause == ROOT else cause_span]
+        for name, codes in table.payload_codes:
+            value = payload[name]
+            if codes is not None:
+                # A string seen before is one dict lookup; `code` adds (and checks) a new one.
+                code = codes.get(value)
+                value = table.code(name, value) if code is None else code
+            row.append(value)
+        self._next_seq = seq + 1
+        table.rows.append(tuple(row))
         return seq
 
     def _check_causes(
@@ -270,6 +281,36 @@ class EventLog:
             if c != ROOT and not (c >= 0 and n >= 1 and c + n <= self._next_seq):
                 self._check_causes(kind, causes, spans)
 
+    def _batch_cause(
+        self,
+        kind: type[Event],
+        table: _Table,
+        cause: int | NDArray[np.int64],
+        cause_span: int | NDArray[np.int64],
+        shape: tuple[int],
+    ) -> tuple[NDArray[Any], NDArray[Any]]:
+        """Return a batch's checked ``cause`` and ``cause_span`` columns."""
+        storage = table.storage
+        if type(cause) is int and type(cause_span) is int:
+            # One cause for the whole batch (the usual): the checks and 0-d columns below, on
+            # the ints themselves.
+            if cause != ROOT and not (
+                cause >= 0 and cause_span >= 1 and cause + cause_span <= self._next_seq
+            ):
+                self._check_causes(kind, np.asarray(cause), np.asarray(cause_span))
+            return (
+                np.asarray(cause, dtype=storage["cause"]),
+                np.asarray(0 if cause == ROOT else cause_span, dtype=storage["cause_span"]),
+            )
+        causes = _as_column(kind, "cause", cause, storage["cause"], shape)
+        spans = _as_column(kind, "cause_span", cause_span, storage["cause_span"], shape)
+        self._check_batch_causes(kind, causes, spans)
+        if causes.ndim or spans.ndim:
+            spans = np.where(causes == ROOT, 0, spans).astype(np.int32)
+        elif int(causes) == ROOT:
+            spans = np.asarray(0, dtype=np.int32)
+        return causes, spans
+
     def emit_batch(
         self,
         kind: type[Event],
@@ -294,27 +335,8 @@ class EventLog:
             self._check_fields(kind, table, columns.keys())
         table.flush()
         first = self._next_seq
-        storage = table.storage
-        strings = table.strings
         shape = (count,)
-
-        def col(name: str, value: Any) -> NDArray[Any]:
-            dtype = storage[name]
-            if name in strings:
-                if isinstance(value, str):
-                    return np.asarray(table.code(name, value), dtype=dtype)
-                distinct, inverse = np.unique(np.asarray(value, dtype=object), return_inverse=True)
-                codes = np.array([table.code(name, v) for v in distinct], dtype=dtype)
-                value = codes[inverse]
-            return _as_column(kind, name, value, dtype, shape)
-
-        causes = col("cause", cause)
-        spans = col("cause_span", cause_span)
-        self._check_batch_causes(kind, causes, spans)
-        if causes.ndim or spans.ndim:
-            spans = np.where(causes == ROOT, 0, spans).astype(np.int32)
-        elif int(causes) == ROOT:
-            spans = np.asarray(0, dtype=np.int32)
+        causes, spans = self._batch_cause(kind, table, cause, cause_span, shape)
         chunk: dict[str, NDArray[Any]] = {
             "seq": np.asarray(first, dtype=np.int64),
             "t": np.asarray(self._now(), dtype=np.float64),
@@ -322,14 +344,23 @@ class EventLog:
             "cause": causes,
             "cause_span": spans,
         }
-        for name in table.payload:
+        for name, codes, dtype in table.payload_storage:
             value = columns[name]
-            # Numbers (most columns) straight to `_as_column`, as `col` would send them.
-            chunk[name] = (
-                col(name, value)
-                if name in strings
-                else _as_column(kind, name, value, storage[name], shape)
-            )
+            if codes is None:
+                # A number column (most are), as `_as_column` stores it, inline.
+                arr = np.asarray(value, dtype=dtype)
+                if arr.ndim and arr.shape != shape:
+                    _as_column(kind, name, value, dtype, shape)  # raises, naming the field
+                chunk[name] = arr
+            elif isinstance(value, str):
+                code = codes.get(value)
+                chunk[name] = np.asarray(
+                    table.code(name, value) if code is None else code, dtype=dtype
+                )
+            else:
+                distinct, inverse = np.unique(np.asarray(value, dtype=object), return_inverse=True)
+                coded = np.array([table.code(name, v) for v in distinct], dtype=dtype)
+                chunk[name] = _as_column(kind, name, coded[inverse], dtype, shape)
         table.chunks.append(_Chunk(count, chunk))
         self._next_seq += count
         return first

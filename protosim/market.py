@@ -11,7 +11,10 @@ next liquidation's price.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
+import functools
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,6 +36,7 @@ _LOOKAHEAD_FIRST = 512
 # relative error, 2⁻⁵², is below `PricePath.indices_at`'s 1e-9 grid tolerance): see
 # `Market._grid_venue_prices`.
 _EXACT_GRID_MAX = 2**22
+_EXP_MEMO_SIZE = 64  # distinct log moves whose exp `Market._exp_factor` remembers
 
 
 class VenueHaltedError(Exception):
@@ -121,6 +125,8 @@ class _AssetState:
     jumps: list[_Jump] = field(default_factory=list)
     movers: list[_Mover] = field(default_factory=list)
     moved: simpy.Event | None = None
+    price_memo: tuple[float, int, float] | None = None
+    """The last `Market.reference_price` answer: ``(time, number of jumps, price)``."""
 
 
 def _settled_log_move(jumps: list[_Jump], times: NDArray[np.float64], head: bool) -> float | None:
@@ -130,8 +136,18 @@ def _settled_log_move(jumps: list[_Jump], times: NDArray[np.float64], head: bool
     ramping. `times` are increasing, after a first one (`head`) that may be anywhere.
     """
     t_first = float(times[0])
-    t_max = max(t_first, float(times[-1]))
-    t_min = min(t_first, float(times[1])) if head and times.size > 1 else t_first
+    t_second = float(times[1]) if times.size > 1 else t_first
+    return _settled_log_move_at(jumps, t_first, t_second, float(times[-1]), head)
+
+
+def _settled_log_move_at(
+    jumps: list[_Jump], t_first: float, t_second: float, t_last: float, head: bool
+) -> float | None:
+    """`_settled_log_move` of increasing times from `t_second` (the first when there is one
+    time) to `t_last`, after a first one `t_first` that may be anywhere if `head`.
+    """
+    t_max = max(t_first, t_last)
+    t_min = min(t_first, t_second) if head else t_first
     total = 0.0
     for jump in jumps:
         if jump.duration_s > 0:
@@ -149,6 +165,50 @@ def _settled_log_move(jumps: list[_Jump], times: NDArray[np.float64], head: bool
             return None
         total += jump.log_factor * frac
     return total
+
+
+def _chunk_log_move(
+    jumps: list[_Jump], t_from: float, head: bool, start: int, stop: int, step: float
+) -> float | None:
+    """`_settled_log_move` of the times of a `Market._grid_crossing` chunk: `t_from` if `head`,
+    then ``k · step`` for k in ``[start, stop)``.
+    """
+    if not jumps:
+        return 0.0
+    t_first = t_from if head else start * step
+    t_second = start * step if head else t_first
+    return _settled_log_move_at(jumps, t_first, t_second, (stop - 1) * step, head)
+
+
+def _scaled_outside(
+    base: NDArray[np.float64],
+    jumped: bool,
+    jump_factor: float,
+    offset_factor: float,
+    low: float,
+    high: float,
+) -> int | None:
+    """Return the first index of ``(base · jump_factor) · offset_factor`` (the jump factor
+    only if `jumped`) outside ``[low, high]``, or None.
+    """
+    prices = base * jump_factor if jumped else base * offset_factor
+    if jumped:
+        prices *= offset_factor
+    outside = ((prices < low) | (prices > high)).nonzero()[0]
+    return int(outside[0]) if outside.size else None
+
+
+def _jump_fraction(jump: _Jump, t: float) -> float:
+    """Return how much of `jump` has happened at time `t`, as `Market._jump_log_multiplier`
+    computes it element by element.
+    """
+    if jump.duration_s > 0:
+        return min(max((t - jump.start_s) / jump.duration_s, 0.0), 1.0)
+    return 1.0 if t >= jump.start_s else 0.0
+
+
+def _grid_fraction(jump: _Jump, grid: NDArray[np.float64], k: int) -> float:
+    return _jump_fraction(jump, float(grid[k]))
 
 
 class Market:
@@ -176,6 +236,8 @@ class Market:
         self._clock = clock
         self._log = log
         self._assets = {asset: _AssetState(path) for asset, path in paths.items()}
+        self._exp_memo: dict[float, float] = {}
+        """``np.exp`` of recent log moves (`_exp_factor`)."""
         self.venues: dict[str, TradingVenueParams] = {}
         self._displacement: dict[str, _Displacement] = {}
         for venue in venues:
@@ -224,16 +286,37 @@ class Market:
     def reference_prices(self, asset: str, t: NDArray[np.float64]) -> NDArray[np.float64]:
         """Return the reference price of `asset` at each time in `t` (known shocks included)."""
         state = self._state(asset)
+        if t.shape == (1,):
+            return np.array([self._one_reference_price(state, float(t[0]))])
         base = state.path.prices_at(t)
         if not state.jumps:
             return base
         out: NDArray[np.float64] = base * np.exp(self._jump_log_multiplier(state, t))
         return out
 
+    def _one_reference_price(self, state: _AssetState, t: float) -> float:
+        """Return the element `reference_prices` computes at the one time `t` (the engine's
+        price sampler asks for one at a time): the same float operations on Python floats,
+        and ``np.exp`` of the log move as on an array, so the same bits at a fraction of the
+        cost of a dozen one-element array operations.
+        """
+        price = float(state.path.prices[state.path.index_at(t)])
+        if not state.jumps:
+            return price
+        log_multiplier = 0.0
+        for jump in state.jumps:
+            log_multiplier += jump.log_factor * _jump_fraction(jump, t)
+        return price * self._exp_factor(log_multiplier)
+
     def reference_price(self, asset: str, t: float | None = None) -> float:
         """Return the reference price of `asset` now, or at time `t`."""
         when = self._clock.now if t is None else t
         state = self._state(asset)
+        # Gas, sale quotes, trades and feeds ask for the same instant many times; the price
+        # is a function of the time and the (append-only) shocks applied so far.
+        memo = state.price_memo
+        if memo is not None and memo[0] == when and memo[1] == len(state.jumps):
+            return memo[2]
         price = state.path.price_at(when)
         log_multiplier = 0.0
         for jump in state.jumps:
@@ -243,7 +326,10 @@ class Market:
                 )
             elif when >= jump.start_s:
                 log_multiplier += jump.log_factor
-        return price * math.exp(log_multiplier) if log_multiplier else price
+        if log_multiplier:
+            price *= math.exp(log_multiplier)
+        state.price_memo = (when, len(state.jumps), price)
+        return price
 
     def _venue_log_offset(self, venue_id: str, t: float) -> float:
         disp = self._displacement[venue_id]
@@ -257,14 +343,40 @@ class Market:
         sample and at the start and end of every known shock.
         """
         state = self._state(asset)
-        dt = state.path.dt_s
-        grid = np.arange(0.0, horizon_s, dt)
+        grid = np.arange(0.0, horizon_s, state.path.dt_s)
         marks = [
             t for j in state.jumps for t in (j.start_s, j.start_s + j.duration_s) if t < horizon_s
         ]
-        if marks:
-            grid = np.concatenate([grid, np.asarray(marks)])
-        return float(self.reference_prices(asset, grid).min())
+        lowest = float(self.reference_prices(asset, np.asarray(marks)).min()) if marks else math.inf
+        if grid.size > state.path.prices.size or grid.size >= _EXACT_GRID_MAX:
+            return min(lowest, float(self.reference_prices(asset, grid).min()))
+        # The grid's k-th time is k · dt_s, in sample k. Between the samples where a shock
+        # starts or ends its ramp, every shock adds the same log move (none or all of it) to
+        # each sample: the lowest price there is the lowest sample times that one factor
+        # (rounding keeps the order of products by a positive factor). Only ramps are priced
+        # sample by sample.
+        prices = state.path.prices
+        bounds = {0, grid.size}
+        samples = range(grid.size)
+        for jump in state.jumps:
+            # The fraction only grows with time: the first sample with some of the jump, and
+            # the first with all of it.
+            fraction = functools.partial(_grid_fraction, jump, grid)
+            bounds.add(bisect.bisect_left(samples, True, key=lambda k: fraction(k) > 0.0))
+            bounds.add(bisect.bisect_left(samples, True, key=lambda k: fraction(k) >= 1.0))
+        for start, stop in itertools.pairwise(sorted(bounds)):
+            fractions = [_jump_fraction(jump, float(grid[start])) for jump in state.jumps]
+            if any(0.0 < f < 1.0 for f in fractions):
+                low = float(self.reference_prices(asset, grid[start:stop]).min())
+            else:
+                low = float(prices[start:stop].min())
+                log_move = 0.0
+                for jump, share in zip(state.jumps, fractions, strict=True):
+                    log_move += jump.log_factor * share
+                if state.jumps:
+                    low *= self._exp_factor(log_move)
+            lowest = min(lowest, low)
+        return lowest
 
     def _venue_log_offsets(self, venue_id: str, t: NDArray[np.float64]) -> NDArray[np.float64]:
         disp = self._displacement[venue_id]
@@ -277,6 +389,17 @@ class Market:
     def venue_prices(self, venue_id: str, t: NDArray[np.float64]) -> NDArray[np.float64]:
         """Return the price on `venue_id` at times `t`, given the trades made so far."""
         venue = self._venue(venue_id)
+        if t.shape == (1,):
+            # One time (the engine's sampler): the same operations in floats, as above.
+            when = float(t[0])
+            reference = self._one_reference_price(self._state(venue.asset), when)
+            disp = self._displacement[venue_id]
+            half_life = venue.recovery_half_life_s
+            if disp.log_offset == 0.0 or math.isinf(half_life):
+                return np.array([reference * self._exp_factor(disp.log_offset)])
+            decay = float(np.exp2(np.full(1, -(when - disp.since_s) / half_life))[0])
+            offset = float(np.exp(np.full(1, disp.log_offset * decay))[0])
+            return np.array([reference * offset])
         out: NDArray[np.float64] = self.reference_prices(venue.asset, t) * np.exp(
             self._venue_log_offsets(venue_id, t)
         )
@@ -338,19 +461,15 @@ class Market:
         last = math.floor(t_to / step + 1e-9)  # t_to itself counts despite float error
         # One watched venue on a path sampled every `step` (a feed watching a pool at 1 s):
         # the same prices from the path's samples by number (this runs after every trade).
-        on_grid = len(venues) == 1 and state.path.dt_s == step and last < _EXACT_GRID_MAX
+        if len(venues) == 1 and state.path.dt_s == step and last < _EXACT_GRID_MAX:
+            return self._grid_crossing(state, venues[0], low, high, t_from, first, last, step)
         # Most crossings come within a few hundred samples: look ahead in chunks growing to
         # _LOOKAHEAD_SAMPLES, `t_from` itself priced with the first. Each time's price is
         # computed element-wise, so neither the chunking nor that changes the answer.
         start, size = first, _LOOKAHEAD_FIRST
         stop = min(start + size, last + 1)
         times = np.concatenate(([t_from], np.arange(start, stop, dtype=np.float64) * step))
-        if on_grid:
-            prices = self._grid_venue_prices(
-                state, venues[0], times, start, stop, state.path.index_at(t_from)
-            )
-        else:
-            prices = self.observed_prices(asset, venues, times)
+        prices = self.observed_prices(asset, venues, times)
         if not low <= prices[0] <= high:
             return t_from
         while True:
@@ -362,10 +481,83 @@ class Market:
                 return None
             stop = min(start + size, last + 1)
             times = np.arange(start, stop, dtype=np.float64) * step
-            if on_grid:
-                prices = self._grid_venue_prices(state, venues[0], times, start, stop)
+            prices = self.observed_prices(asset, venues, times)
+
+    def _grid_crossing(  # noqa: C901 - a fast and a general path per chunk
+        self,
+        state: _AssetState,
+        venue_id: str,
+        low: float,
+        high: float,
+        t_from: float,
+        first: int,
+        last: int,
+        step: float,
+    ) -> float | None:
+        """`next_crossing` on the path's own grid for one venue: the same prices as
+        `_grid_venue_prices` gives, in the same chunks, with fewer array passes.
+
+        Where every time of a chunk gets the same settled shock move and the same trade
+        displacement, each price is ``(p_k · e_jump) · e_offset`` with the two factors the
+        one-element ``np.exp`` results `_grid_venue_prices` multiplies by: a product of two
+        doubles is correctly rounded in Python as in numpy, so `t_from`'s own price is checked
+        first in floats, and a chunk is a slice of the path times two scalars. A time is
+        ``k · step`` with k the sample number, as ``np.arange(…, dtype=float64) * step``
+        computes it (exact integers below `_EXACT_GRID_MAX`). Anything else (a shock ramping
+        during the chunk, a decaying displacement, the path's end) takes `_grid_venue_prices`.
+        """
+        path_prices = state.path.prices
+        disp = self._displacement[venue_id]
+        offset_factor: float | None = None
+        if disp.log_offset == 0.0 or math.isinf(self._venue(venue_id).recovery_half_life_s):
+            offset_factor = self._exp_factor(disp.log_offset)
+        head: int | None = state.path.index_at(t_from)
+        start, size = first, _LOOKAHEAD_FIRST
+        stop = min(start + size, last + 1)
+        while True:
+            log_move: float | None = None
+            if offset_factor is not None and stop <= path_prices.size:
+                log_move = _chunk_log_move(state.jumps, t_from, head is not None, start, stop, step)
+            if log_move is None:
+                times = np.arange(start, stop, dtype=np.float64) * step
+                if head is not None:
+                    times = np.concatenate(([t_from], times))
+                prices = self._grid_venue_prices(state, venue_id, times, start, stop, head)
+                if head is not None and not low <= prices[0] <= high:
+                    return t_from
+                outside = ((prices < low) | (prices > high)).nonzero()[0]
+                if outside.size:
+                    return float(times[outside[0]])
             else:
-                prices = self.observed_prices(asset, venues, times)
+                assert offset_factor is not None
+                jump_factor = self._exp_factor(log_move) if log_move != 0.0 else 1.0
+                if head is not None:
+                    price = float(path_prices[head])
+                    if log_move != 0.0:
+                        price *= jump_factor
+                    if not low <= price * offset_factor <= high:
+                        return t_from
+                found = _scaled_outside(
+                    path_prices[start:stop], log_move != 0.0, jump_factor, offset_factor, low, high
+                )
+                if found is not None:
+                    return (start + found) * step
+            head = None
+            start, size = stop, min(4 * size, _LOOKAHEAD_SAMPLES)
+            if start > last:
+                return None
+            stop = min(start + size, last + 1)
+
+    def _exp_factor(self, log_move: float) -> float:
+        """Return ``np.exp`` of `log_move` as the array paths compute it (on an array, not a
+        numpy scalar), remembering the last few: the same moves recur in every lookahead.
+        """
+        factor = self._exp_memo.get(log_move)
+        if factor is None:
+            if len(self._exp_memo) >= _EXP_MEMO_SIZE:
+                self._exp_memo.clear()
+            factor = self._exp_memo[log_move] = float(np.exp(np.full(1, log_move))[0])
+        return factor
 
     def _grid_venue_prices(
         self,
@@ -461,15 +653,24 @@ class Market:
             venue_logs=tuple((v, self._venue_log_offset(v, now)) for v in venues),
         )
 
-    def attribute(self, asset: str, venues: Sequence[str], before: PriceState) -> tuple[int, int]:
+    def attribute(
+        self,
+        asset: str,
+        venues: Sequence[str],
+        before: PriceState,
+        now: PriceState | None = None,
+    ) -> tuple[int, int]:
         """Return ``(seq, span)`` of the cause of the observed move of `asset` since `before`.
 
         The move is split into the exogenous path, each price shock and the trade impact on the
         watched venues (their mean displacement, as the median of a few venues moves with it);
         the largest part is the cause: ``ROOT`` for the path, the shock's event, or the latest
         trade on a watched venue (which names the liquidations it sold for, if any).
+        `now` is this instant's `price_state` of `asset` on `venues`, if the caller has
+        already taken it.
         """
-        now = self.price_state(asset, venues)
+        if now is None:
+            now = self.price_state(asset, venues)
         earlier = dict(before.jump_logs)
         best: tuple[float, int, int] = (abs(now.path_log - before.path_log), ROOT, 0)
         for seq, value in now.jump_logs:

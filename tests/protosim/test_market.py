@@ -322,6 +322,55 @@ def test_next_crossing_watches_venue_price_not_reference(rig: Rig) -> None:
     assert rig.market.next_crossing("ETH", [], **band) is None
 
 
+def _first_outside_by_brute_force(
+    rig: Rig, low: float, high: float, t_from: float, t_to: float
+) -> float | None:
+    """The first of t_from and every whole second up to t_to whose pool price (the general
+    `venue_prices`, one time at a time) is outside [low, high]."""
+    times = [t_from, *[float(k) for k in range(math.floor(t_from) + 1, math.floor(t_to) + 1)]]
+    for t in times:
+        price = float(rig.market.venue_prices("pool", np.array([t]))[0])
+        if not low <= price <= high:
+            return t
+    return None
+
+
+@pytest.mark.parametrize("half_life_s", [math.inf, 120.0])
+def test_next_crossing_on_the_path_grid_matches_pricing_every_second(half_life_s: float) -> None:
+    """On a 1-second path watched on one pool, the crossing is the first second (or t_from)
+    whose venue price, computed alone, leaves the band: through a settled and a ramping shock,
+    a constant or decaying trade displacement, lookahead chunks and the path's end."""
+    rng = np.random.default_rng(7)
+    prices = 2_000.0 * np.exp(np.cumsum(rng.normal(0.0, 4e-4, 3_000)))
+    path = PricePath(dt_s=1.0, prices=prices, source="walk")
+    rig = make_rig({"ETH": path}, half_life_s=half_life_s)
+    rig.advance_to(100.0)
+    rig.jump("ETH", 0.97, 0.0)  # settled from now on
+    rig.market.trade("pool", -1.5, trader="a")
+    rig.advance_to(400.5)
+    rig.jump("ETH", 0.9, 600.0)  # ramping until t = 1,000.5
+    cases = 0
+    for t_from in (100.0, 250.25, 400.5, 1_200.0, 2_990.5):
+        now = float(rig.market.venue_prices("pool", np.array([t_from]))[0])
+        for width in (1e-5, 0.004, 0.02, 0.08, 0.5):
+            for t_to in (t_from + 3.0, t_from + 700.0, 3_500.0):
+                band = {"low": now * (1 - width), "high": now * (1 + width)}
+                want = _first_outside_by_brute_force(rig, t_from=t_from, t_to=t_to, **band)
+                got = rig.market.next_crossing("ETH", ["pool"], t_from=t_from, t_to=t_to, **band)
+                assert got == want, (t_from, width, t_to)
+                cases += want is not None and want > t_from
+    assert cases > 10  # crossings after t_from, not only at it
+
+
+def test_reference_price_sees_a_shock_applied_at_the_same_instant(rig: Rig) -> None:
+    """A price read and then moved by an instant shock at the same time reads moved: 1,000 × 0.5."""
+    rig.advance_to(60.0)
+    assert rig.market.reference_price("ETH") == 1_000.0
+    rig.jump("ETH", 0.5, 0.0)
+    assert rig.market.reference_price("ETH") == 500.0
+    assert rig.market.reference_price("ETH", 30.0) == 1_000.0  # before the shock
+
+
 # -- attribution of moves -----------------------------------------------------------------------
 
 
@@ -398,3 +447,55 @@ def test_moved_fires_on_shock_and_rearms(rig: Rig) -> None:
     assert not second.triggered
     rig.market.trade("pool", -1.0, trader="a")
     assert second.triggered
+
+
+@pytest.mark.parametrize("half_life_s", [math.inf, 120.0])
+def test_prices_at_one_time_equal_the_array_path_bit_for_bit(half_life_s: float) -> None:
+    """A price asked at one time (the sampler's call) is the element the array path computes
+    for that time among others: before, during and after a ramping and a step shock, with a
+    constant or decaying trade displacement."""
+    rng = np.random.default_rng(11)
+    prices = 2_000.0 * np.exp(np.cumsum(rng.normal(0.0, 4e-4, 3_000)))
+    rig = make_rig({"ETH": PricePath(dt_s=1.0, prices=prices, source="walk")}, half_life_s)
+    rig.advance_to(100.0)
+    rig.jump("ETH", 0.97, 0.0)
+    rig.market.trade("pool", -1.5, trader="a")
+    rig.advance_to(400.5)
+    rig.jump("ETH", 0.9, 600.0)
+    times = np.concatenate([rng.uniform(0.0, 3_500.0, 400), [100.0, 400.5, 1_000.5, 2_999.0]])
+    for t in times:
+        pair = np.array([t, 1.0])  # two times: the array path
+        one = rig.market.reference_prices("ETH", np.array([t]))[0]
+        assert one == rig.market.reference_prices("ETH", pair)[0]
+        one = rig.market.venue_prices("pool", np.array([t]))[0]
+        assert one == rig.market.venue_prices("pool", pair)[0]
+
+
+@pytest.mark.parametrize("dt_s", [1.0, 0.1, 60.0])
+def test_min_reference_price_equals_the_minimum_over_every_sample(dt_s: float) -> None:
+    """The lowest reference price is the minimum of the prices computed at every sample time
+    and shock boundary (bit for bit): with no shock, steps, ramps that overlap, a ramp cut
+    by the horizon, and shocks starting between samples."""
+    rng = np.random.default_rng(5)
+    prices = 2_000.0 * np.exp(np.cumsum(rng.normal(0.0, 2e-3, 5_000)))
+    rig = make_rig({"ETH": PricePath(dt_s=dt_s, prices=prices, source="walk")})
+    horizon = 4_000 * dt_s
+
+    def every_sample() -> float:
+        grid = np.arange(0.0, horizon, dt_s)
+        state = rig.market._state("ETH")
+        marks = [t for j in state.jumps for t in (j.start_s, j.start_s + j.duration_s)]
+        grid = np.concatenate([grid, [t for t in marks if t < horizon]])
+        return float(rig.market.reference_prices("ETH", grid).min())
+
+    assert rig.market.min_reference_price("ETH", horizon) == every_sample()
+    for at, factor, ramp in [
+        (100.3, 0.9, 0.0),
+        (500.0, 0.8, 700.0),
+        (900.7, 1.2, 1_000.0),
+        (2_500.0, 0.7, 0.0),
+        (3_950.2, 0.6, 500.0),
+    ]:
+        rig.advance_to(at * dt_s)
+        rig.jump("ETH", factor, ramp * dt_s)
+        assert rig.market.min_reference_price("ETH", horizon) == every_sample(), at

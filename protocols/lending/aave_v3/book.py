@@ -54,6 +54,8 @@ class PairBook:
         self.debt = np.ascontiguousarray(debt, dtype=np.float64)
         self.liquidation_threshold = liquidation_threshold
         self.first_account = first_account
+        self.version = 0
+        """Number of `update` calls so far: balances read at an equal version are unchanged."""
         self.keys = np.empty_like(self.debt)
         self._touched_mask = np.zeros(len(self.debt), dtype=np.bool_)
         self._touched: list[NDArray[np.int64]] = []
@@ -139,6 +141,7 @@ class PairBook:
         """Set the collateral and debt of `positions` and keep the index correct."""
         self.collateral[positions] = collateral
         self.debt[positions] = debt
+        self.version += 1
         self._refresh_keys(positions)
         fresh = positions[~self._touched_mask[positions]]
         if fresh.size:
@@ -164,6 +167,13 @@ class PairBook:
         """Return the health factors of positions holding collateral `c` and debt `d` (tokens)
         at ``P_collateral / P_debt == price_ratio`` (`health_factors` of balances already read).
         """
+        if len(d) and d.min() > 0.0:
+            # Every position has debt (a liquidation batch, a list of candidates): the same
+            # operations as below without the masks, in three array passes.
+            out: NDArray[np.float64] = c * price_ratio
+            out *= self.liquidation_threshold
+            out /= d
+            return out
         if len(d) <= _ROW_LOOP_MAX:
             # Python floats are IEEE doubles too: the same operations give the same bits
             # without numpy's per-call overhead on a keeper's small batch.

@@ -137,6 +137,10 @@ class AaveV3Market:
         self._flagged = [np.zeros(len(book), dtype=np.bool_) for book in self.pair_books]
         # Positions a partial liquidation may have left below HF 1, with the liquidation's seq.
         self._recheck: list[tuple[int, NDArray[np.int64], int]] = []
+        # The recheck loop's state (`_recheck_tick`), set when it starts.
+        self._recheck_interval = self._recheck_wait = params.recheck_interval_s
+        self._recheck_since = 0.0
+        self._recheck_fee = 0.0
         self.totals = {
             "liquidations": 0.0,
             "debt_repaid_usd": 0.0,
@@ -194,7 +198,9 @@ class AaveV3Market:
             Phase.RISK, self._check_risk, rank=0, every_block=self.guard.watches_time
         )
         self.chain.request_block()
-        self._ctx.clock.start(f"venue.{self.venue_id}.recheck", self._recheck_loop())
+        self._ctx.clock.every(
+            f"venue.{self.venue_id}.recheck", self._recheck_start, self._recheck_tick
+        )
         if any(r.rate is not None for r in self.reserves.values()):
             self._ctx.clock.start(f"venue.{self.venue_id}.interest", self._interest_loop())
 
@@ -282,30 +288,40 @@ class AaveV3Market:
         """
         self.multi.borrow(account, asset, amount, cause)
 
-    def _recheck_loop(self) -> ProcessGenerator:
-        # Positions left below the line by keepers (unprofitable now, or waiting for gas) get
-        # another look when time alone may have changed their answer: at once when the gas
-        # price changes, else after a wait that doubles while the same positions stay (up to
-        # an hour), restarting at every new price. Only those positions, not the whole book.
+    # Positions left below the line by keepers (unprofitable now, or waiting for gas) get
+    # another look when time alone may have changed their answer: at once when the gas price
+    # changes, else after a wait that doubles while the same positions stay (up to an hour),
+    # restarting at every new price. Only those positions, not the whole book. The look comes
+    # every `recheck_interval_s` (as it was when the run started) of the whole run.
+
+    def _recheck_start(self) -> float:
         interval = self.params.recheck_interval_s
-        wait = interval
-        since = 0.0
-        fee = self.chain.base_fee_gwei
-        while True:
-            yield self._ctx.clock.timeout(interval)
-            now = self._ctx.clock.now
-            if self._fresh_check:
-                self._fresh_check, wait, since = False, interval, now
-            # Read once: this loop ticks every interval of the whole run.
-            fee_now = self.chain.base_fee_gwei
-            fee_moved = fee_now != fee
-            fee = fee_now
-            if not self._left_below or self._dirty or not (fee_moved or now - since >= wait):
-                continue
-            self._recheck.extend(self._left_below)
-            self._left_below = []
-            wait, since = min(2 * wait, 3_600.0), now
-            self.chain.request_block()
+        self._recheck_interval = interval
+        self._recheck_wait = interval
+        self._recheck_since = 0.0
+        self._recheck_fee = self.chain.base_fee_gwei
+        return interval
+
+    def _recheck_tick(self) -> None:
+        now = self._ctx.clock.now
+        if self._fresh_check:
+            self._fresh_check = False
+            self._recheck_wait, self._recheck_since = self._recheck_interval, now
+        # Read once: this ticks every interval of the whole run.
+        fee_now = self.chain.base_fee_gwei
+        fee_moved = fee_now != self._recheck_fee
+        self._recheck_fee = fee_now
+        if (
+            not self._left_below
+            or self._dirty
+            or not (fee_moved or now - self._recheck_since >= self._recheck_wait)
+        ):
+            return
+        self._recheck.extend(self._left_below)
+        self._left_below = []
+        self._recheck_wait = min(2 * self._recheck_wait, 3_600.0)
+        self._recheck_since = now
+        self.chain.request_block()
 
     def _on_price(self, reading: OracleReading) -> None:
         del reading
@@ -494,12 +510,20 @@ class AaveV3Market:
         book = self.books[book_index]
         assert isinstance(book, PairBook)
         terms = self._pair_terms(book.collateral_asset)
-        c = book.collateral[positions]
-        d = book.debt[positions]
         # A keeper offered the same positions again at unchanged prices (the recheck of what
         # it declined) gets the same answer: the kernel is a function of exactly these inputs.
-        # The answer's arrays are read-only, as it may be handed out again.
+        # The answer's arrays are read-only, as it may be handed out again. With no `update`
+        # of the book since, the balances are those of the quote without reading them.
         last = self._last_quote.get(book_index)
+        if (
+            last is not None
+            and last.book_version == book.version
+            and last.priced_as(p_c, p_d, terms)
+            and _same(last.positions, positions)
+        ):
+            return last.batch
+        c = book.collateral[positions]
+        d = book.debt[positions]
         if last is not None and last.answers(positions, c, d, p_c, p_d, terms):
             return last.batch
         batch = kernels.liquidate_max_pair(c, d, p_c, p_d, terms)
@@ -515,7 +539,9 @@ class AaveV3Market:
         rows[positions] = np.arange(positions.size)
         for array in batch.arrays():
             array.flags.writeable = False
-        self._last_quote[book_index] = _PairQuote(positions.copy(), c, d, p_c, p_d, terms, batch)
+        self._last_quote[book_index] = _PairQuote(
+            positions.copy(), c, d, p_c, p_d, terms, batch, book.version
+        )
         return batch
 
     def _quoted_rows(
@@ -537,7 +563,12 @@ class AaveV3Market:
         rows = self._quote_rows[book_index][positions]
         if positions.size == 0 or rows.min() < 0:
             return None
-        if not (np.array_equal(last.collateral[rows], c) and np.array_equal(last.debt[rows], d)):
+        # With no `update` of the book since the quote, its balances are these.
+        book = self.books[book_index]
+        assert isinstance(book, PairBook)
+        if book.version != last.book_version and not (
+            _same(last.collateral[rows], c) and _same(last.debt[rows], d)
+        ):
             return None
         return last.batch.take(rows)
 
@@ -867,7 +898,9 @@ _MEMO_MAX_ROWS = 8_192
 
 @dataclass(frozen=True, slots=True)
 class _PairQuote:
-    """A pair book's quote and its inputs: positions, their balances, prices and terms."""
+    """A pair book's quote and its inputs: positions, their balances (and the book's version
+    they were read at), prices and terms.
+    """
 
     positions: NDArray[np.int64]
     collateral: NDArray[np.float64]
@@ -876,6 +909,8 @@ class _PairQuote:
     debt_price: float
     terms: kernels.PairTerms
     batch: kernels.LiquidationBatch
+    book_version: int
+    """The book's `PairBook.version` when the balances were read."""
 
     def answers(
         self,
@@ -893,9 +928,9 @@ class _PairQuote:
         """
         return (
             self.priced_as(collateral_price, debt_price, terms)
-            and np.array_equal(self.positions, positions)
-            and np.array_equal(self.collateral, collateral)
-            and np.array_equal(self.debt, debt)
+            and _same(self.positions, positions)
+            and _same(self.collateral, collateral)
+            and _same(self.debt, debt)
         )
 
     def priced_as(
@@ -907,6 +942,11 @@ class _PairQuote:
             and self.collateral_price == collateral_price != 0.0
             and self.debt_price == debt_price != 0.0
         )
+
+
+def _same(a: NDArray[np.generic], b: NDArray[np.generic]) -> bool:
+    """`np.array_equal` of two arrays, without its argument conversions (asked per quote)."""
+    return a.shape == b.shape and bool((a == b).all())
 
 
 def build(ctx: SimContext, spec: ComponentSpec, params: AaveV3Params, where: str) -> AaveV3Market:

@@ -67,3 +67,17 @@ def test_rebuild_keeps_answers_identical() -> None:
     assert book.rebuilds == before + 1
     for ratio in (1000.0, 1800.0, 2500.0, 4000.0):
         assert set(book.liquidatable(ratio).tolist()) == _brute_force(book, ratio)
+
+
+def test_version_counts_updates_and_health_of_matches_the_hand_formula() -> None:
+    """Each update bumps the version (reads do not); health is c · ratio · LT / d, inf
+    without debt: 2 · 2,000 · 0.8 / 1,600 = 2 and 1 · 2,000 · 0.8 / 2,000 = 0.8."""
+    book = PairBook("ETH", "USDC", np.array([2.0, 1.0, 1.0]), np.array([1600.0, 2000.0, 0.0]), 0.8)
+    assert book.version == 0
+    book.health_factors(2_000.0)
+    book.liquidatable(2_000.0)
+    assert book.version == 0
+    book.update(np.array([1]), np.array([1.0]), np.array([2000.0]))
+    assert book.version == 1
+    assert book.health_factors(2_000.0).tolist() == [2.0, 0.8, float("inf")]
+    assert book.health_factors(2_000.0, np.array([0, 1])).tolist() == [2.0, 0.8]

@@ -156,3 +156,19 @@ def test_a_pair_quote_asked_again_is_the_kernels_answer_and_a_new_balance_is_req
     after = venue.quote(0, positions)
     assert after is not first
     np.testing.assert_array_equal(after.collateral_seized, kernel().collateral_seized)
+
+
+def test_a_pair_quote_survives_an_update_of_other_positions_not_of_its_own() -> None:
+    """Liquidating elsewhere in the book (a new book version) leaves these positions' balances,
+    so the same question gets the same answer; an update of one of them gets the kernel's."""
+    sim = Simulation(Scenario.from_dict(tiny_scenario_dict(accounts=50)))
+    venue = sim.context.venues["aave"]
+    book = venue.books[0]
+    positions = np.arange(10, dtype=np.int64)
+    first = venue.quote(0, positions)
+    book.update(np.array([20]), book.collateral[20:21] * 0.5, book.debt[20:21])
+    assert venue.quote(0, positions.copy()) is first
+    book.update(np.array([3]), book.collateral[3:4] * 0.5, book.debt[3:4])
+    after = venue.quote(0, positions)
+    assert after is not first
+    assert after.collateral_seized[3] != first.collateral_seized[3] or not first.executed[3]
