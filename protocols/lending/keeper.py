@@ -133,6 +133,24 @@ def decide(
     return Decision(act, unprofitable, over)
 
 
+def _descending_rank(a: NDArray[np.float64]) -> NDArray[np.int64]:
+    """Return each column's place when every row of `a` (k × a few columns, no NaN) is sorted
+    by value, largest first, ties to the earlier column: the inverse of
+    ``argsort(-a, axis=1, kind="stable")``.
+
+    >>> _descending_rank(np.array([[1.0, 3.0, 1.0], [-np.inf, -np.inf, 2.0]])).tolist()
+    [[1, 0, 2], [1, 2, 0]]
+    """
+    k, n = a.shape
+    rank = np.zeros((k, n), dtype=np.int64)
+    for j in range(n):
+        for i in range(n):
+            if i != j:
+                # Column i goes before j if larger, or equal and earlier.
+                rank[:, j] += a[:, i] >= a[:, j] if i < j else a[:, i] > a[:, j]
+    return rank
+
+
 class LendingKeeper:
     """A keeper liquidating one lending venue and selling what it seizes.
 
@@ -161,6 +179,8 @@ class LendingKeeper:
             raise KeyError(f"the keeper pays gas in {gas_asset!r}, which the market does not price")
         self._in_flight = [np.zeros(len(book), dtype=np.bool_) for book in self.venue.books]
         self._committed_usd = 0.0
+        self._last_quote: tuple[Any, ...] | None = None
+        """The last quote `_consider` read and what it made of it (see there)."""
         self._gas_at: tuple[float, float] | None = None
         self._selling: dict[str, list[float]] = {}
         """Per trading venue: collateral tokens the keeper's submitted liquidations will sell
@@ -243,13 +263,15 @@ class LendingKeeper:
         # Every account's first choice, then, for the few whose call on it would revert, the
         # whole order of preference.
         score = self._collateral_score(book_index, positions, coll_usd)
-        ci = row_argmax(score)
-        di = row_argmax(debt_usd)
+        best_score = np.empty(positions.size)
+        best_debt = np.empty(positions.size)
+        ci = row_argmax(score, best_score)
+        di = row_argmax(debt_usd, best_debt)
         keys = ci * len(d_assets) + di
         rows = np.arange(positions.size)
-        held = (np.take_along_axis(coll_usd, ci[:, None], axis=1)[:, 0] > 0) & (
-            np.take_along_axis(debt_usd, di[:, None], axis=1)[:, 0] > 0
-        )
+        # The first choice is held where its score is finite (-inf marks a collateral not
+        # held) and its debt positive.
+        held = (best_score > -np.inf) & (best_debt > 0)
         pending, keys = rows[held], keys[held]
         spent = 0.0
         preference: NDArray[np.int64] | None = None
@@ -313,14 +335,21 @@ class LendingKeeper:
         ...                                np.array([[5.0, 0.0]])).tolist()
         [[2, -1, 0, -1]]
         """
-        c_order = np.argsort(-score, axis=1, kind="stable")
-        d_order = np.argsort(-debt_usd, axis=1, kind="stable")
-        c_held = np.take_along_axis(coll_usd, c_order, axis=1) > 0
-        d_held = np.take_along_axis(debt_usd, d_order, axis=1) > 0
+        # Each pair's place from the ranks of its columns (a few comparisons per column, where
+        # row-wise argsorts of a few columns are slow).
+        k, c = score.shape
         d = debt_usd.shape[1]
-        keys = (c_order[:, :, None] * d + d_order[:, None, :]).reshape(len(score), -1)
-        held = (c_held[:, :, None] & d_held[:, None, :]).reshape(len(score), -1)
-        out: NDArray[np.int64] = np.where(held, keys, -1).astype(np.int64)
+        c_rank = _descending_rank(score)
+        d_rank = _descending_rank(debt_usd)
+        out = np.empty((k, c * d), dtype=np.int64)
+        flat = out.reshape(-1)
+        start = np.arange(k, dtype=np.int64) * (c * d)
+        d_held = debt_usd > 0
+        for ci in range(c):
+            c_held = coll_usd[:, ci] > 0
+            for di in range(d):
+                place = start + c_rank[:, ci] * d + d_rank[:, di]
+                flat[place] = np.where(c_held & d_held[:, di], ci * d + di, -1)
         return out
 
     def _consider(
@@ -339,13 +368,10 @@ class LendingKeeper:
         collateral_asset, debt_asset = pair if pair else (book.collateral_asset, book.debt_asset)
         quote = self.venue.quote(book_index, positions, **kwargs)
         ok = quote.executed
-        repaid, received = quote.debt_repaid, quote.collateral_to_liquidator
-        if not ok.all():  # most batches execute whole: no copies then
-            positions, repaid, received = positions[ok], repaid[ok], received[ok]
+        positions, received, repay_usd, sold = self._executable(quote, positions, debt_asset)
         if positions.size == 0:
             return 0.0, ok
-        repay_usd = repaid * self.venue.price(debt_asset)
-        proceeds = self._marginal_proceeds(collateral_asset, received)
+        proceeds = self._marginal_proceeds(collateral_asset, received, sold)
         gas_usd = self._gas_cost_usd()
         choice = decide(
             repay_usd,
@@ -417,9 +443,40 @@ class LendingKeeper:
         )
         return float(chosen_repay.sum()), ok
 
-    def _marginal_proceeds(self, asset: str, received: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Return what each of `received` adds to the keeper's sale of `asset` (mechanics
-        §11.1's "cost of selling the collateral").
+    def _executable(
+        self, quote: Any, positions: NDArray[np.int64], debt_asset: str
+    ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+        """Return the positions of `quote` whose calls execute, the collateral each pays the
+        liquidator, the USD of the debt each repays, and the running total of that collateral.
+        """
+        ok = quote.executed
+        last = self._last_quote
+        if last is not None and last[0] is quote:
+            # The venue handed out its last answer again (same positions, balances and prices:
+            # a declined backlog offered anew): so is what follows from the answer alone.
+            all_ok, received, repay_usd, sold = last[1:]
+            return (positions if all_ok else positions[ok]), received, repay_usd, sold
+        repaid, received = quote.debt_repaid, quote.collateral_to_liquidator
+        all_ok = bool(ok.all())
+        if not all_ok:  # most batches execute whole: no copies then
+            positions, repaid, received = positions[ok], repaid[ok], received[ok]
+        repay_usd = repaid * self.venue.price(debt_asset)
+        # np.add.accumulate is np.cumsum (sequential) without its wrapper's call overhead.
+        sold = np.add.accumulate(received)
+        for array in (repay_usd, sold):
+            array.flags.writeable = False
+        self._last_quote = (quote, all_ok, received, repay_usd, sold)
+        return positions, received, repay_usd, sold
+
+    def _marginal_proceeds(
+        self,
+        asset: str,
+        received: NDArray[np.float64],
+        sold: NDArray[np.float64] | None = None,
+    ) -> NDArray[np.float64]:
+        """Return what each of `received` (`sold`: their running total, if already summed)
+        adds to the keeper's sale of `asset` (mechanics §11.1's "cost of selling the
+        collateral").
 
         The batch is sold in one trade after what the keeper's earlier transactions, still
         waiting to execute, will sell on the same venue (they execute first): each liquidation
@@ -434,16 +491,17 @@ class LendingKeeper:
         # is priced in that order (sorting a crash's hundreds of thousands again costs more
         # than it would change).
         ahead = self._selling.get(trading, [0.0, 0])[0]
-        # np.add.accumulate is np.cumsum (sequential) without its wrapper's call overhead.
+        if sold is None:
+            sold = np.add.accumulate(received)
         if ahead > 0:
             # The waiting sales are priced in the same call, as the sale's first amount.
             amounts = np.empty(received.size + 1)
             amounts[0] = ahead
-            np.add(ahead, np.add.accumulate(received), out=amounts[1:])
+            np.add(ahead, sold, out=amounts[1:])
             cumulative = market.sell_proceeds(trading, amounts)
             after: NDArray[np.float64] = cumulative[1:] - cumulative[:-1]
             return after
-        cumulative = market.sell_proceeds(trading, np.add.accumulate(received))
+        cumulative = market.sell_proceeds(trading, sold)
         marginal: NDArray[np.float64] = cumulative.copy()
         marginal[1:] -= cumulative[:-1]
         return marginal

@@ -80,11 +80,20 @@ class LiquidationBatch:
 
     def arrays(self) -> tuple[NDArray[Any], ...]:
         """Return every field's array, in field order."""
-        return tuple(getattr(self, name) for name in self.__slots__)
+        # Spelled out, not read off ``__slots__``: a quote and a liquidation ask for these.
+        return (
+            self.debt_repaid,
+            self.collateral_seized,
+            self.collateral_to_liquidator,
+            self.protocol_fee,
+            self.deficit,
+            self.bad_debt,
+            self.executed,
+        )
 
     def take(self, rows: NDArray[np.integer[Any]]) -> LiquidationBatch:
         """Return the batch of the calls at positions `rows`."""
-        return LiquidationBatch(*(array[rows] for array in self.arrays()))
+        return LiquidationBatch(*[array[rows] for array in self.arrays()])
 
 
 def health_factor(
@@ -339,18 +348,34 @@ def _seize(
     the collateral falls short, all of it goes for what it covers), and clear `executed` where
     v3.3's dust rule reverts the call (both debt and collateral left, either under $1,000).
     """
+    # Each expression is evaluated in place in fresh arrays: the same operations in the same
+    # order (the same values), without a temporary per operation.
+    shape = np.broadcast_shapes(*(np.shape(v) for v in (offered, c, pc, pd, lb)))
     with np.errstate(divide="ignore", invalid="ignore"):
-        max_collateral = offered * pd / pc * lb
-        limited = max_collateral > c
-        seized = np.where(limited, c, max_collateral)
-        repaid = np.where(limited, c * pc / pd / lb, offered)
-    fee = (seized - seized / lb) * fee_share
+        seized = np.multiply(offered, pd, out=np.empty(shape))  # the collateral it buys
+        seized /= pc
+        seized *= lb
+        limited = seized > c
+        repaid = np.multiply(c, pc, out=np.empty(shape))  # the debt all of it covers
+        repaid /= pd
+        repaid /= lb
+        np.copyto(seized, c, where=limited)
+        np.copyto(repaid, offered, where=~limited)
+    fee = np.divide(seized, lb, out=np.empty(shape))
+    np.subtract(seized, fee, out=fee)
+    fee = np.multiply(fee, fee_share, out=fee) if np.ndim(fee_share) == 0 else fee * fee_share
     if rules is LiquidationRules.V3_3:
-        partial = (repaid < d) & (seized < c)
-        leaves_enough = ((d - repaid) * pd >= MIN_LEFTOVER_BASE_USD) & (
-            (c - seized) * pc >= MIN_LEFTOVER_BASE_USD
-        )
-        executed &= ~partial | leaves_enough
+        partial = repaid < d
+        partial &= seized < c
+        left = d - repaid
+        left *= pd
+        leaves_enough = left >= MIN_LEFTOVER_BASE_USD
+        np.subtract(c, seized, out=left)
+        left *= pc
+        leaves_enough &= left >= MIN_LEFTOVER_BASE_USD
+        np.invert(partial, out=partial)
+        partial |= leaves_enough
+        executed &= partial
     return seized, repaid, fee
 
 
@@ -398,12 +423,14 @@ def _liquidate_book(
             return rows
     collateral_usd = c * pc
     debt_usd = d * pd
-    has_debt = d > 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
-        # health_factor: c · P_c · LT / (d · P_d), inf without debt.
-        if has_debt.all():
-            hf = collateral_usd * lt / debt_usd
+        # health_factor: c · P_c · LT / (d · P_d), inf without debt. (The smallest debt
+        # answers for all in one pass; NaN fails it and takes the masks.)
+        if not len(d) or d.min() > 0.0:
+            hf = collateral_usd * lt
+            hf /= debt_usd
         else:
+            has_debt = d > 0.0
             hf = np.where(has_debt, collateral_usd * lt / np.where(has_debt, debt_usd, 1.0), np.inf)
         # HF < 1 implies debt > 0 (no debt gives inf).
         executed = hf < 1.0
@@ -473,8 +500,8 @@ def _max_debt(
         return 0.5 * d
     if rules is LiquidationRules.V3_0:
         return np.where(hf > CLOSE_FACTOR_HF_THRESHOLD, 0.5 * d, d)
-    capped = collateral_usd >= MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD_USD
-    capped &= debt_usd >= MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD_USD
+    # min(a, b) >= x iff both are (a NaN fails both ways: np.minimum propagates it).
+    capped = np.minimum(collateral_usd, debt_usd) >= MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD_USD
     capped &= hf > CLOSE_FACTOR_HF_THRESHOLD
     return np.where(capped, 0.5 * d, d)
 
@@ -494,13 +521,14 @@ def _apply_dust_rule(
     partial &= seized < c
     if not partial.any():
         return
-    leaves_enough = left_debt * pd >= MIN_LEFTOVER_BASE_USD
-    left_collateral = c - seized
-    left_collateral *= pc
-    leaves_enough &= left_collateral >= MIN_LEFTOVER_BASE_USD
-    np.logical_not(partial, out=partial)
-    partial |= leaves_enough
-    executed &= partial
+    # Both leftovers >= $1,000 iff the smaller is (a NaN fails both ways).
+    left_usd = c - seized
+    left_usd *= pc
+    np.minimum(left_usd, left_debt * pd, out=left_usd)
+    leaves_enough = left_usd >= MIN_LEFTOVER_BASE_USD
+    # On booleans a > b is a & ~b: the partial calls leaving too little revert.
+    np.greater(partial, leaves_enough, out=partial)
+    np.greater(executed, partial, out=executed)
 
 
 # Up to about this many rows a Python loop beats the ~35 ufunc calls of the array path.
@@ -812,7 +840,8 @@ def liquidate_accounts(
     rules = LiquidationRules(rules)
     lb = np.asarray(liquidation_bonus, dtype=np.float64)
     fee_share = np.asarray(protocol_fee, dtype=np.float64)
-    if np.any(lb < 1.0):
+    # The smallest bonus decides (one pass, no mask); NaN fails neither test.
+    if lb.size and float(lb.min()) < 1.0:
         raise ValueError(f"expected liquidation_bonus >= 1 (a multiplier), was {lb}")
     if rules is LiquidationRules.V2 and np.any(fee_share != 0.0):
         raise ValueError("expected protocol_fee == 0 under v2 rules (v2 has no protocol fee)")
@@ -838,44 +867,49 @@ def liquidate_accounts(
             *per_account[2:],
             np.asarray(debt_to_cover, dtype=np.float64),
         )
-    collateral_usd = c * pc
-    debt_usd = d * pd
-    executed = (hf < 1.0) & (c > 0.0) & enabled & (d > 0.0)
+    executed = hf < 1.0
+    executed &= c > 0.0
+    executed &= enabled
+    executed &= d > 0.0
     if rules is LiquidationRules.V2:
         max_debt = 0.5 * d
     elif rules is LiquidationRules.V3_0:
         max_debt = np.where(hf > CLOSE_FACTOR_HF_THRESHOLD, 0.5 * d, d)
     else:
-        half_total = 0.5 * total_debt
-        capped = (
-            (collateral_usd >= MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD_USD)
-            & (debt_usd >= MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD_USD)
-            & (hf > CLOSE_FACTOR_HF_THRESHOLD)
-            & (debt_usd > half_total)
-        )
-        max_debt = np.where(capped, half_total / pd, d)
+        debt_usd = d * pd
+        capped = c * pc >= MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD_USD
+        capped &= debt_usd >= MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD_USD
+        capped &= hf > CLOSE_FACTOR_HF_THRESHOLD
+        half_total = np.multiply(0.5, total_debt, out=np.empty(np.shape(total_debt)))
+        capped &= debt_usd > half_total
+        # where(capped, half_total / pd, d), in place.
+        max_debt = np.divide(half_total, pd, out=half_total)
+        np.copyto(max_debt, d, where=~capped)
     seized, repaid, fee = _seize(
         np.minimum(to_cover, max_debt), c, d, pc, pd, lb, fee_share, rules, executed
     )
     no_collateral_left = executed & (seized >= c) & (other <= 0.0)
+    # Zero wherever the call reverts already (no collateral left implies executed): no mask.
     left_unbacked = np.where(no_collateral_left, d - repaid, 0.0)
     zero = np.zeros_like(left_unbacked)
     deficit = left_unbacked if rules is LiquidationRules.V3_3 else zero
     bad_debt = zero if rules is LiquidationRules.V3_3 else left_unbacked
-    every_call_executes = bool(executed.all())
+    to_liquidator = np.subtract(seized, fee, out=np.empty(np.shape(seized)))
+    reverts = ~executed
 
     def _mask(values: FloatArray) -> FloatArray:
-        if every_call_executes:
-            return values  # masking would copy every value unchanged
-        return np.where(executed, values, 0.0)
+        # `values` are this call's own arrays: zeroed in place where the call reverts (when
+        # none does, that leaves every value unchanged without a copy).
+        np.copyto(values, 0.0, where=reverts)
+        return values
 
     batch = LiquidationBatch(
         debt_repaid=_mask(repaid),
         collateral_seized=_mask(seized),
-        collateral_to_liquidator=_mask(seized - fee),
+        collateral_to_liquidator=_mask(to_liquidator),
         protocol_fee=_mask(fee),
-        deficit=_mask(deficit),
-        bad_debt=_mask(bad_debt),
+        deficit=deficit,
+        bad_debt=bad_debt,
         executed=executed,
     )
     return batch, no_collateral_left

@@ -351,7 +351,7 @@ class MultiMarket:
         ratio_c = cu / ref[0]
         ratio_d = du / ref[1]
         threshold = float(ratio_d.max(initial=1.0) / ratio_c.min(initial=1.0))
-        rows = book.band(threshold * (1.0 + book.margin))
+        rows, at = book.band_positions(threshold * (1.0 + book.margin))
         if rows.size - self._last_found > _REFERENCE_SLACK * len(book):
             # The bound has loosened: a new reference tightens it.
             return self._reference(cu, du, cause)
@@ -363,7 +363,9 @@ class MultiMarket:
                 np.take(book.hf_ref, rows) < 1.0 + book.margin
             )
             rows = rows[keep]
-        found = book.below_one(rows, cu, du)[0]
+            at = None if at is None else at[keep]
+        # The band's positions in the near copy spare looking them up again.
+        found = book.below_one(rows, cu, du, positions=at)[0]
         self._last_found = found.size
         return found, cause
 
@@ -496,23 +498,25 @@ class MultiMarket:
             health=hf[ok],
             cause=causes,
         )
-        new_supplied = book.supplied[done, ci] - seized / c_state.liquidity_index
-        new_borrowed = book.borrowed[done, di] - (repaid + deficit) / d_state.borrow_index
+        # Each balance read once (indexing the 2-D arrays by row and column is slow).
+        held_c = book.supplied[done, ci]
+        held_d = book.borrowed[done, di]
+        new_supplied = held_c - seized / c_state.liquidity_index
+        new_borrowed = held_d - (repaid + deficit) / d_state.borrow_index
         # Float rounding must not leave a negative dust balance; a seizure of the whole balance
         # leaves exactly zero.
         new_supplied = np.where(
-            seized >= book.supplied[done, ci] * c_state.liquidity_index,
+            seized >= held_c * c_state.liquidity_index,
             0.0,
             np.maximum(new_supplied, 0.0),
         )
         new_borrowed = np.where(
-            repaid + deficit >= book.borrowed[done, di] * d_state.borrow_index,
+            repaid + deficit >= held_d * d_state.borrow_index,
             0.0,
             np.maximum(new_borrowed, 0.0),
         )
         book.supplied[done, ci] = new_supplied
         book.borrowed[done, di] = new_borrowed
-        book.refresh(done)
         # The liquidator takes the underlying; the fee stays as the treasury's aTokens.
         c_state.scaled_supply -= float(to_liquidator.sum()) / c_state.liquidity_index
         c_state.virtual_balance -= float(to_liquidator.sum())
@@ -554,7 +558,8 @@ class MultiMarket:
                     venue.totals["deficit_usd"] += usd
                 else:
                     venue.totals["residual_bad_debt_usd"] += usd
-        book.touch(done)
+        # Their threshold-weighted balances and reference HF, once every balance is final.
+        book.changed(done)
         self.flagged()[done] = False
         t = venue.totals
         t["liquidations"] += done.size

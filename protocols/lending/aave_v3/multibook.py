@@ -25,10 +25,10 @@ reference's prices and indexes when it changes, so the bound holds for it too.
 Rows are gathered with `numpy.take` (several times faster than fancy indexing of 2-D arrays)
 and every per-row quantity is computed the same way whichever subset of rows is asked for. The
 rows whose reference HF is below a bound a little above the current band (the *near* rows, a few
-percent of a large book) are also kept as a contiguous copy, ordered by reference HF: the band is
-read off that copy and its rows gathered from it, which stays in cache where gathers from the
-whole book miss on every row; and since the accounts found below 1 come about in reference-HF
-order, they are gathered nearly in memory order.
+percent of a large book) are also kept as a contiguous copy, ordered by reference HF (to 2^16
+buckets of its range): the band is read off that copy and its rows gathered from it, which stays
+in cache where gathers from the whole book miss on every row; and since the accounts found below
+1 come about in reference-HF order, they are gathered nearly in memory order.
 
 The hot path computes ``HF`` with the exact average threshold from ``weighted`` — the supplied
 balances already multiplied by each account's thresholds (one matrix-vector product per
@@ -51,8 +51,10 @@ __all__ = [
     "MultiBook",
     "Valuation",
     "matvec",
+    "put_rows",
     "row_argmax",
     "row_sums",
+    "scale_columns",
 ]
 
 MAX_COLLATERAL_COLUMNS = 8
@@ -103,7 +105,12 @@ class Valuation:
         """
         values: NDArray[Any] = getattr(self, name)
         if column is not None:
-            values = values[:, column]
+            if at is not None:
+                # Indexing the 2-D array reads only those rows (`take` of a column view copies
+                # the whole column first).
+                picked: NDArray[Any] = values[at, column]
+                return picked
+            return values[:, column]
         if at is None:
             return values
         return np.take(values, at, axis=0)
@@ -125,12 +132,15 @@ class _Columns:
     weighted: FloatArray
     emode: NDArray[np.uint8]
     enabled: NDArray[np.uint8]
+    lt: FloatArray | None = None
+    """The rows' thresholds (k × C), kept by the near copy: gathering them is cheaper than
+    looking up each row's e-mode and collateral bits in the table again (None: looked up)."""
 
 
 @dataclass(slots=True)
 class _Near:
-    """Contiguous copy of the rows whose reference HF is below `bound`, by reference HF at the
-    copy (then row).
+    """Contiguous copy of the rows whose reference HF is below `bound`, roughly by reference
+    HF at the copy (in 2^16 buckets of its range, then row).
     """
 
     bound: float
@@ -185,12 +195,19 @@ class MultiBook:
         self._fresh: list[IntArray] = []
         self._fresh_mask = np.zeros(cap, dtype=np.bool_)
         self.version = 0
-        """Incremented whenever a row's balances, e-mode, collateral bits or thresholds may
-        have changed (what `valued` keeps is valid for one version)."""
+        """Incremented whenever the thresholds or the columns change (what `valued` keeps is
+        valid for one version; a changed row leaves it through `refresh` or `touch`)."""
         self._kept: tuple[int, FloatArray, FloatArray, IntArray, Valuation | None]
         self._kept = (-1, np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64), None)
         self._slot = np.full(cap, -1, dtype=np.int32)
-        """Position of each row in the kept valuation, -1 if not there."""
+        """Position of each row in the kept valuation plus `_slot_base`; below the base if not
+        there (kept earlier, changed since, or never)."""
+        self._slot_base = 0
+        """Slots of earlier kept valuations are below it: a new one need not clear them."""
+        self._kept_whole = False
+        """No kept row has changed since the valuation was kept."""
+        self._kept_since_change = False
+        """No row at all has changed since the valuation was kept."""
         self.ref_units: tuple[FloatArray, FloatArray] | None = None
         """USD per scaled unit of each column at the reference (None: no valid reference)."""
         self.references = 0
@@ -224,6 +241,7 @@ class MultiBook:
             setattr(self, name, grown)
         self._fresh_mask = np.zeros(new, dtype=np.bool_)
         self._slot = np.full(new, -1, dtype=np.int32)
+        self._slot_base = 0
         self._kept = (-1, *self._kept[1:3], self._kept[3][:0], None)
         self._near = None
         self._near_pos = np.full(new, -1, dtype=np.int32)
@@ -284,7 +302,18 @@ class MultiBook:
         changed.
         """
         self.weighted[rows] = np.take(self.supplied, rows, axis=0) * self.thresholds(rows)
-        self.version += 1
+        self._unkeep(rows)
+
+    def changed(self, rows: IntArray) -> None:
+        """`refresh`, then `touch` `rows`, gathering each of their arrays from the book once."""
+        emode = np.take(self.emode, rows)
+        enabled = np.take(self.enabled, rows)
+        lt: FloatArray = np.take(self._lt_flat, emode.astype(np.intp) * 256 + enabled, axis=0)
+        supplied = np.take(self.supplied, rows, axis=0)
+        weighted = supplied * lt
+        put_rows(self.weighted, rows, weighted)
+        borrowed = np.take(self.borrowed, rows, axis=0)
+        self._touch(rows, _Columns(supplied, borrowed, weighted, emode, enabled, lt))
 
     def thresholds(self, rows: IntArray) -> FloatArray:
         """Return the liquidation threshold of each column for `rows` (k × C; 0 where the
@@ -293,6 +322,9 @@ class MultiBook:
         return self._thresholds(self._columns(), rows)
 
     def _thresholds(self, columns: _Columns, at: NDArray[np.integer[Any]]) -> FloatArray:
+        if columns.lt is not None:
+            kept: FloatArray = np.take(columns.lt, at, axis=0)
+            return kept
         code = np.take(columns.emode, at).astype(np.intp) * 256 + np.take(columns.enabled, at)
         out: FloatArray = np.take(self._lt_flat, code, axis=0)
         return out
@@ -317,7 +349,11 @@ class MultiBook:
         """Return the scaled balances (k × C, k × D), thresholds (k × C) and e-mode index of
         `rows`.
         """
-        columns, at = self._source(rows)
+        return self._gather(*self._source(rows))
+
+    def _gather(
+        self, columns: _Columns, at: NDArray[np.integer[Any]]
+    ) -> tuple[FloatArray, FloatArray, FloatArray, NDArray[np.uint8]]:
         return (
             np.take(columns.supplied, at, axis=0),
             np.take(columns.borrowed, at, axis=0),
@@ -331,24 +367,41 @@ class MultiBook:
         """Return the `Valuation` of `rows` at USD per scaled unit `collateral_unit`,
         `debt_unit`.
         """
-        supplied, borrowed, lt, emode = self.gather(rows)
+        return self._valuation(*self._source(rows), collateral_unit, debt_unit)
+
+    def _valuation(
+        self,
+        columns: _Columns,
+        at: NDArray[np.integer[Any]],
+        collateral_unit: FloatArray,
+        debt_unit: FloatArray,
+    ) -> Valuation:
+        supplied, borrowed, lt, emode = self._gather(columns, at)
         enabled = lt > 0
-        value = supplied * collateral_unit
+        value = scale_columns(supplied, collateral_unit)
         counted = np.where(enabled, value, 0.0)
         collateral_usd = row_sums(counted)
         total_debt = matvec(borrowed, debt_unit)
         # calculateUserAccountData floors the average threshold to whole basis points; the
         # slack keeps an exactly whole average (one collateral) from flooring a unit below.
+        # In place, in the order of floor(Σ value·LT / collateral · 10_000 + slack), then
+        # collateral · avg / 10_000 (0 without collateral).
+        weighted = np.einsum("ij,ij->i", value, lt)
         with np.errstate(divide="ignore", invalid="ignore"):
-            avg = np.floor(np.einsum("ij,ij->i", value, lt) / collateral_usd * 10_000 + _BPS_SLACK)
-        weighted = np.where(collateral_usd > 0, collateral_usd * avg / 10_000, 0.0)
+            weighted /= collateral_usd
+        weighted *= 10_000
+        weighted += _BPS_SLACK
+        np.floor(weighted, out=weighted)
+        np.multiply(collateral_usd, weighted, out=weighted)
+        weighted /= 10_000
+        np.copyto(weighted, 0.0, where=~(collateral_usd > 0))
         return Valuation(
             supplied,
             borrowed,
             enabled,
             emode,
             counted,
-            borrowed * debt_unit,
+            scale_columns(borrowed, debt_unit),
             total_debt,
             self.health(weighted, total_debt),
         )
@@ -372,19 +425,49 @@ class MultiBook:
             and np.array_equal(cu, collateral_unit)
             and np.array_equal(du, debt_unit)
         ):
-            if rows.size == kept.health.size and np.array_equal(rows, self._kept[3]):
+            if (
+                self._kept_whole
+                and rows.size == kept.health.size
+                and np.array_equal(rows, self._kept[3])
+            ):
                 return kept, None
-            # Only the kept rows have a slot (`_keep` clears the previous ones).
-            idx = np.take(self._slot, rows)
-            if bool((idx >= 0).all()):
-                return kept, idx.astype(np.intp)
+            if rows.size % _MATVEC_ROWS == 1 and not self._kept_since_change:
+                # Valued anew, as they were before kept valuations outlived changes to other
+                # rows: `matvec` then multiplies one row alone, which numpy does by its
+                # dot-product path, and that can round the row's total debt differently from
+                # the kept batch.
+                return self.valuation(rows, collateral_unit, debt_unit), None
+            # Only the kept rows have a slot at or above the base (`_unkeep` clears the changed
+            # ones).
+            slots = np.take(self._slot, rows)
+            base = self._slot_base
+            if int(slots.min()) >= base:
+                idx = slots.astype(np.intp)
+                if base:
+                    idx -= base
+                return kept, idx
         return self.valuation(rows, collateral_unit, debt_unit), None
 
-    def _keep(self, rows: IntArray, collateral_unit: FloatArray, debt_unit: FloatArray) -> None:
-        kept = self.valuation(rows, collateral_unit, debt_unit)
-        self._slot[self._kept[3]] = -1
-        self._slot[rows] = np.arange(rows.size, dtype=np.int32)
+    def _keep(
+        self,
+        rows: IntArray,
+        columns: _Columns,
+        at: NDArray[np.integer[Any]],
+        collateral_unit: FloatArray,
+        debt_unit: FloatArray,
+    ) -> None:
+        kept = self._valuation(columns, at, collateral_unit, debt_unit)
+        # Slots past the last valuation's: its own fall below the new base unwritten (only
+        # when int32 runs out are they all cleared).
+        base = self._slot_base + self._kept[3].size
+        if base + rows.size > np.iinfo(np.int32).max:
+            self._slot.fill(-1)
+            base = 0
+        self._slot[rows] = np.arange(base, base + rows.size, dtype=np.int32)
+        self._slot_base = base
         self._kept = (self.version, collateral_unit.copy(), debt_unit.copy(), rows.copy(), kept)
+        self._kept_whole = True
+        self._kept_since_change = True
 
     def add_column(self, asset: str, role: str) -> int:
         """Add a zero column for `asset` as ``"collateral"`` or ``"debt"``; return its index."""
@@ -421,8 +504,17 @@ class MultiBook:
         """
         if rows is None:
             rows = np.arange(self.n, dtype=np.int64)
-        s, b, lt, _ = self.gather(rows)
-        value = s * collateral_unit
+        return self._values(*self._source(rows), collateral_unit, debt_unit)
+
+    def _values(
+        self,
+        columns: _Columns,
+        at: NDArray[np.integer[Any]],
+        collateral_unit: FloatArray,
+        debt_unit: FloatArray,
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        s, b, lt, _ = self._gather(columns, at)
+        value = scale_columns(s, collateral_unit)
         weighted: FloatArray = np.einsum("ij,ij->i", value, lt)
         collateral: FloatArray = np.einsum("ij,ij->i", value, (lt > 0).astype(np.float64))
         debt: FloatArray = matvec(b, debt_unit)
@@ -443,9 +535,18 @@ class MultiBook:
             weighted = matvec(self.weighted[: self.n], collateral_unit)
             debt = matvec(self.borrowed[: self.n], debt_unit)
         else:
-            columns, at = self._source(rows)
-            weighted = matvec(np.take(columns.weighted, at, axis=0), collateral_unit)
-            debt = matvec(np.take(columns.borrowed, at, axis=0), debt_unit)
+            return self._fast_health(*self._source(rows), collateral_unit, debt_unit)
+        return self.health(weighted, debt)
+
+    def _fast_health(
+        self,
+        columns: _Columns,
+        at: NDArray[np.integer[Any]],
+        collateral_unit: FloatArray,
+        debt_unit: FloatArray,
+    ) -> FloatArray:
+        weighted = matvec(np.take(columns.weighted, at, axis=0), collateral_unit)
+        debt = matvec(np.take(columns.borrowed, at, axis=0), debt_unit)
         return self.health(weighted, debt)
 
     def exact_health(
@@ -456,18 +557,36 @@ class MultiBook:
         return self.health(weighted, debt)
 
     def below_one(
-        self, rows: IntArray | None, collateral_unit: FloatArray, debt_unit: FloatArray
+        self,
+        rows: IntArray | None,
+        collateral_unit: FloatArray,
+        debt_unit: FloatArray,
+        *,
+        positions: NDArray[np.integer[Any]] | None = None,
     ) -> tuple[IntArray, FloatArray]:
         """Return those of `rows` (all if None) whose contract HF is below 1, most underwater
         first, with their (exact-average) HF. Only accounts within ``margin`` of the line need
         the floored average; the rest are decided by the fast HF.
+
+        `positions`: where `rows` are in the near copy, as `band_positions` returned them
+        (None: looked up).
         """
-        fast = self.fast_health(rows, collateral_unit, debt_unit)
+        at: NDArray[np.integer[Any]]
+        if rows is None:
+            columns, at = self._columns(), np.arange(self.n, dtype=np.int64)
+            fast = self.fast_health(None, collateral_unit, debt_unit)
+        else:
+            if positions is None:
+                columns, at = self._source(rows)
+            else:
+                columns, at = self._near_columns(), positions
+            fast = self._fast_health(columns, at, collateral_unit, debt_unit)
         idx = np.arange(fast.size) if rows is None else rows
         sure = fast < 1.0  # the floored HF is never above the exact one
         near = np.flatnonzero(~sure & (fast < 1.0 + self.margin))
         if near.size:
-            exact = self.exact_health(idx[near], collateral_unit, debt_unit)
+            _, weighted, debt = self._values(columns, np.take(at, near), collateral_unit, debt_unit)
+            exact = self.health(weighted, debt)
             sure[near[exact < 1.0]] = True
         found = np.flatnonzero(sure)
         found = np.take(found, _stable_order(np.take(fast, found)))
@@ -478,15 +597,19 @@ class MultiBook:
             found, keys = found[order], keys[order]
         out: IntArray = np.take(idx, found).astype(np.int64)
         # Liquidators value and quote these next, in this order: value them now and keep that
-        # (see `valued`).
-        self._keep(out, collateral_unit, debt_unit)
+        # (see `valued`), gathered from where their fast HF was.
+        self._keep(out, columns, np.take(at, found), collateral_unit, debt_unit)
         return out, keys
 
     @staticmethod
     def health(weighted: FloatArray, debt: FloatArray) -> FloatArray:
         """Return ``weighted / debt``, ``inf`` where there is no debt."""
+        owes = debt > 0
+        # where(owes, weighted / where(owes, debt, 1), inf), in one fresh array.
+        hf: FloatArray = np.where(owes, debt, 1.0)
         with np.errstate(divide="ignore", invalid="ignore"):
-            hf: FloatArray = np.where(debt > 0, weighted / np.where(debt > 0, debt, 1.0), np.inf)
+            np.divide(weighted, hf, out=hf)
+        np.copyto(hf, np.inf, where=~owes)
         return hf
 
     # -- index --------------------------------------------------------------------------------
@@ -506,17 +629,42 @@ class MultiBook:
         """Note that `rows` changed: recompute their reference HF at the reference's units (so
         the screening bound holds for them), and remember them for `take_fresh`.
         """
+        self._touch(rows, None)
+
+    def _touch(self, rows: IntArray, gathered: _Columns | None) -> None:
+        """`touch` `rows`, whose arrays `gathered` holds as the book has them now (None: gather
+        them).
+        """
         self._fresh.append(rows)
-        self.version += 1
+        self._unkeep(rows)
         if self.ref_units is not None and rows.size:
             cu, du = self.ref_units
-            # From the book, not the near copy, which is brought up to date next.
-            columns = self._columns()
-            self.hf_ref[rows] = self.health(
-                matvec(np.take(columns.weighted, rows, axis=0), cu),
-                matvec(np.take(columns.borrowed, rows, axis=0), du),
-            )
-            self._sync_near(rows)
+            if gathered is None:
+                # From the book, not the near copy, which is brought up to date next.
+                gathered = self._gather_columns(rows)
+            hf = self.health(matvec(gathered.weighted, cu), matvec(gathered.borrowed, du))
+            self.hf_ref[rows] = hf
+            self._sync_near(rows, gathered, hf)
+
+    def _gather_columns(self, rows: IntArray) -> _Columns:
+        book = self._columns()
+        return _Columns(
+            np.take(book.supplied, rows, axis=0),
+            np.take(book.borrowed, rows, axis=0),
+            np.take(book.weighted, rows, axis=0),
+            np.take(book.emode, rows),
+            np.take(book.enabled, rows),
+            self._thresholds(book, rows),
+        )
+
+    def _unkeep(self, rows: IntArray) -> None:
+        """Take changed `rows` out of the kept valuation (the rest of it still holds)."""
+        if self._kept[4] is None or not rows.size:
+            return
+        self._kept_since_change = False
+        if bool((np.take(self._slot, rows) >= self._slot_base).any()):
+            self._slot[rows] = -1
+            self._kept_whole = False
 
     def take_fresh(self) -> IntArray:
         """Return the rows changed since the last call (sorted, unique) and forget them."""
@@ -525,7 +673,14 @@ class MultiBook:
         rows = np.concatenate(self._fresh) if len(self._fresh) > 1 else self._fresh[0]
         self._fresh = []
         if rows.size * 32 < self.n:
-            out: IntArray = np.unique(rows)
+            # A sort and a comparison with the neighbour: what np.unique gives, several times
+            # faster (it hashes first).
+            out: IntArray = np.sort(rows)
+            if out.size > 1:
+                first = np.empty(out.size, dtype=np.bool_)
+                first[0] = True
+                np.not_equal(out[1:], out[:-1], out=first[1:])
+                out = out[first]
             return out
         # Many rows: a mask over the book dedupes and sorts in one linear pass.
         mask = self._fresh_mask
@@ -536,13 +691,25 @@ class MultiBook:
 
     def band(self, threshold: float) -> IntArray:
         """Return the rows whose reference HF is below `threshold` (in no set order)."""
+        return self.band_positions(threshold)[0]
+
+    def band_positions(self, threshold: float) -> tuple[IntArray, NDArray[np.integer[Any]] | None]:
+        """Return `band` and where those rows are in the near copy (None: there is no copy);
+        the positions hold until the book changes.
+        """
         near = self._near
         if near is None or not threshold <= near.bound:
             near = self._build_near(threshold * (1.0 + _NEAR_HEADROOM))
             if near is None:
                 out: IntArray = np.flatnonzero(self.hf_ref[: self.n] < threshold).astype(np.int64)
-                return out
-        return np.take(near.rows, np.flatnonzero(near.hf_ref < threshold))
+                return out, None
+        at = np.flatnonzero(near.hf_ref < threshold)
+        return np.take(near.rows, at), at
+
+    def _near_columns(self) -> _Columns:
+        if self._near is None:
+            raise ValueError("expected near-copy positions only while the book has a near copy")
+        return self._near.columns
 
     def _build_near(self, bound: float) -> _Near | None:
         """Copy the rows whose reference HF is below `bound` (None: too many to be worth a
@@ -552,7 +719,11 @@ class MultiBook:
         rows = np.flatnonzero(self.hf_ref[: self.n] < bound).astype(np.int64)
         if rows.size * _NEAR_MAX_SHARE > self.n:
             return None
-        rows = np.take(rows, _stable_order(np.take(self.hf_ref, rows)))
+        # Only locality depends on this order (every answer is per row, and `below_one`
+        # orders what it finds itself): buckets of reference HF are close enough.
+        order = _coarse_order(np.take(self.hf_ref, rows))
+        if order is not None:
+            rows = np.take(rows, order)
         columns = _Columns(
             np.take(self.supplied, rows, axis=0),
             np.take(self.borrowed, rows, axis=0),
@@ -560,6 +731,7 @@ class MultiBook:
             np.take(self.emode, rows),
             np.take(self.enabled, rows),
         )
+        columns.lt = self._thresholds(columns, np.arange(rows.size))
         self._near = _Near(bound, rows, np.take(self.hf_ref, rows), columns)
         self._near_pos[rows] = np.arange(rows.size, dtype=np.int32)
         return self._near
@@ -569,24 +741,27 @@ class MultiBook:
             self._near_pos[self._near.rows] = -1
             self._near = None
 
-    def _sync_near(self, rows: IntArray) -> None:
-        """Bring the near copy of touched `rows` up to date (drop the copy when a row outside
-        it now belongs in it).
+    def _sync_near(self, rows: IntArray, gathered: _Columns, hf: FloatArray) -> None:
+        """Bring the near copy of touched `rows` up to date from their arrays `gathered` and
+        reference HF `hf` (drop the copy when a row outside it now belongs in it).
         """
         near = self._near
         if near is None:
             return
         at = np.take(self._near_pos, rows)
         inside = at >= 0
+        which: NDArray[np.intp] | None = None
         if not inside.all():
-            if bool((np.take(self.hf_ref, rows[~inside]) < near.bound).any()):
+            if bool((hf[~inside] < near.bound).any()):
                 self._drop_near()
                 return
-            rows, at = rows[inside], at[inside]
+            which = np.flatnonzero(inside)
+            at = at[which]
         columns = near.columns
-        for name in ("supplied", "borrowed", "weighted", "emode", "enabled"):
-            getattr(columns, name)[at] = np.take(getattr(self, name), rows, axis=0)
-        near.hf_ref[at] = np.take(self.hf_ref, rows)
+        for name in _Columns.__slots__:
+            values = getattr(gathered, name)
+            put_rows(getattr(columns, name), at, values if which is None else values[which])
+        near.hf_ref[at] = hf if which is None else hf[which]
 
     def holds(
         self, rows: IntArray, collateral_cols: IntArray, debt_cols: IntArray
@@ -624,7 +799,11 @@ class MultiBook:
             if near is None
             else near.rows.nbytes
             + near.hf_ref.nbytes
-            + sum(getattr(near.columns, name).nbytes for name in _Columns.__slots__)
+            + sum(
+                getattr(near.columns, name).nbytes
+                for name in _Columns.__slots__
+                if getattr(near.columns, name) is not None
+            )
         )
         return sum(a.nbytes for a in arrays) + copy
 
@@ -632,7 +811,9 @@ class MultiBook:
 def matvec(a: FloatArray, x: FloatArray) -> FloatArray:
     """Return ``a @ x`` (rows of `a` times `x`), in slices small enough that OpenBLAS does not
     spread one call over threads: on a shared machine its waiting threads burn CPU time for
-    nothing. Each row's result is the same as in one call.
+    nothing. Each row's result is the same as in one call, except a row alone in its slice:
+    numpy multiplies it by its dot-product path, which may round the last bit differently
+    (see `MultiBook.valued`).
 
     >>> matvec(np.arange(6.0).reshape(3, 2), np.array([1.0, 10.0])).tolist()
     [10.0, 32.0, 54.0]
@@ -644,6 +825,42 @@ def matvec(a: FloatArray, x: FloatArray) -> FloatArray:
     out = np.empty(n, dtype=np.result_type(a, x))
     for i in range(0, n, _MATVEC_ROWS):
         np.matmul(a[i : i + _MATVEC_ROWS], x, out=out[i : i + _MATVEC_ROWS])
+    return out
+
+
+def put_rows(a: NDArray[Any], at: NDArray[np.integer[Any]], values: NDArray[Any]) -> None:
+    """Set ``a[at] = values`` (rows `at` of `a`), for a 2-D `a` by `numpy.put` of each row as
+    one item, about twice as fast as assigning to fancy-indexed rows.
+
+    >>> a = np.zeros((3, 2))
+    >>> put_rows(a, np.array([2, 0]), np.array([[1.0, 2.0], [3.0, 4.0]]))
+    >>> a.tolist()
+    [[3.0, 4.0], [0.0, 0.0], [1.0, 2.0]]
+    """
+    if (
+        a.ndim == 2
+        and a.shape[1]
+        and a.flags.c_contiguous
+        and values.dtype == a.dtype
+        and values.shape == (at.size, a.shape[1])
+    ):
+        row = np.dtype((np.void, a.itemsize * a.shape[1]))
+        np.put(a.view(row).reshape(-1), at, np.ascontiguousarray(values).view(row).reshape(-1))
+    else:
+        a[at] = values
+
+
+def scale_columns(a: FloatArray, unit: FloatArray) -> FloatArray:
+    """Return ``a * unit`` (each column of `a` times its `unit`), column by column: numpy
+    broadcasts a few columns one short row at a time, several times slower. Each element is the
+    same product.
+
+    >>> scale_columns(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([10.0, 0.5])).tolist()
+    [[10.0, 1.0], [30.0, 2.0]]
+    """
+    out = np.empty(a.shape, dtype=np.result_type(a, unit))
+    for j in range(a.shape[1]):
+        np.multiply(a[:, j], unit[j], out=out[:, j])
     return out
 
 
@@ -666,14 +883,21 @@ def row_sums(a: FloatArray, skip: int | None = None) -> FloatArray:
     return out
 
 
-def row_argmax(a: FloatArray) -> IntArray:
+def row_argmax(a: FloatArray, maxima: FloatArray | None = None) -> IntArray:
     """Return ``a.argmax(axis=1)`` (the first column of each row's largest value) for arrays
     without NaN, column by column (numpy's row-at-a-time reduction is slow for a few columns).
+    `maxima`, if given, receives each row's largest value (``a.max(axis=1)``).
 
     >>> row_argmax(np.array([[1.0, 3.0, 3.0], [-np.inf, -np.inf, -np.inf]])).tolist()
     [1, 0]
+    >>> best = np.empty(2)
+    >>> _ = row_argmax(np.array([[1.0, 3.0], [-np.inf, -2.0]]), best)
+    >>> best.tolist()
+    [3.0, -2.0]
     """
-    best = a[:, 0].copy()
+    best = a[:, 0].copy() if maxima is None else maxima
+    if maxima is not None:
+        best[:] = a[:, 0]
     out = np.zeros(a.shape[0], dtype=np.int64)
     for j in range(1, a.shape[1]):
         larger = a[:, j] > best
@@ -693,13 +917,26 @@ def _stable_order(keys: FloatArray) -> IntArray:
     >>> bool((_stable_order(keys) == np.argsort(keys, kind="stable")).all())
     True
     """
+    coarse = _coarse_order(keys)
+    if coarse is None:
+        order: IntArray = np.argsort(keys, kind="stable")
+        return order
+    out: IntArray = coarse[np.argsort(keys[coarse], kind="stable")]
+    return out
+
+
+def _coarse_order(keys: FloatArray) -> IntArray | None:
+    """Return a stable order of `keys` bucketed into 16 bits (a radix sort; keys in one bucket
+    stay in their order), or None when they have no finite range to bucket.
+
+    >>> _coarse_order(np.array([0.5, 0.0, 0.5, 0.0])).tolist()
+    [1, 3, 0, 2]
+    """
     if keys.size < 2:
         return np.zeros(keys.size, dtype=np.int64)
     low, high = float(keys.min()), float(keys.max())
     if not (math.isfinite(low) and math.isfinite(high)) or high == low:
-        order: IntArray = np.argsort(keys, kind="stable")
-        return order
+        return None
     buckets = ((keys - low) * (65_535.0 / (high - low))).astype(np.uint16)
-    coarse = np.argsort(buckets, kind="stable")
-    out: IntArray = coarse[np.argsort(keys[coarse], kind="stable")]
+    out: IntArray = np.argsort(buckets, kind="stable")
     return out

@@ -140,3 +140,32 @@ def test_sale_is_priced_after_the_keepers_waiting_sales_on_the_same_venue() -> N
     after = keeper._marginal_proceeds("ETH", np.array([10.0, 10.0]))
     np.testing.assert_allclose(after, [f(1010) - f(1000), f(1020) - f(1010)], rtol=1e-9)
     assert after[0] < alone[0]
+
+
+def test_a_quote_handed_out_again_reads_as_it_did_and_a_new_one_afresh() -> None:
+    """The executable part of a quote is the rows whose calls execute: for a quote of four
+    with the third reverting, positions [5, 6, 8], collateral [1, 2, 4], debt USD at $1 each
+    [10, 20, 40] and running totals [1, 3, 7], whether the same quote comes again (remembered)
+    or an equal new one (computed)."""
+    from types import SimpleNamespace
+
+    sim = Simulation(_scenario([_keeper("k")]), seed=2)
+    keeper = sim.context.agents["k"]
+
+    def quote() -> SimpleNamespace:
+        return SimpleNamespace(
+            executed=np.array([True, True, False, True]),
+            collateral_to_liquidator=np.array([1.0, 2.0, 3.0, 4.0]),
+            debt_repaid=np.array([10.0, 20.0, 30.0, 40.0]),
+        )
+
+    positions = np.array([5, 6, 7, 8])
+    first = quote()
+    for asked in (first, first, quote()):
+        got, received, repay_usd, sold = keeper._executable(asked, positions, "USDC")
+        assert got.tolist() == [5, 6, 8]
+        assert received.tolist() == [1.0, 2.0, 4.0]
+        assert repay_usd.tolist() == [10.0, 20.0, 40.0]  # USDC at its $1 feed
+        assert sold.tolist() == [1.0, 3.0, 7.0]
+    assert keeper._last_quote is not None
+    assert keeper._last_quote[0] is not first

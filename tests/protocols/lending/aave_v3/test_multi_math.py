@@ -23,7 +23,7 @@ from protosim.protocols.lending.aave_v3.math import (
     liquidate_account,
     user_account_data,
 )
-from protosim.protocols.lending.aave_v3.multibook import MultiBook
+from protosim.protocols.lending.aave_v3.multibook import MultiBook, put_rows, scale_columns
 from protosim.units import RAY
 
 USD = 10**8
@@ -522,3 +522,239 @@ def test_kept_valuation_never_outlives_a_change_to_the_book_or_the_prices() -> N
     after, at = book.valued(sub, cu, du)
     assert at is None
     np.testing.assert_array_equal(after.supplied, book.supplied[sub])
+
+
+def test_band_positions_spare_a_lookup_and_change_no_answer() -> None:
+    """`band_positions` gives the band and where its rows are in the near copy; `below_one`
+    given those positions finds the same accounts in the same order, and keeps the same
+    valuation, as when it looks the positions up itself."""
+    rng = np.random.default_rng(31)
+    n = 2_000
+    book = _screening_book(rng, n)
+    twin = _screening_book(np.random.default_rng(31), n)
+    cu0, du0 = np.array([2_000.0, 60_000.0, 2_400.0]), np.array([1.0, 1.0])
+    cu1, du1 = cu0 * np.array([0.8, 0.85, 0.8]), du0 * 1.01
+    for b in (book, twin):
+        b.reference(b.fast_health(None, cu0, du0), cu0, du0)
+    rows, at = book.band_positions(1.05)
+    assert at is not None
+    assert book._near is not None
+    np.testing.assert_array_equal(book._near.rows[at], rows)
+    np.testing.assert_array_equal(np.sort(rows), np.flatnonzero(twin.hf_ref[:n] < 1.05))
+    mine, hf_mine = book.below_one(rows, cu1, du1, positions=at)
+    theirs, hf_theirs = twin.below_one(rows, cu1, du1)
+    assert mine.size > 20
+    np.testing.assert_array_equal(mine, theirs)
+    np.testing.assert_array_equal(hf_mine, hf_theirs)
+    kept, _ = book.valued(mine, cu1, du1)
+    fresh = twin.valuation(mine, cu1, du1)
+    for name in ("supplied", "borrowed", "enabled", "collateral_usd", "debt_usd", "health"):
+        np.testing.assert_array_equal(getattr(kept, name), getattr(fresh, name))
+
+
+def test_take_fresh_returns_the_touched_rows_sorted_once_each() -> None:
+    """`take_fresh` is ``np.unique`` of every row touched since the last call, for a few rows
+    (sorted) and for many (the mask over the book), then empty."""
+    rng = np.random.default_rng(3)
+    book = _screening_book(rng, 2_000)
+    book.take_fresh()
+    for size in (1, 7, 40, 1_500):
+        touched = [rng.integers(0, 2_000, size).astype(np.int64) for _ in range(3)]
+        for rows in touched:
+            book.touch(rows)
+        np.testing.assert_array_equal(book.take_fresh(), np.unique(np.concatenate(touched)))
+        assert book.take_fresh().size == 0
+
+
+def test_valuation_pick_of_a_column_equals_the_column_of_the_rows() -> None:
+    """`Valuation.pick` of one column at some positions is that column of those rows."""
+    rng = np.random.default_rng(8)
+    book = _screening_book(rng, 200)
+    cu, du = np.array([2_000.0, 60_000.0, 2_400.0]), np.array([1.0, 1.0])
+    valued = book.valuation(np.arange(200, dtype=np.int64), cu, du)
+    at = np.array([5, 0, 199, 5, 42], dtype=np.intp)
+    for name, width in (("supplied", 3), ("borrowed", 2), ("enabled", 3)):
+        for column in range(width):
+            np.testing.assert_array_equal(
+                valued.pick(name, at, column), getattr(valued, name)[:, column][at]
+            )
+
+
+def _liquidate_accounts_reference(
+    c: np.ndarray,
+    d: np.ndarray,
+    pc: float,
+    pd: float,
+    other: np.ndarray,
+    total: np.ndarray,
+    hf: np.ndarray,
+    enabled: np.ndarray,
+    lb: np.ndarray,
+    fee_share: float,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    # The v3.3 rules as one expression per quantity (the kernel evaluates them in place).
+    executed = (hf < 1.0) & (c > 0.0) & enabled & (d > 0.0)
+    half_total = 0.5 * total
+    capped = (c * pc >= 2_000.0) & (d * pd >= 2_000.0) & (hf > 0.95) & (d * pd > half_total)
+    offered = np.minimum(np.inf, np.where(capped, half_total / pd, d))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        max_collateral = offered * pd / pc * lb
+        limited = max_collateral > c
+        seized = np.where(limited, c, max_collateral)
+        repaid = np.where(limited, c * pc / pd / lb, offered)
+    fee = (seized - seized / lb) * fee_share
+    partial = (repaid < d) & (seized < c)
+    enough = ((d - repaid) * pd >= 1_000.0) & ((c - seized) * pc >= 1_000.0)
+    executed &= ~partial | enough
+    gone = executed & (seized >= c) & (other <= 0.0)
+    out = {
+        "debt_repaid": np.where(executed, repaid, 0.0),
+        "collateral_seized": np.where(executed, seized, 0.0),
+        "collateral_to_liquidator": np.where(executed, seized - fee, 0.0),
+        "protocol_fee": np.where(executed, fee, 0.0),
+        "deficit": np.where(executed, np.where(gone, d - repaid, 0.0), 0.0),
+        "bad_debt": np.zeros_like(c),
+        "executed": executed,
+    }
+    return out, gone
+
+
+def test_liquidate_accounts_equals_the_rules_written_as_expressions() -> None:
+    """The in-place evaluation in `kernels.liquidate_accounts` gives, bit for bit, the v3.3
+    rules written one expression per quantity, with calls that revert (HF >= 1, no collateral
+    or debt, disabled collateral, dust) among them."""
+    rng = np.random.default_rng(17)
+    k = 4_000
+    c = rng.uniform(0.0, 5.0, k) * (rng.random(k) < 0.95)
+    d = rng.uniform(0.0, 8_000.0, k) * (rng.random(k) < 0.95)
+    other = rng.uniform(0.0, 3_000.0, k) * (rng.random(k) < 0.5)
+    total = d * rng.uniform(1.0, 2.5, k)
+    hf = rng.uniform(0.5, 1.05, k)
+    enabled = rng.random(k) < 0.95
+    lb = rng.choice([1.05, 1.075, 1.1], k)
+    batch, gone = kernels.liquidate_accounts(
+        c,
+        d,
+        1_900.0,
+        1.0002,
+        other_collateral_usd=other,
+        total_debt_usd=total,
+        health=hf,
+        collateral_enabled=enabled,
+        liquidation_bonus=lb,
+        protocol_fee=0.1,
+        rules="v3.3",
+    )
+    expected, expected_gone = _liquidate_accounts_reference(
+        c, d, 1_900.0, 1.0002, other, total, hf, enabled, lb, 0.1
+    )
+    assert 0 < int(batch.executed.sum()) < k
+    assert gone.any()
+    for name, values in expected.items():
+        np.testing.assert_array_equal(getattr(batch, name), values, err_msg=name)
+    np.testing.assert_array_equal(gone, expected_gone)
+
+
+def test_pair_preference_ranks_like_stable_argsorts() -> None:
+    """`_pair_preference` orders each account's pairs as stable descending argsorts of the
+    collateral score and the debt value do (ties to the earlier column, -1 for a reserve not
+    held), for books of several shapes with many ties."""
+    from protosim.protocols.lending.keeper import LendingKeeper as Keeper
+
+    rng = np.random.default_rng(2)
+    for c, d in ((3, 2), (1, 1), (4, 3), (2, 1)):
+        coll = rng.choice([0.0, 1.0, 2.0, 5.0], (3_000, c))
+        debt = rng.choice([0.0, 1.0, 3.0], (3_000, d))
+        score = np.where(coll > 0, coll, -np.inf)
+        c_order = np.argsort(-score, axis=1, kind="stable")
+        d_order = np.argsort(-debt, axis=1, kind="stable")
+        c_held = np.take_along_axis(coll, c_order, axis=1) > 0
+        d_held = np.take_along_axis(debt, d_order, axis=1) > 0
+        keys = (c_order[:, :, None] * d + d_order[:, None, :]).reshape(3_000, -1)
+        held = (c_held[:, :, None] & d_held[:, None, :]).reshape(3_000, -1)
+        np.testing.assert_array_equal(
+            Keeper._pair_preference(score, coll, debt), np.where(held, keys, -1)
+        )
+
+
+def test_kept_valuation_outlives_changes_to_other_rows_only() -> None:
+    """After a liquidation-like write to some kept rows (`changed`), the kept valuation still
+    answers for the other kept rows, equal to a fresh valuation of them, and the written rows
+    are valued anew; a later risk check's valuation replaces it (the earlier one's rows that
+    are not in the new one are valued anew)."""
+    rng = np.random.default_rng(41)
+    book = _screening_book(rng, 300)
+    cu, du = np.array([2_000.0, 60_000.0, 2_400.0]), np.array([1.0, 1.0])
+    found, _ = book.below_one(None, cu, du)
+    assert found.size > 20
+    written, others = found[::4].copy(), np.setdiff1d(found, found[::4])
+    book.supplied[written, 0] *= 0.5
+    book.changed(written)
+    kept, at = book.valued(others, cu, du)
+    assert at is not None  # served from the kept arrays
+    fresh = book.valuation(others, cu, du)
+    for name in ("supplied", "borrowed", "collateral_usd", "debt_usd", "health"):
+        np.testing.assert_array_equal(kept.pick(name, at), getattr(fresh, name))
+    anew, at_anew = book.valued(written, cu, du)
+    assert at_anew is None
+    np.testing.assert_array_equal(anew.supplied, book.supplied[written])
+    assert book.valued(found, cu, du)[1] is None  # not whole any more
+    # A new check keeps its own rows: the earlier slots no longer count.
+    book.below_one(others[:5], cu, du)
+    assert book.valued(others[5:10], cu, du)[1] is None
+    assert book.valued(others[:3], cu, du)[1] is not None
+
+
+def test_changed_equals_refresh_then_touch_and_keeps_the_near_copy_in_step() -> None:
+    """`changed` leaves the book, its near copy (balances, thresholds, reference HF) and every
+    answer as `refresh` then `touch` do, also for a row whose collateral bits changed (its
+    thresholds in the copy follow)."""
+    rng = np.random.default_rng(43)
+    n = 2_000
+    book = _screening_book(rng, n)
+    twin = _screening_book(np.random.default_rng(43), n)
+    cu0, du0 = np.array([2_000.0, 60_000.0, 2_400.0]), np.array([1.0, 1.0])
+    cu1, du1 = cu0 * np.array([0.8, 0.85, 0.8]), du0 * 1.01
+    for b in (book, twin):
+        b.reference(b.fast_health(None, cu0, du0), cu0, du0)
+        b.band(1.05)
+    assert book._near is not None
+    assert twin._near is not None
+    rows = book._near.rows[::5].copy()
+    for b in (book, twin):
+        b.supplied[rows] *= 0.7
+        b.enabled[rows[:3]] = 1  # only column A counts now
+    book.changed(rows)
+    twin.refresh(rows)
+    twin.touch(rows)
+    np.testing.assert_array_equal(book.weighted[:n], twin.weighted[:n])
+    np.testing.assert_array_equal(book.hf_ref[:n], twin.hf_ref[:n])
+    near = book._near
+    assert near is not None
+    assert near.columns.lt is not None
+    np.testing.assert_array_equal(near.columns.lt, book._thresholds(book._columns(), near.rows))
+    band = book.band(1.05)
+    for name in ("supplied", "borrowed", "collateral_usd", "debt_usd", "health"):
+        np.testing.assert_array_equal(
+            getattr(book.valuation(band, cu1, du1), name),
+            getattr(twin.valuation(band, cu1, du1), name),
+        )
+    np.testing.assert_array_equal(book.take_fresh(), twin.take_fresh())
+
+
+def test_put_rows_and_scale_columns_equal_numpy_indexing_and_broadcasting() -> None:
+    """`put_rows` is ``a[at] = values`` (repeated rows: the last wins) and `scale_columns` is
+    ``a * unit``, element for element."""
+    rng = np.random.default_rng(47)
+    a = rng.random((50, 3))
+    b = a.copy()
+    at = np.array([7, 3, 7, 49, 0])
+    values = rng.random((5, 3))
+    put_rows(a, at, values)
+    b[at] = values
+    np.testing.assert_array_equal(a, b)
+    flags = np.zeros(10, dtype=np.uint8)
+    put_rows(flags, np.array([2, 5]), np.array([1, 3], dtype=np.uint8))
+    assert flags.tolist() == [0, 0, 1, 0, 0, 3, 0, 0, 0, 0]
+    unit = np.array([2_000.0, 1e-7, 3.3])
+    np.testing.assert_array_equal(scale_columns(a, unit), a * unit)
