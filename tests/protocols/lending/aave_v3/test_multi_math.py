@@ -524,18 +524,33 @@ def test_kept_valuation_never_outlives_a_change_to_the_book_or_the_prices() -> N
     np.testing.assert_array_equal(after.supplied, book.supplied[sub])
 
 
+_UNITS = (
+    np.array([2_000.0, 60_000.0, 2_400.0]),
+    np.array([1.0, 1.0]),
+    np.array([2_000.0, 60_000.0, 2_400.0]) * np.array([0.8, 0.85, 0.8]),
+    np.array([1.0, 1.0]) * 1.01,
+)
+"""Units at the reference, then after a fall of the collateral and a rise of the debt."""
+
+
+def _referenced_twins(seed: int, n: int = 2_000) -> tuple[MultiBook, MultiBook]:
+    """Two screening books of the same draws, each referenced at the first units."""
+    books = (
+        _screening_book(np.random.default_rng(seed), n),
+        _screening_book(np.random.default_rng(seed), n),
+    )
+    for b in books:
+        b.reference(b.fast_health(None, _UNITS[0], _UNITS[1]), _UNITS[0], _UNITS[1])
+    return books
+
+
 def test_band_positions_spare_a_lookup_and_change_no_answer() -> None:
     """`band_positions` gives the band and where its rows are in the near copy; `below_one`
     given those positions finds the same accounts in the same order, and keeps the same
     valuation, as when it looks the positions up itself."""
-    rng = np.random.default_rng(31)
     n = 2_000
-    book = _screening_book(rng, n)
-    twin = _screening_book(np.random.default_rng(31), n)
-    cu0, du0 = np.array([2_000.0, 60_000.0, 2_400.0]), np.array([1.0, 1.0])
-    cu1, du1 = cu0 * np.array([0.8, 0.85, 0.8]), du0 * 1.01
-    for b in (book, twin):
-        b.reference(b.fast_health(None, cu0, du0), cu0, du0)
+    book, twin = _referenced_twins(31, n)
+    cu1, du1 = _UNITS[2:]
     rows, at = book.band_positions(1.05)
     assert at is not None
     assert book._near is not None
@@ -709,14 +724,10 @@ def test_changed_equals_refresh_then_touch_and_keeps_the_near_copy_in_step() -> 
     """`changed` leaves the book, its near copy (balances, thresholds, reference HF) and every
     answer as `refresh` then `touch` do, also for a row whose collateral bits changed (its
     thresholds in the copy follow)."""
-    rng = np.random.default_rng(43)
     n = 2_000
-    book = _screening_book(rng, n)
-    twin = _screening_book(np.random.default_rng(43), n)
-    cu0, du0 = np.array([2_000.0, 60_000.0, 2_400.0]), np.array([1.0, 1.0])
-    cu1, du1 = cu0 * np.array([0.8, 0.85, 0.8]), du0 * 1.01
+    book, twin = _referenced_twins(43, n)
+    cu1, du1 = _UNITS[2:]
     for b in (book, twin):
-        b.reference(b.fast_health(None, cu0, du0), cu0, du0)
         b.band(1.05)
     assert book._near is not None
     assert twin._near is not None
