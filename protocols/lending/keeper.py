@@ -38,6 +38,10 @@ _total = np.add.reduce
 small arrays several times per transaction."""
 
 
+_REPEATED_QUOTE_MAX_ROWS = 8_192
+"""Largest quote an Aave venue hands out again (its ``_MEMO_MAX_ROWS``)."""
+
+
 class KeeperParams(BaseModel):
     """Parameters of a lending liquidation keeper (defaults: mechanics §11.1)."""
 
@@ -469,7 +473,11 @@ class LendingKeeper:
         sold = np.add.accumulate(received)
         for array in (repay_usd, sold):
             array.flags.writeable = False
-        self._last_quote = (quote, all_ok, received, repay_usd, sold)
+        # Only a quote the venue may hand out again is worth keeping: it remembers those of up
+        # to `_REPEATED_QUOTE_MAX_ROWS` positions, and a crash's backlog of hundreds of
+        # thousands would otherwise be held between blocks.
+        small = quote.executed.size <= _REPEATED_QUOTE_MAX_ROWS
+        self._last_quote = (quote, all_ok, received, repay_usd, sold) if small else None
         return positions, received, repay_usd, sold
 
     def _marginal_proceeds(

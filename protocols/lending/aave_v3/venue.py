@@ -896,7 +896,8 @@ class AaveV3Market:
 
 
 _MEMO_MAX_ROWS = 8_192
-"""Largest pair-book quote kept to answer the same question again (`_quote_pair`)."""
+"""Largest pair-book quote kept to answer the same question again (`_quote_pair`; the
+keeper's ``_REPEATED_QUOTE_MAX_ROWS`` is the same number)."""
 
 
 @dataclass(frozen=True, slots=True)
