@@ -346,12 +346,8 @@ class EventLog:
         }
         for name, codes, dtype in table.payload_storage:
             value = columns[name]
-            if codes is None:
-                # A number column (most are), as `_as_column` stores it, inline.
-                arr = np.asarray(value, dtype=dtype)
-                if arr.ndim and arr.shape != shape:
-                    _as_column(kind, name, value, dtype, shape)  # raises, naming the field
-                chunk[name] = arr
+            if codes is None:  # a number column (most are)
+                chunk[name] = _as_column(kind, name, value, dtype, shape)
             elif isinstance(value, str):
                 code = codes.get(value)
                 chunk[name] = np.asarray(

@@ -518,8 +518,9 @@ class MultiMarket:
         book.supplied[done, ci] = new_supplied
         book.borrowed[done, di] = new_borrowed
         # The liquidator takes the underlying; the fee stays as the treasury's aTokens.
-        c_state.scaled_supply -= float(to_liquidator.sum()) / c_state.liquidity_index
-        c_state.virtual_balance -= float(to_liquidator.sum())
+        taken = float(to_liquidator.sum())
+        c_state.scaled_supply -= taken / c_state.liquidity_index
+        c_state.virtual_balance -= taken
         d_state.scaled_debt = max(
             d_state.scaled_debt - float((repaid + deficit).sum()) / d_state.borrow_index, 0.0
         )

@@ -515,17 +515,19 @@ class AaveV3Market:
         # The answer's arrays are read-only, as it may be handed out again. With no `update`
         # of the book since, the balances are those of the quote without reading them.
         last = self._last_quote.get(book_index)
-        if (
-            last is not None
-            and last.book_version == book.version
+        again = (
+            last
+            if last is not None
             and last.priced_as(p_c, p_d, terms)
             and _same(last.positions, positions)
-        ):
-            return last.batch
+            else None
+        )
+        if again is not None and again.book_version == book.version:
+            return again.batch
         c = book.collateral[positions]
         d = book.debt[positions]
-        if last is not None and last.answers(positions, c, d, p_c, p_d, terms):
-            return last.batch
+        if again is not None and again.holds(c, d):
+            return again.batch
         batch = kernels.liquidate_max_pair(c, d, p_c, p_d, terms)
         rows = self._quote_rows.get(book_index)
         if rows is not None and last is not None:
@@ -566,9 +568,7 @@ class AaveV3Market:
         # With no `update` of the book since the quote, its balances are these.
         book = self.books[book_index]
         assert isinstance(book, PairBook)
-        if book.version != last.book_version and not (
-            _same(last.collateral[rows], c) and _same(last.debt[rows], d)
-        ):
+        if book.version != last.book_version and not last.holds(c, d, rows):
             return None
         return last.batch.take(rows)
 
@@ -916,26 +916,21 @@ class _PairQuote:
     book_version: int
     """The book's `PairBook.version` when the balances were read."""
 
-    def answers(
+    def holds(
         self,
-        positions: NDArray[np.int64],
         collateral: NDArray[np.float64],
         debt: NDArray[np.float64],
-        collateral_price: float,
-        debt_price: float,
-        terms: kernels.PairTerms,
+        rows: NDArray[np.int32] | None = None,
     ) -> bool:
-        """Return whether the kernel's answer to these inputs is this quote's.
+        """Return whether the balances this quote read (at its `rows`; all if None) are
+        `collateral` and `debt`.
 
         Equal balances may differ in the sign of a zero, which changes no output (such a row
-        cannot execute: its outputs are zeros); a zero price could, so it never matches.
+        cannot execute: its outputs are zeros).
         """
-        return (
-            self.priced_as(collateral_price, debt_price, terms)
-            and _same(self.positions, positions)
-            and _same(self.collateral, collateral)
-            and _same(self.debt, debt)
-        )
+        if rows is None:
+            return _same(self.collateral, collateral) and _same(self.debt, debt)
+        return _same(self.collateral[rows], collateral) and _same(self.debt[rows], debt)
 
     def priced_as(
         self, collateral_price: float, debt_price: float, terms: kernels.PairTerms
