@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-__all__ = ["refuse_fixed", "refuse_new_keys"]
+__all__ = ["refuse_fixed", "refuse_fixed_entries", "refuse_new_keys"]
 
 
 def refuse_fixed(
@@ -51,3 +51,21 @@ def refuse_new_keys(
     """
     if set(old) != set(new):
         raise KeyError(f"{key}: cannot add or remove {what} in a running {running}")
+
+
+def refuse_fixed_entries(
+    old: Mapping[str, BaseModel],
+    new: Mapping[str, BaseModel],
+    changeable: Collection[str],
+    *,
+    key: str,
+    what: str,
+    running: str = "market",
+) -> None:
+    """Raise KeyError if `new` adds or removes an entry of `old` (`refuse_new_keys`) or
+    changes a field of one that is not in `changeable` (`refuse_fixed` at ``<key>.<entry>.``):
+    a Comptroller's markets, a Comet's assets, Maker's ilks.
+    """
+    refuse_new_keys(old, new, key, what, running)
+    for name, before in old.items():
+        refuse_fixed(before, new[name], changeable, at=f"{key}.{name}.", running=running)

@@ -51,7 +51,7 @@ from protosim.protocols.lending.compound_v2.params import (
     PopulationParams,
 )
 from protosim.protocols.lending.events import ReservesChanged
-from protosim.protocols.lending.governance import refuse_fixed, refuse_new_keys
+from protosim.protocols.lending.governance import refuse_fixed, refuse_fixed_entries
 from protosim.scenario import ComponentSpec
 
 if TYPE_CHECKING:
@@ -314,9 +314,9 @@ class CompoundV2Market:
         """
         old = self.params
         refuse_fixed(old, params, _CHANGEABLE)
-        refuse_new_keys(old.markets, params.markets, "markets", "a market")
-        for asset, before in old.markets.items():
-            refuse_fixed(before, params.markets[asset], _MARKET_CHANGEABLE, at=f"markets.{asset}.")
+        refuse_fixed_entries(
+            old.markets, params.markets, _MARKET_CHANGEABLE, key="markets", what="a market"
+        )
 
     def change_parameters(self, params: CompoundV2Params, *, cause: int) -> None:
         """Take `params` from now on (see `check_parameters`); the next block's shortfall

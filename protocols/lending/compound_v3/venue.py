@@ -48,7 +48,7 @@ from protosim.protocols.lending.events import (
     AuctionStarted,
     ReservesChanged,
 )
-from protosim.protocols.lending.governance import refuse_fixed, refuse_new_keys
+from protosim.protocols.lending.governance import refuse_fixed, refuse_fixed_entries
 from protosim.scenario import ComponentSpec
 
 if TYPE_CHECKING:
@@ -165,9 +165,9 @@ class CometMarket:
         """
         old = self.params
         refuse_fixed(old, params, _CHANGEABLE)
-        refuse_new_keys(old.assets, params.assets, "assets", "a collateral")
-        for asset, before in old.assets.items():
-            refuse_fixed(before, params.assets[asset], _ASSET_CHANGEABLE, at=f"assets.{asset}.")
+        refuse_fixed_entries(
+            old.assets, params.assets, _ASSET_CHANGEABLE, key="assets", what="a collateral"
+        )
 
     def change_parameters(self, params: CometParams, *, cause: int) -> None:
         """Take `params` from now on (see `check_parameters`); the next block's check looks at

@@ -47,7 +47,7 @@ from protosim.protocols.lending.events import (
     AuctionStarted,
     ReservesChanged,
 )
-from protosim.protocols.lending.governance import refuse_fixed, refuse_new_keys
+from protosim.protocols.lending.governance import refuse_fixed, refuse_fixed_entries
 from protosim.protocols.lending.maker.auctions import (
     Asset,
     Clipper,
@@ -420,11 +420,9 @@ class MakerVenue:
         """
         old = self.params
         refuse_fixed(old, params, _CHANGEABLE, running="system")
-        refuse_new_keys(old.ilks, params.ilks, "ilks", "an ilk", "system")
-        for ilk, before in old.ilks.items():
-            refuse_fixed(
-                before, params.ilks[ilk], _ILK_CHANGEABLE, at=f"ilks.{ilk}.", running="system"
-            )
+        refuse_fixed_entries(
+            old.ilks, params.ilks, _ILK_CHANGEABLE, key="ilks", what="an ilk", running="system"
+        )
         if old.vow.surplus_dai != params.vow.surplus_dai:
             raise KeyError("vow.surplus_dai: the Vow's surplus is a balance, not a parameter")
 
