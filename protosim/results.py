@@ -127,7 +127,10 @@ class RunResult:
         accounts = self.log.column(LiquidationExecuted, "account")
         if accounts.size == 0:
             return 0
-        return int(np.unique(accounts * len(names) + venues).size)
+        # Sorted keys, counting where they change: np.unique hashes first, several times slower
+        # on a crash's millions of liquidations.
+        keys = np.sort(accounts * len(names) + venues)
+        return 1 + int(np.count_nonzero(keys[1:] != keys[:-1]))
 
     def summary(self) -> dict[str, Any]:
         """Return the headline figures of the run as a flat dict (JSON-ready)."""
