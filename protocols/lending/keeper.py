@@ -150,13 +150,17 @@ def _descending_rank(a: NDArray[np.float64]) -> NDArray[np.int64]:
     [[1, 0, 2], [1, 2, 0]]
     """
     k, n = a.shape
-    rank = np.zeros((k, n), dtype=np.int64)
+    # Column by column in contiguous copies (strided columns of a few are slow to read), the
+    # answer the transpose of that.
+    columns = np.ascontiguousarray(a.T)
+    rank = np.zeros((n, k), dtype=np.int64)
     for j in range(n):
         for i in range(n):
             if i != j:
                 # Column i goes before j if larger, or equal and earlier.
-                rank[:, j] += a[:, i] >= a[:, j] if i < j else a[:, i] > a[:, j]
-    return rank
+                rank[j] += columns[i] >= columns[j] if i < j else columns[i] > columns[j]
+    out: NDArray[np.int64] = rank.T
+    return out
 
 
 class LendingKeeper:
@@ -282,26 +286,44 @@ class LendingKeeper:
         held = (best_score > -np.inf) & (best_debt > 0)
         pending, keys = rows[held], keys[held]
         spent = 0.0
+        pairs = len(c_assets) * len(d_assets)
+        # The whole order of preference of the accounts first offered again (`ranked`, in
+        # row order; later offers are a few of them).
         preference: NDArray[np.int64] | None = None
-        for rank in range(len(c_assets) * len(d_assets)):
+        ranked = rows[:0]
+        for rank in range(pairs):
             if rank:
                 if preference is None:
-                    preference = np.full((positions.size, len(c_assets) * len(d_assets)), -1)
-                    preference[pending] = self._pair_preference(
+                    ranked = pending
+                    preference = self._pair_preference(
                         score[pending], coll_usd[pending], debt_usd[pending]
                     )
-                keys = preference[pending, rank]
+                at = np.searchsorted(ranked, pending)
+                keys = np.take(preference.reshape(-1), at * pairs + rank)
                 held = keys >= 0
                 pending, keys = pending[held], keys[held]
             reverted = []
             # Pairs in key order (a count per pair, not a sort of the positions).
             counts = np.bincount(keys)
-            for key in np.flatnonzero(counts):
+            present = np.flatnonzero(counts)
+            # Several pairs: the members of each in one stable sort by pair (a radix sort of
+            # the small keys), each group a slice of it in the order it came.
+            grouped = (
+                None
+                if present.size < 2
+                else np.take(pending, np.argsort(keys.astype(np.uint16), kind="stable"))
+            )
+            ends = np.cumsum(counts)
+            for key in present:
                 if budget - spent <= 0:
                     return spent
                 # Order within a group is the venue's (most underwater first). Often every
                 # account prefers one pair: then the group is all of them, as they came.
-                members = pending if counts[key] == keys.size else pending[keys == key]
+                members = (
+                    pending
+                    if grouped is None
+                    else grouped[int(ends[key] - counts[key]) : int(ends[key])]
+                )
                 group = positions if members.size == positions.size else positions[members]
                 pair = (c_assets[int(key) // len(d_assets)], d_assets[int(key) % len(d_assets)])
                 committed, executable = self._consider(

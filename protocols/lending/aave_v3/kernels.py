@@ -350,7 +350,10 @@ def _seize(
     """
     # Each expression is evaluated in place in fresh arrays: the same operations in the same
     # order (the same values), without a temporary per operation.
-    shape = np.broadcast_shapes(*(np.shape(v) for v in (offered, c, pc, pd, lb)))
+    shape = np.shape(c)
+    if np.shape(offered) != shape or np.shape(lb) != shape or np.ndim(pc) or np.ndim(pd):
+        # Not a venue's batch (per-account arrays of one shape, one price per side).
+        shape = np.broadcast_shapes(*(np.shape(v) for v in (offered, c, pc, pd, lb)))
     with np.errstate(divide="ignore", invalid="ignore"):
         seized = np.multiply(offered, pd, out=np.empty(shape))  # the collateral it buys
         seized /= pc
@@ -885,22 +888,33 @@ def liquidate_accounts(
         # where(capped, half_total / pd, d), in place.
         max_debt = np.divide(half_total, pd, out=half_total)
         np.copyto(max_debt, d, where=~capped)
-    seized, repaid, fee = _seize(
-        np.minimum(to_cover, max_debt), c, d, pc, pd, lb, fee_share, rules, executed
+    # The maximum (the default offer of every debt) is min(inf, max_debt): max_debt itself.
+    offered = (
+        max_debt
+        if to_cover.ndim == 0 and float(to_cover) == math.inf
+        else np.minimum(to_cover, max_debt)
     )
+    seized, repaid, fee = _seize(offered, c, d, pc, pd, lb, fee_share, rules, executed)
     no_collateral_left = executed & (seized >= c) & (other <= 0.0)
     # Zero wherever the call reverts already (no collateral left implies executed): no mask.
-    left_unbacked = np.where(no_collateral_left, d - repaid, 0.0)
-    zero = np.zeros_like(left_unbacked)
+    # Usually every account keeps other collateral: then both are zeros, without a pass.
+    shape = np.shape(seized)
+    left_unbacked = (
+        np.where(no_collateral_left, d - repaid, 0.0)
+        if no_collateral_left.any()
+        else np.zeros(shape)
+    )
+    zero = np.zeros(shape)
     deficit = left_unbacked if rules is LiquidationRules.V3_3 else zero
     bad_debt = zero if rules is LiquidationRules.V3_3 else left_unbacked
-    to_liquidator = np.subtract(seized, fee, out=np.empty(np.shape(seized)))
-    reverts = ~executed
+    to_liquidator = np.subtract(seized, fee, out=np.empty(shape))
+    reverts = None if executed.all() else ~executed
 
     def _mask(values: FloatArray) -> FloatArray:
         # `values` are this call's own arrays: zeroed in place where the call reverts (when
-        # none does, that leaves every value unchanged without a copy).
-        np.copyto(values, 0.0, where=reverts)
+        # none does, every value stays as it is).
+        if reverts is not None:
+            np.copyto(values, 0.0, where=reverts)
         return values
 
     batch = LiquidationBatch(

@@ -40,7 +40,7 @@ from numpy.typing import NDArray
 from protosim.protocols.lending.aave_v3 import kernels
 from protosim.protocols.lending.aave_v3.errors import AaveReverted
 from protosim.protocols.lending.aave_v3.events import AccountOpened, Borrowed, Supplied
-from protosim.protocols.lending.aave_v3.multibook import MultiBook
+from protosim.protocols.lending.aave_v3.multibook import MultiBook, Valuation
 from protosim.protocols.lending.aave_v3.params import (
     AaveV3Params,
     MultiPopulationParams,
@@ -80,16 +80,34 @@ class ReserveState:
     """Tokens the reserve holds (``virtualUnderlyingBalance``); infinite without a strategy."""
     isolation_debt_cents: int = 0
     """``isolationModeTotalDebt`` of an isolated collateral, USD cents of debt tokens."""
+    _last_indexes: tuple[tuple[float | bool, ...], tuple[float, float]] | None = field(
+        default=None, repr=False, compare=False
+    )
+    """The last `indexes` asked for and what it was computed from (every valuation of an
+    instant asks again, usually of an unchanged state)."""
 
     def indexes(self, now: float) -> tuple[float, float]:
         """Return the liquidity and borrow index at `now` without updating the state."""
         dt = now - self.updated_at
         if dt <= 0 or self.strategy is None:
             return self.liquidity_index, self.borrow_index
+        owes = self.scaled_debt > 0
+        inputs = (
+            dt,
+            self.liquidity_index,
+            self.liquidity_rate,
+            self.borrow_index,
+            self.borrow_rate,
+            owes,
+        )
+        last = self._last_indexes
+        if last is not None and last[0] == inputs:
+            return last[1]
         li = self.liquidity_index * (1.0 + self.liquidity_rate * dt / SECONDS_PER_YEAR)
         bi = self.borrow_index
-        if self.scaled_debt > 0:
+        if owes:
             bi *= float(kernels.compounded_interest(self.borrow_rate, dt))
+        self._last_indexes = (inputs, (li, bi))
         return li, bi
 
     def update(self, now: float) -> None:
@@ -412,6 +430,16 @@ class MultiMarket:
         """Return what liquidating `rows` on (collateral, debt) with the maximum debt would do
         now, which calls leave no collateral, and the accounts' health factors.
         """
+        return self._quote(rows, collateral, debt)[:3]
+
+    def _quote(
+        self, rows: IntArray, collateral: str, debt: str
+    ) -> tuple[
+        kernels.LiquidationBatch, NDArray[np.bool_], FloatArray, Valuation, NDArray[np.intp] | None
+    ]:
+        """`quote`, and the `Valuation` it read with the positions of `rows` there (see
+        `MultiBook.valued`).
+        """
         book = self.book
         if collateral not in book.collateral_assets or debt not in book.debt_assets:
             raise ValueError(
@@ -428,20 +456,23 @@ class MultiMarket:
         health: FloatArray = valued.pick("health", at)
         li_c = cu[ci] / pc[ci]
         bi_d = du[di] / pd[di]
+        # The collateral-side fields' column `ci` and the debt-side ones' `di` at `at`.
+        collateral_at = valued.columns_at(at, ci, "supplied", "enabled")
+        debt_at = valued.columns_at(at, di, "borrowed")
         batch, burned = kernels.liquidate_accounts(
-            valued.pick("supplied", at, ci) * li_c,
-            valued.pick("borrowed", at, di) * bi_d,
+            collateral_at[0] * li_c,
+            debt_at[0] * bi_d,
             pc[ci],
             pd[di],
             other_collateral_usd=valued.other_collateral_usd(at, ci),
             total_debt_usd=valued.pick("total_debt_usd", at),
             health=health,
-            collateral_enabled=valued.pick("enabled", at, ci),
+            collateral_enabled=collateral_at[1],
             liquidation_bonus=np.take(self.bonus_table[:, ci], valued.pick("emode", at)),
             protocol_fee=self._fee[ci],
             rules=self.params.rules,
         )
-        return batch, burned, health
+        return batch, burned, health, valued, at
 
     def liquidate(
         self,
@@ -462,7 +493,7 @@ class MultiMarket:
         book = self.book
         for asset in {collateral, debt}:
             self.reserves[asset].update(now)
-        batch, burned, hf = self.quote(rows, collateral, debt)
+        batch, burned, hf, valued, at = self._quote(rows, collateral, debt)
         ok = batch.executed.copy()
         if allowed is not None:
             ok &= venue.guard.sentinel_allows(hf)
@@ -498,9 +529,13 @@ class MultiMarket:
             health=hf[ok],
             cause=causes,
         )
-        # Each balance read once (indexing the 2-D arrays by row and column is slow).
-        held_c = book.supplied[done, ci]
-        held_d = book.borrowed[done, di]
+        # The executed rows' balances as the quote read them (the book's: nothing changed
+        # them since), from its small arrays rather than the whole book's.
+        picked = np.flatnonzero(ok) if at is None else at[ok]
+        supplied = np.take(valued.supplied, picked, axis=0)
+        borrowed = np.take(valued.borrowed, picked, axis=0)
+        held_c = supplied[:, ci]
+        held_d = borrowed[:, di]
         new_supplied = held_c - seized / c_state.liquidity_index
         new_borrowed = held_d - (repaid + deficit) / d_state.borrow_index
         # Float rounding must not leave a negative dust balance; a seizure of the whole balance
@@ -517,6 +552,8 @@ class MultiMarket:
         )
         book.supplied[done, ci] = new_supplied
         book.borrowed[done, di] = new_borrowed
+        supplied[:, ci] = new_supplied
+        borrowed[:, di] = new_borrowed
         # The liquidator takes the underlying; the fee stays as the treasury's aTokens.
         taken = float(to_liquidator.sum())
         c_state.scaled_supply -= taken / c_state.liquidity_index
@@ -560,7 +597,10 @@ class MultiMarket:
                 else:
                     venue.totals["residual_bad_debt_usd"] += usd
         # Their threshold-weighted balances and reference HF, once every balance is final.
-        book.changed(done)
+        if gone.size:
+            book.changed(done)  # other debts were burned too: read every balance again
+        else:
+            book.rebalanced(done, supplied, borrowed)
         self.flagged()[done] = False
         t = venue.totals
         t["liquidations"] += done.size

@@ -53,6 +53,7 @@ __all__ = [
     "matvec",
     "put_rows",
     "row_argmax",
+    "row_dot",
     "row_sums",
     "scale_columns",
 ]
@@ -106,21 +107,60 @@ class Valuation:
         values: NDArray[Any] = getattr(self, name)
         if column is not None:
             if at is not None:
-                # Indexing the 2-D array reads only those rows (`take` of a column view copies
-                # the whole column first).
-                picked: NDArray[Any] = values[at, column]
-                return picked
+                return _take_column(values, at, column)
             return values[:, column]
         if at is None:
             return values
         return np.take(values, at, axis=0)
+
+    def columns_at(
+        self, at: NDArray[np.intp] | None, column: int, *names: str
+    ) -> list[NDArray[Any]]:
+        """Return `column` of each field in `names` (of one width) at positions `at` (all if
+        None), as `pick` does, with the positions' offsets in the flat arrays computed once.
+        """
+        if at is None:
+            return [getattr(self, name)[:, column] for name in names]
+        width = getattr(self, names[0]).shape[1]
+        flat_at = at * width
+        return [_take_column(getattr(self, name), at, column, flat_at) for name in names]
 
     def other_collateral_usd(self, at: NDArray[np.intp] | None, column: int) -> FloatArray:
         """Return the USD of the collateral that counts besides `column` of the accounts at
         positions `at` (all if None), summed without the column, so that "no other
         collateral" is exactly zero.
         """
-        return row_sums(self.pick("collateral_usd", at), skip=column)
+        if at is None:
+            return row_sums(self.collateral_usd, skip=column)
+        # Each other column read at those rows, then added left to right as `row_sums` does.
+        others = [j for j in range(self.collateral_usd.shape[1]) if j != column]
+        if not others:
+            return np.zeros(at.size)
+        flat_at = at * self.collateral_usd.shape[1]
+        out = _take_column(self.collateral_usd, at, others[0], flat_at)
+        for j in others[1:]:
+            out += _take_column(self.collateral_usd, at, j, flat_at)
+        return out
+
+
+def _take_column(
+    values: NDArray[Any],
+    at: NDArray[np.intp],
+    column: int,
+    flat_at: NDArray[np.intp] | None = None,
+) -> NDArray[Any]:
+    """Return ``values[at, column]``: from a C-contiguous `values` by `numpy.take` of the flat
+    positions `flat_at` (``at`` times the row width, computed if None) in the flat array from
+    `column` on (faster than indexing the 2-D array; `take` of a column view would copy the
+    whole column first).
+    """
+    if values.flags.c_contiguous:
+        if flat_at is None:
+            flat_at = at * values.shape[1]
+        out: NDArray[Any] = np.take(values.reshape(-1)[column:], flat_at)
+        return out
+    picked: NDArray[Any] = values[at, column]
+    return picked
 
 
 @dataclass(slots=True)
@@ -315,6 +355,49 @@ class MultiBook:
         borrowed = np.take(self.borrowed, rows, axis=0)
         self._touch(rows, _Columns(supplied, borrowed, weighted, emode, enabled, lt))
 
+    def rebalanced(self, rows: IntArray, supplied: FloatArray, borrowed: FloatArray) -> None:
+        """Do what `changed` does for `rows` whose balances alone changed (a liquidation:
+        e-mode and collateral bits as they were), given their balances as the book has them
+        now.
+
+        The thresholds come from the near copy when it holds every row, and only the
+        balances, weighted balances and reference HFs of the copy are brought up to date:
+        the same values as `changed`, without gathering each row from the whole book.
+        """
+        near = self._near
+        at = None if near is None or not rows.size else np.take(self._near_pos, rows)
+        if near is not None and at is not None and int(at.min()) >= 0:
+            lt = self._thresholds(near.columns, at)
+        else:
+            lt = self._thresholds(self._columns(), rows)
+        weighted = supplied * lt
+        put_rows(self.weighted, rows, weighted)
+        self._fresh.append(rows)
+        self._unkeep(rows)
+        if self.ref_units is None or not rows.size:
+            return
+        cu, du = self.ref_units
+        hf = self.health(matvec(weighted, cu), matvec(borrowed, du))
+        self.hf_ref[rows] = hf
+        if near is None or at is None:
+            return
+        inside = at >= 0
+        which: NDArray[np.intp] | None = None
+        if not inside.all():
+            if bool((hf[~inside] < near.bound).any()):
+                self._drop_near()
+                return
+            which = np.flatnonzero(inside)
+            at = at[which]
+        columns = near.columns
+        for mine, values in (
+            (columns.supplied, supplied),
+            (columns.borrowed, borrowed),
+            (columns.weighted, weighted),
+        ):
+            put_rows(mine, at, values if which is None else values[which])
+        near.hf_ref[at] = hf if which is None else hf[which]
+
     def thresholds(self, rows: IntArray) -> FloatArray:
         """Return the liquidation threshold of each column for `rows` (k × C; 0 where the
         column is not collateral), for their e-mode and collateral bits.
@@ -386,7 +469,7 @@ class MultiBook:
         # slack keeps an exactly whole average (one collateral) from flooring a unit below.
         # In place, in the order of floor(Σ value·LT / collateral · 10_000 + slack), then
         # collateral · avg / 10_000 (0 without collateral).
-        weighted = np.einsum("ij,ij->i", value, lt)
+        weighted = row_dot(value, lt)
         with np.errstate(divide="ignore", invalid="ignore"):
             weighted /= collateral_usd
         weighted *= 10_000
@@ -515,8 +598,8 @@ class MultiBook:
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
         s, b, lt, _ = self._gather(columns, at)
         value = scale_columns(s, collateral_unit)
-        weighted: FloatArray = np.einsum("ij,ij->i", value, lt)
-        collateral: FloatArray = np.einsum("ij,ij->i", value, (lt > 0).astype(np.float64))
+        weighted = row_dot(value, lt)
+        collateral = row_dot(value, (lt > 0).astype(np.float64))
         debt: FloatArray = matvec(b, debt_unit)
         # calculateUserAccountData floors the average threshold to whole basis points; the
         # slack keeps an exactly whole average (one collateral) from flooring a unit below.
@@ -605,11 +688,13 @@ class MultiBook:
     def health(weighted: FloatArray, debt: FloatArray) -> FloatArray:
         """Return ``weighted / debt``, ``inf`` where there is no debt."""
         owes = debt > 0
-        # where(owes, weighted / where(owes, debt, 1), inf), in one fresh array.
-        hf: FloatArray = np.where(owes, debt, 1.0)
+        # where(owes, weighted / debt, inf), in one fresh array: every row that owes divides
+        # the same numbers, and the others are set to inf after (usually none is: the rows
+        # asked about are those near the line).
         with np.errstate(divide="ignore", invalid="ignore"):
-            np.divide(weighted, hf, out=hf)
-        np.copyto(hf, np.inf, where=~owes)
+            hf: FloatArray = np.divide(weighted, debt)
+        if not owes.all():
+            np.copyto(hf, np.inf, where=~owes)
         return hf
 
     # -- index --------------------------------------------------------------------------------
@@ -724,14 +809,16 @@ class MultiBook:
         order = _coarse_order(np.take(self.hf_ref, rows))
         if order is not None:
             rows = np.take(rows, order)
+        supplied = np.take(self.supplied, rows, axis=0)
+        emode = np.take(self.emode, rows)
+        enabled = np.take(self.enabled, rows)
+        lt: FloatArray = np.take(self._lt_flat, emode.astype(np.intp) * 256 + enabled, axis=0)
+        # The book's weighted balances are these products (see `refresh`): computed from the
+        # copy rather than gathered from the whole book.
+        weighted = supplied * lt
         columns = _Columns(
-            np.take(self.supplied, rows, axis=0),
-            np.take(self.borrowed, rows, axis=0),
-            np.take(self.weighted, rows, axis=0),
-            np.take(self.emode, rows),
-            np.take(self.enabled, rows),
+            supplied, np.take(self.borrowed, rows, axis=0), weighted, emode, enabled, lt
         )
-        columns.lt = self._thresholds(columns, np.arange(rows.size))
         self._near = _Near(bound, rows, np.take(self.hf_ref, rows), columns)
         self._near_pos[rows] = np.arange(rows.size, dtype=np.int32)
         return self._near
@@ -883,6 +970,60 @@ def row_sums(a: FloatArray, skip: int | None = None) -> FloatArray:
     return out
 
 
+def row_dot(a: FloatArray, b: FloatArray) -> FloatArray:
+    """Return ``np.einsum("ij,ij->i", a, b)`` (each row's dot product) of `a` and `b` of the
+    same shape as einsum computes it for C-contiguous arrays, faster where `_einsum_lanes`
+    found how einsum adds that many columns (several times slower for a few columns: it loops
+    per row).
+
+    >>> row_dot(np.array([[1.0, 2.0, 3.0]]), np.array([[1.0, 10.0, 100.0]])).tolist()
+    [321.0]
+    """
+    lanes = _einsum_lanes(a.shape[1])
+    if lanes is None:
+        out: FloatArray = np.einsum("ij,ij->i", np.ascontiguousarray(a), np.ascontiguousarray(b))
+        return out
+    # The same products whatever the layouts: einsum's sums of them for C-contiguous inputs.
+    return _lane_sums(a * b, lanes)
+
+
+_LANES: dict[int, int | None] = {}
+
+
+def _einsum_lanes(columns: int) -> int | None:
+    """Return how many interleaved accumulators numpy's einsum adds `columns` products with
+    (column ``j`` into lane ``j % lanes``, each lane left to right, then the lanes' sums left to
+    right), as found by comparing with einsum on varied numbers once; None if neither one nor
+    two lanes reproduce it (then `row_dot` calls einsum).
+    """
+    if columns not in _LANES:
+        rng = np.random.default_rng(columns)
+        scale = np.array([1e-9, 1e-3, 1.0, 1e3, 1e9])
+        a = rng.random((4_096, columns)) * rng.choice(scale, (4_096, columns))
+        b = rng.random((4_096, columns)) * rng.choice(scale, (4_096, columns))
+        want = np.einsum("ij,ij->i", a, b)
+        _LANES[columns] = next(
+            (lanes for lanes in (2, 1) if np.array_equal(_lane_sums(a * b, lanes), want)), None
+        )
+    return _LANES[columns]
+
+
+def _lane_sums(products: FloatArray, lanes: int) -> FloatArray:
+    columns = products.shape[1]
+    if columns == 0:
+        return np.zeros(products.shape[0])
+    sums = []
+    for lane in range(min(lanes, columns)):
+        total: FloatArray = products[:, lane].copy()
+        for j in range(lane + lanes, columns, lanes):
+            total += products[:, j]
+        sums.append(total)
+    out = sums[0]
+    for total in sums[1:]:
+        out += total
+    return out
+
+
 def row_argmax(a: FloatArray, maxima: FloatArray | None = None) -> IntArray:
     """Return ``a.argmax(axis=1)`` (the first column of each row's largest value) for arrays
     without NaN, column by column (numpy's row-at-a-time reduction is slow for a few columns).
@@ -898,10 +1039,14 @@ def row_argmax(a: FloatArray, maxima: FloatArray | None = None) -> IntArray:
     best = a[:, 0].copy() if maxima is None else maxima
     if maxima is not None:
         best[:] = a[:, 0]
-    out = np.zeros(a.shape[0], dtype=np.int64)
-    for j in range(1, a.shape[1]):
-        larger = a[:, j] > best
-        out[larger] = j
+    if a.shape[1] < 2:
+        return np.zeros(a.shape[0], dtype=np.int64)
+    # Column 1 where it is larger than column 0: the comparison itself, as 0 or 1.
+    out: IntArray = (a[:, 1] > best).astype(np.int64)
+    np.maximum(best, a[:, 1], out=best)
+    for j in range(2, a.shape[1]):
+        # putmask: about twice as fast as assigning to the masked elements.
+        np.putmask(out, a[:, j] > best, j)
         np.maximum(best, a[:, j], out=best)
     return out
 

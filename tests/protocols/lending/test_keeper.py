@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 from protosim import Scenario, Simulation
 from protosim.events import LiquidationsDeclined, LiquidationsFailed
@@ -169,3 +170,58 @@ def test_a_quote_handed_out_again_reads_as_it_did_and_a_new_one_afresh() -> None
         assert sold.tolist() == [1.0, 3.0, 7.0]
     assert keeper._last_quote is not None
     assert keeper._last_quote[0] is not first
+
+
+def test_descending_rank_is_the_inverse_of_a_stable_descending_argsort() -> None:
+    """`_descending_rank` gives each column its place in ``argsort(-a, kind="stable")`` of its
+    row (ties, -inf included, to the earlier column)."""
+    from protosim.protocols.lending.keeper import _descending_rank
+
+    rng = np.random.default_rng(29)
+    for columns in (1, 2, 3, 5):
+        a = rng.integers(0, 3, (500, columns)).astype(np.float64)
+        a[rng.random((500, columns)) < 0.3] = -np.inf
+        order = np.argsort(-a, axis=1, kind="stable")
+        expected = np.empty_like(order)
+        np.put_along_axis(expected, order, np.arange(columns)[None, :], axis=1)
+        np.testing.assert_array_equal(_descending_rank(a), expected)
+
+
+def test_multi_keeper_offers_each_pair_the_accounts_preferring_it_in_their_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On the multi-reserve book each first batch of a look goes to one (collateral, debt)
+    pair, in key order: exactly the accounts whose largest collateral and largest debt it is
+    (argmax, ties to the earlier column), in the order the venue gave them."""
+    from protosim.protocols.lending.aave_v3.bench import multi_bench_scenario
+    from protosim.protocols.lending.keeper import LendingKeeper
+
+    looks: list[tuple[np.ndarray, list[str], np.ndarray, list[str], np.ndarray]] = []
+    offers: list[list[tuple[np.ndarray, tuple[str, str] | None]]] = []
+    consider_multi, consider = LendingKeeper._consider_multi, LendingKeeper._consider
+
+    def spy_multi(self: LendingKeeper, book_index: int, positions: np.ndarray, *a: object) -> float:
+        c, coll, d, debt = self.venue.reserve_values(book_index, positions)  # type: ignore[attr-defined]
+        looks.append((positions.copy(), c, coll.copy(), d, debt.copy()))
+        offers.append([])
+        return consider_multi(self, book_index, positions, *a)  # type: ignore[arg-type]
+
+    def spy(self: LendingKeeper, book_index: int, positions: np.ndarray, *a: object) -> object:
+        if offers and len(a) == 3:
+            offers[-1].append((positions.copy(), a[2]))  # type: ignore[arg-type]
+        return consider(self, book_index, positions, *a)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(LendingKeeper, "_consider_multi", spy_multi)
+    monkeypatch.setattr(LendingKeeper, "_consider", spy)
+    Simulation(multi_bench_scenario(5_000, 12.0)).run()
+    several = 0
+    for (positions, c, coll, d, debt), made in zip(looks, offers, strict=True):
+        score = np.where(coll > 0, coll, -np.inf)
+        key = score.argmax(axis=1) * len(d) + debt.argmax(axis=1)
+        held = (score.max(axis=1) > -np.inf) & (debt.max(axis=1) > 0)
+        pairs = np.unique(key[held])
+        several += pairs.size > 1
+        for k, (group, pair) in zip(pairs, made, strict=False):
+            assert pair == (c[k // len(d)], d[k % len(d)])
+            np.testing.assert_array_equal(group, positions[held & (key == k)])
+    assert several > 10

@@ -1,0 +1,301 @@
+"""The multi-reserve book's and market's fast paths answer exactly (bit for bit) what the plain
+computations they replace answer."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from typing import Any
+
+import numpy as np
+import pytest
+
+from protosim.engine import Simulation
+from protosim.protocols.lending.aave_v3 import kernels, multi, multibook
+from protosim.protocols.lending.aave_v3.bench import multi_bench_scenario
+from protosim.protocols.lending.aave_v3.multi import ReserveState
+from protosim.protocols.lending.aave_v3.multibook import MultiBook
+
+_UNITS = (np.array([2_000.0, 60_000.0, 2_400.0]), np.array([1.0, 1.0]))
+
+
+def _book(seed: int, n: int = 2_000) -> MultiBook:
+    """A referenced book of random accounts around HF 1 (three collateral, two debt columns)."""
+    rng = np.random.default_rng(seed)
+    book = MultiBook(["A", "B", "C"], ["X", "Y"], capacity=n)
+    bits = ((np.arange(256)[:, None] >> np.arange(3)) & 1).astype(np.float64)
+    book.set_thresholds(np.array([0.78, 0.8, 0.83])[None, None, :] * bits[None])
+    supplied = rng.uniform(0.0, 2.0, (n, 3)) * (rng.random((n, 3)) < 0.8)
+    borrowed = rng.uniform(0.0, 40_000.0, (n, 2)) * (rng.random((n, 2)) < 0.8)
+    mask = ((supplied > 0) * (1 << np.arange(3))).sum(axis=1).astype(np.uint8)
+    book.append(supplied, borrowed, 0, mask)
+    book.reference(book.fast_health(None, *_UNITS), *_UNITS)
+    return book
+
+
+def _same_books(book: MultiBook, twin: MultiBook) -> None:
+    n = len(book)
+    for name in ("supplied", "borrowed", "weighted", "hf_ref"):
+        np.testing.assert_array_equal(getattr(book, name)[:n], getattr(twin, name)[:n])
+    assert (book._near is None) == (twin._near is None)
+    if book._near is not None and twin._near is not None:
+        np.testing.assert_array_equal(book._near.rows, twin._near.rows)
+        np.testing.assert_array_equal(book._near.hf_ref, twin._near.hf_ref)
+        for name in ("supplied", "borrowed", "weighted", "emode", "enabled", "lt"):
+            np.testing.assert_array_equal(
+                getattr(book._near.columns, name), getattr(twin._near.columns, name)
+            )
+    np.testing.assert_array_equal(book.take_fresh(), twin.take_fresh())
+
+
+@pytest.mark.parametrize("where", ["inside", "partly_outside", "pulled_in"])
+def test_rebalanced_equals_changed(where: str) -> None:
+    """`rebalanced` (a liquidation's new balances, given) leaves the book, its near copy and
+    what it remembers as `changed` (every array gathered from the book) does: rows all in the
+    near copy, some outside it, and one outside pulled below the copy's bound (dropped)."""
+    book, twin = _book(5), _book(5)
+    for b in (book, twin):
+        b.band(1.02)
+    near = book._near
+    assert near is not None
+    inside = near.rows[::7]
+    # Rows well above the copy's bound (a quarter of one collateral and half of one debt
+    # less leave them above it), holding both debts.
+    far = (book.hf_ref[: len(book)] > 4.0) & (book.hf_ref[: len(book)] < 20.0)
+    far &= (book.borrowed[: len(book)] > 0).all(axis=1)
+    outside = np.flatnonzero(far)[::9]
+    assert outside.size > 5
+    rows = {
+        "inside": inside,
+        "partly_outside": np.concatenate([inside, outside]),
+        "pulled_in": np.concatenate([inside, outside[:1]]),
+    }[where]
+    for b in (book, twin):
+        b.supplied[rows, 1] *= 0.25
+        b.borrowed[rows, 0] *= 0.5
+        if where == "pulled_in":
+            b.borrowed[rows[-1], :] *= 100.0  # far below the copy's bound now
+    book.rebalanced(rows, book.supplied[rows], book.borrowed[rows])
+    twin.changed(rows)
+    assert (book._near is None) == (where == "pulled_in")
+    _same_books(book, twin)
+    for b in (book, twin):
+        b.band(1.02)
+    _same_books(book, twin)
+
+
+def test_near_copy_weighted_balances_are_the_books() -> None:
+    """The near copy computes its weighted balances (balance × threshold) instead of gathering
+    them: they equal the book's rows bit for bit, and its thresholds the table's."""
+    book = _book(9)
+    book.band(1.05)
+    near = book._near
+    assert near is not None
+    assert near.columns.lt is not None
+    np.testing.assert_array_equal(near.columns.weighted, book.weighted[near.rows])
+    np.testing.assert_array_equal(near.columns.lt, book.thresholds(near.rows))
+
+
+@pytest.mark.parametrize("columns", range(9))
+def test_row_dot_equals_einsum(columns: int) -> None:
+    """`row_dot` is ``np.einsum("ij,ij->i")`` bit for bit, for every book width, numbers of
+    very different sizes, zeros and strided inputs (einsum of their contiguous copies)."""
+    rng = np.random.default_rng(columns)
+    scale = np.array([0.0, 1e-12, 1e-3, 1.0, 1e4, 1e12])
+    a = rng.random((3_000, columns)) * rng.choice(scale, (3_000, columns))
+    b = rng.random((3_000, columns)) * rng.choice(scale, (3_000, columns))
+    np.testing.assert_array_equal(multibook.row_dot(a, b), np.einsum("ij,ij->i", a, b))
+    wide = np.hstack([b, rng.random((3_000, 1))])[:, :columns]
+    np.testing.assert_array_equal(
+        multibook.row_dot(a, wide), np.einsum("ij,ij->i", a, np.ascontiguousarray(wide))
+    )
+
+
+def test_columns_at_and_other_collateral_equal_indexing_and_row_sums() -> None:
+    """`Valuation.columns_at` is ``field[at, column]`` and `other_collateral_usd` the row sums
+    without the column of the rows at `at` (repeated positions, every column)."""
+    book = _book(13, 500)
+    valued = book.valuation(np.arange(500, dtype=np.int64), *_UNITS)
+    at = np.array([7, 0, 499, 7, 250, 3], dtype=np.intp)
+    for column in range(3):
+        supplied, enabled = valued.columns_at(at, column, "supplied", "enabled")
+        np.testing.assert_array_equal(supplied, valued.supplied[at, column])
+        np.testing.assert_array_equal(enabled, valued.enabled[at, column])
+        np.testing.assert_array_equal(
+            valued.other_collateral_usd(at, column),
+            multibook.row_sums(valued.collateral_usd[at], skip=column),
+        )
+    for column in range(2):
+        (borrowed,) = valued.columns_at(at, column, "borrowed")
+        np.testing.assert_array_equal(borrowed, valued.borrowed[at, column])
+        np.testing.assert_array_equal(
+            valued.columns_at(None, column, "borrowed")[0], valued.borrowed[:, column]
+        )
+
+
+@pytest.mark.parametrize("columns", [1, 2, 3, 5])
+def test_row_argmax_equals_argmax_and_max(columns: int) -> None:
+    """`row_argmax` is ``argmax(axis=1)`` (ties to the first column, -inf rows to 0) and its
+    maxima ``max(axis=1)``."""
+    rng = np.random.default_rng(columns)
+    a = rng.integers(0, 4, (1_000, columns)).astype(np.float64)
+    a[rng.random((1_000, columns)) < 0.3] = -np.inf
+    maxima = np.empty(1_000)
+    np.testing.assert_array_equal(multibook.row_argmax(a, maxima), a.argmax(axis=1))
+    np.testing.assert_array_equal(maxima, a.max(axis=1))
+    np.testing.assert_array_equal(multibook.row_argmax(a), a.argmax(axis=1))
+
+
+def test_health_is_weighted_over_debt_and_inf_without_debt() -> None:
+    """`MultiBook.health` is ``where(debt > 0, weighted / debt, inf)`` bit for bit, with and
+    without rows that owe nothing (zero, negative zero, NaN debt)."""
+    rng = np.random.default_rng(17)
+    weighted = rng.random(1_000) * 1e4
+    weighted[::50] = 0.0
+    debt = rng.random(1_000) * 1e4
+    for case in ("all_owe", "some_do_not"):
+        if case == "some_do_not":
+            debt[::7] = 0.0
+            debt[3::11] = -0.0
+            debt[5::13] = np.nan
+        with np.errstate(divide="ignore", invalid="ignore"):
+            plain = np.where(debt > 0, weighted / np.where(debt > 0, debt, 1.0), np.inf)
+        np.testing.assert_array_equal(MultiBook.health(weighted, debt), plain)
+
+
+def test_indexes_are_recomputed_after_any_change_of_the_reserve() -> None:
+    """`ReserveState.indexes` answers as a reserve never asked before, after every change of
+    the state it reads (index, rate, debt, update time) and of the instant."""
+    state = ReserveState(None, 1.01, 1.02, 0.03, 0.05, 100.0, 10.0, 5.0)
+    state.strategy = object()  # type: ignore[assignment]  # any strategy: indexes move
+    changes: list[tuple[str, Any]] = [
+        ("liquidity_index", 1.015),
+        ("borrow_index", 1.03),
+        ("liquidity_rate", 0.04),
+        ("borrow_rate", 0.07),
+        ("scaled_debt", 0.0),
+        ("scaled_debt", 3.0),
+        ("updated_at", 150.0),
+    ]
+    for now in (200.0, 200.0, 900.0):
+        fresh = dataclasses.replace(state, _last_indexes=None)
+        assert state.indexes(now) == fresh.indexes(now)
+    for name, value in changes:
+        state.indexes(1_000.0)
+        setattr(state, name, value)
+        fresh = dataclasses.replace(state, _last_indexes=None)
+        assert state.indexes(1_000.0) == fresh.indexes(1_000.0)
+
+
+def test_liquidate_accounts_fast_paths_equal_the_batch_rows() -> None:
+    """`liquidate_accounts` is elementwise: a batch where no call reverts and none leaves an
+    account without collateral (its shortcuts: no masking, zero deficits without a pass, the
+    default offer taken as the maximum) equals those rows of a batch with every case, and an
+    offer of infinity per account equals the default."""
+    rng = np.random.default_rng(23)
+    k = 400
+    c = rng.uniform(0.0, 5.0, k)
+    d = rng.uniform(0.0, 9_000.0, k)
+    other = rng.uniform(0.0, 3_000.0, k) * (rng.random(k) < 0.5)
+    total = d * 1.0 + rng.uniform(0.0, 9_000.0, k)
+    hf = rng.uniform(0.5, 1.2, k)
+    enabled = rng.random(k) < 0.9
+    lb = rng.choice([1.05, 1.075], k)
+    for rules in ("v2", "v3.0", "v3.3"):
+        fee = 0.0 if rules == "v2" else 0.1
+
+        def run(rows: Any, to_cover: Any = np.inf, rules: str = rules, fee: float = fee) -> Any:
+            return kernels.liquidate_accounts(
+                c[rows],
+                d[rows],
+                2_000.0,
+                1.0,
+                other_collateral_usd=other[rows],
+                total_debt_usd=total[rows],
+                health=hf[rows],
+                collateral_enabled=enabled[rows],
+                liquidation_bonus=lb[rows],
+                protocol_fee=fee,
+                rules=rules,
+                debt_to_cover=to_cover,
+            )
+
+        everything = np.arange(k)
+        batch, burned = run(everything)
+        assert not batch.executed.all()
+        assert burned.any()
+        plain = run(everything, np.full(k, np.inf))
+        calm = np.flatnonzero(batch.executed & ~burned)
+        short = run(calm)
+        assert short[0].executed.all()
+        assert not short[1].any()
+        for mine, theirs in ((plain, (batch, burned)), (short, (batch.take(calm), burned[calm]))):
+            for a, b in zip(mine[0].arrays(), theirs[0].arrays(), strict=True):
+                np.testing.assert_array_equal(a, b)
+            np.testing.assert_array_equal(mine[1], theirs[1])
+
+
+def _plain_indexes(self: ReserveState, now: float) -> tuple[float, float]:
+    dt = now - self.updated_at
+    if dt <= 0 or self.strategy is None:
+        return self.liquidity_index, self.borrow_index
+    li = self.liquidity_index * (1.0 + self.liquidity_rate * dt / multi.SECONDS_PER_YEAR)
+    bi = self.borrow_index
+    if self.scaled_debt > 0:
+        bi *= float(kernels.compounded_interest(self.borrow_rate, dt))
+    return li, bi
+
+
+def _plain_row_argmax(a: np.ndarray, maxima: np.ndarray | None = None) -> np.ndarray:
+    if maxima is not None:
+        maxima[:] = a.max(axis=1)
+    return a.argmax(axis=1)
+
+
+def _plain_take_column(
+    values: np.ndarray, at: np.ndarray, column: int, flat_at: Any = None
+) -> np.ndarray:
+    del flat_at
+    return values[at, column]
+
+
+def _plain_health(weighted: np.ndarray, debt: np.ndarray) -> np.ndarray:
+    owes = debt > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(owes, weighted / np.where(owes, debt, 1.0), np.inf)
+
+
+def _run_hash() -> str:
+    result = Simulation(multi_bench_scenario(5_000, 12.0)).run()
+    log = result.log
+    digest = hashlib.sha256()
+    for kind in sorted(log.kinds, key=lambda k: k.__name__):
+        for name, col in sorted(log.columns(kind).items()):
+            digest.update(f"{kind.__name__}.{name}".encode())
+            digest.update(
+                np.ascontiguousarray(col).tobytes()
+                if col.dtype != object
+                else repr(col.tolist()).encode()
+            )
+    return digest.hexdigest()
+
+
+def test_multi_bench_events_equal_those_of_the_plain_computations(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A small multi-reserve bench run logs the same events, bit for bit, with the book's and
+    market's fast paths as with the plain computations in their place (a liquidation's book
+    update through `changed`, einsum, fancy indexing, argmax, indexes computed every time)."""
+    fast = _run_hash()
+    monkeypatch.setattr(
+        MultiBook, "rebalanced", lambda self, rows, supplied, borrowed: self.changed(rows)
+    )
+    monkeypatch.setattr(
+        multibook, "row_dot", lambda a, b: np.einsum("ij,ij->i", a, np.ascontiguousarray(b))
+    )
+    monkeypatch.setattr(multibook, "_take_column", _plain_take_column)
+    monkeypatch.setattr(multibook, "row_argmax", _plain_row_argmax)
+    monkeypatch.setattr(multi, "row_argmax", _plain_row_argmax, raising=False)
+    monkeypatch.setattr(MultiBook, "health", staticmethod(_plain_health))
+    monkeypatch.setattr(ReserveState, "indexes", _plain_indexes)
+    assert _run_hash() == fast
