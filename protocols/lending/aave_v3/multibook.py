@@ -379,24 +379,10 @@ class MultiBook:
         cu, du = self.ref_units
         hf = self.health(matvec(weighted, cu), matvec(borrowed, du))
         self.hf_ref[rows] = hf
-        if near is None or at is None:
-            return
-        inside = at >= 0
-        which: NDArray[np.intp] | None = None
-        if not inside.all():
-            if bool((hf[~inside] < near.bound).any()):
-                self._drop_near()
-                return
-            which = np.flatnonzero(inside)
-            at = at[which]
-        columns = near.columns
-        for mine, values in (
-            (columns.supplied, supplied),
-            (columns.borrowed, borrowed),
-            (columns.weighted, weighted),
-        ):
-            put_rows(mine, at, values if which is None else values[which])
-        near.hf_ref[at] = hf if which is None else hf[which]
+        if at is not None:
+            self._sync_near(
+                rows, hf, {"supplied": supplied, "borrowed": borrowed, "weighted": weighted}, at
+            )
 
     def thresholds(self, rows: IntArray) -> FloatArray:
         """Return the liquidation threshold of each column for `rows` (k × C; 0 where the
@@ -729,7 +715,9 @@ class MultiBook:
                 gathered = self._gather_columns(rows)
             hf = self.health(matvec(gathered.weighted, cu), matvec(gathered.borrowed, du))
             self.hf_ref[rows] = hf
-            self._sync_near(rows, gathered, hf)
+            self._sync_near(
+                rows, hf, {name: getattr(gathered, name) for name in _Columns.__slots__}
+            )
 
     def _gather_columns(self, rows: IntArray) -> _Columns:
         book = self._columns()
@@ -828,14 +816,23 @@ class MultiBook:
             self._near_pos[self._near.rows] = -1
             self._near = None
 
-    def _sync_near(self, rows: IntArray, gathered: _Columns, hf: FloatArray) -> None:
-        """Bring the near copy of touched `rows` up to date from their arrays `gathered` and
-        reference HF `hf` (drop the copy when a row outside it now belongs in it).
+    def _sync_near(
+        self,
+        rows: IntArray,
+        hf: FloatArray,
+        changed: dict[str, NDArray[Any]],
+        at: NDArray[np.integer[Any]] | None = None,
+    ) -> None:
+        """Bring the near copy of touched `rows` up to date: their reference HF `hf` and the
+        `changed` arrays (by `_Columns` field name; the others are as they were). `at`: where
+        `rows` are in the copy, -1 outside it (None: looked up). The copy is dropped when a
+        row outside it now belongs in it.
         """
         near = self._near
         if near is None:
             return
-        at = np.take(self._near_pos, rows)
+        if at is None:
+            at = np.take(self._near_pos, rows)
         inside = at >= 0
         which: NDArray[np.intp] | None = None
         if not inside.all():
@@ -845,8 +842,7 @@ class MultiBook:
             which = np.flatnonzero(inside)
             at = at[which]
         columns = near.columns
-        for name in _Columns.__slots__:
-            values = getattr(gathered, name)
+        for name, values in changed.items():
             put_rows(getattr(columns, name), at, values if which is None else values[which])
         near.hf_ref[at] = hf if which is None else hf[which]
 
