@@ -86,6 +86,7 @@ class _Table:
         "payload_set",
         "payload_storage",
         "rows",
+        "scalar_codes",
         "storage",
         "strings",
     )
@@ -100,6 +101,8 @@ class _Table:
             n: [] for n, dt in self.dtypes.items() if dt is object
         }
         self.codes: dict[str, dict[str, int]] = {name: {} for name in self.strings}
+        self.scalar_codes: dict[tuple[str, str], NDArray[Any]] = {}
+        """Per string field and value: its code as the 0-d column a batch stores."""
         # Each payload field with its string-code table (None for a number): what `emit`
         # walks for every single event.
         self.payload_codes = tuple((name, self.codes.get(name)) for name in self.payload)
@@ -109,9 +112,11 @@ class _Table:
             for name in self.fields
         }
         self.payload_storage = tuple(
-            (name, self.codes.get(name), self.storage[name]) for name in self.payload
+            (name, self.codes.get(name), self.storage[name], np.dtype(self.storage[name]))
+            for name in self.payload
         )
-        """What `EventLog.emit_batch` walks: each payload field, its string codes, its dtype."""
+        """What `EventLog.emit_batch` walks: each payload field, its string codes, its dtype
+        (as given and as the `np.dtype` an array of it has)."""
         self.rows: list[tuple[Any, ...]] = []
         self.chunks: list[_Chunk] = []
 
@@ -344,15 +349,23 @@ class EventLog:
             "cause": causes,
             "cause_span": spans,
         }
-        for name, codes, dtype in table.payload_storage:
+        for name, codes, dtype, exact in table.payload_storage:
             value = columns[name]
             if codes is None:  # a number column (most are)
-                chunk[name] = _as_column(kind, name, value, dtype, shape)
+                if type(value) is np.ndarray and value.dtype is exact and value.shape == shape:
+                    # What `np.asarray` would hand back: the array itself, its length checked.
+                    chunk[name] = value
+                else:
+                    chunk[name] = _as_column(kind, name, value, dtype, shape)
             elif isinstance(value, str):
-                code = codes.get(value)
-                chunk[name] = np.asarray(
-                    table.code(name, value) if code is None else code, dtype=dtype
-                )
+                # One shared read-only 0-d array per string seen (a batch's venue, assets and
+                # liquidator recur in every batch), not a new one per batch.
+                column = table.scalar_codes.get((name, value))
+                if column is None:
+                    column = np.asarray(table.code(name, value), dtype=dtype)
+                    column.setflags(write=False)
+                    table.scalar_codes[name, value] = column
+                chunk[name] = column
             else:
                 distinct, inverse = np.unique(np.asarray(value, dtype=object), return_inverse=True)
                 coded = np.array([table.code(name, v) for v in distinct], dtype=dtype)

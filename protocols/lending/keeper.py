@@ -240,7 +240,7 @@ class LendingKeeper:
         for found in self.venue.candidates:
             in_flight = self._flight(found.book)[found.positions]
             # Usually none is: then no copy of a backlog of thousands.
-            fresh = found.positions[~in_flight] if in_flight.any() else found.positions
+            fresh = found.positions[~in_flight] if np.count_nonzero(in_flight) else found.positions
             if fresh.size == 0 or budget <= 0:
                 continue
             book = self.venue.books[found.book]
@@ -487,14 +487,14 @@ class LendingKeeper:
             all_ok, received, repay_usd, sold = last[1:]
             return (positions if all_ok else positions[ok]), received, repay_usd, sold
         repaid, received = quote.debt_repaid, quote.collateral_to_liquidator
-        all_ok = bool(ok.all())
+        all_ok = np.count_nonzero(ok) == ok.size
         if not all_ok:  # most batches execute whole: no copies then
             positions, repaid, received = positions[ok], repaid[ok], received[ok]
         repay_usd = repaid * self.venue.price(debt_asset)
         # np.add.accumulate is np.cumsum (sequential) without its wrapper's call overhead.
         sold = np.add.accumulate(received)
         for array in (repay_usd, sold):
-            array.flags.writeable = False
+            array.setflags(write=False)  # cheaper than going through `array.flags`
         # Only a quote the venue may hand out again is worth keeping: it remembers those of up
         # to `_REPEATED_QUOTE_MAX_ROWS` positions, and a crash's backlog of hundreds of
         # thousands would otherwise be held between blocks.

@@ -456,3 +456,32 @@ def test_summary_counts_events_per_kind(log: EventLog) -> None:
     liquidations(log)
     trade(log)
     assert dict(log.summary()) == {"ShockApplied": 1, "LiquidationExecuted": 4, "TradeExecuted": 1}
+
+
+def test_emit_batch_shared_string_codes_and_array_columns_read_back_per_batch(
+    log: EventLog,
+) -> None:
+    """Batches repeating a string share its code, yet each reads back its own strings and
+    arrays: three batches naming two venues decode to the venues emitted, in order."""
+    venues = ["aave", "spark", "aave"]
+    repaid = [np.array([1.0, 2.0, 3.0, 4.0]) * (k + 1) for k in range(3)]
+    for venue, amounts in zip(venues, repaid, strict=True):
+        log.emit_batch(LiquidationExecuted, 4, **{**LIQ, "venue": venue, "debt_repaid": amounts})
+    assert log.column(LiquidationExecuted, "venue").tolist() == [v for v in venues for _ in "abcd"]
+    assert log.column(LiquidationExecuted, "debt_repaid").tolist() == [
+        1.0, 2.0, 3.0, 4.0, 2.0, 4.0, 6.0, 8.0, 3.0, 6.0, 9.0, 12.0,
+    ]  # fmt: skip
+    codes, strings = log.codes(LiquidationExecuted, "venue")
+    assert [strings[c] for c in codes.tolist()] == [v for v in venues for _ in "abcd"]
+
+
+def test_emit_batch_array_column_of_other_dtype_or_length_is_converted_or_rejected(
+    log: EventLog,
+) -> None:
+    """A float column given as ints is stored as floats; one of the wrong length raises."""
+    log.emit_batch(LiquidationExecuted, 4, **{**LIQ, "debt_repaid": np.array([1, 2, 3, 4])})
+    column = log.column(LiquidationExecuted, "debt_repaid")
+    assert column.dtype == np.float64
+    assert column.tolist() == [1.0, 2.0, 3.0, 4.0]
+    with pytest.raises(ValueError, match="expected 4 values"):
+        log.emit_batch(LiquidationExecuted, 4, **{**LIQ, "debt_repaid": np.zeros(3)})

@@ -18,6 +18,9 @@ from numpy.typing import NDArray
 
 _REBUILD_FRACTION = 0.25
 _ROW_LOOP_MAX = 64
+# Keys of up to this many positions are computed in a Python loop; beyond it the array path
+# without `np.errstate` (about five array calls) is faster.
+_KEY_LOOP_MAX = 24
 
 
 class PairBook:
@@ -57,7 +60,9 @@ class PairBook:
         self.version = 0
         """Number of `update` calls so far: balances read at an equal version are unchanged."""
         self.keys = np.empty_like(self.debt)
-        self._touched_mask = np.zeros(len(self.debt), dtype=np.bool_)
+        # Which positions are still in the sorted index (not touched since the last rebuild):
+        # kept this way round, as the lookups select by it without inverting it first.
+        self._untouched_mask = np.ones(len(self.debt), dtype=np.bool_)
         self._touched: list[NDArray[np.int64]] = []
         self._touched_count = 0
         self._refresh_keys(np.arange(len(self.debt)))
@@ -71,12 +76,22 @@ class PairBook:
     def _refresh_keys(self, positions: NDArray[np.int64]) -> None:
         c = self.collateral[positions]
         d = self.debt[positions]
-        if len(d) <= _ROW_LOOP_MAX:
+        if len(d) <= _KEY_LOOP_MAX:
             # A liquidation's few positions: `np.errstate` alone costs more than the loop.
             keys = _keys_rows(c.tolist(), d.tolist(), self.liquidation_threshold)
             if keys is not None:
                 self.keys[positions] = keys
                 return
+        lt = self.liquidation_threshold
+        divisor = c * lt
+        if len(d) and lt > 0.0 and np.minimum.reduce(divisor) > 0.0:
+            # Every divisor positive (so every collateral is): no division to guard and no
+            # collateral to mask, a few array calls where `np.errstate` alone costs more.
+            key = np.divide(d, divisor, out=divisor)
+            if not np.minimum.reduce(d) > 0.0:
+                key[d <= 0] = 0.0
+            self.keys[positions] = key
+            return
         with np.errstate(divide="ignore", invalid="ignore"):
             key = d / (c * self.liquidation_threshold)
         # No debt: never liquidatable. No collateral: nothing a liquidation could seize.
@@ -86,13 +101,13 @@ class PairBook:
     def _rebuild(self) -> None:
         # The untouched positions are still in key order, so sorting the touched ones and
         # merging two sorted runs (timsort's stable sort detects runs) costs O(N), not O(N log N).
-        untouched = self._order[~self._touched_mask[self._order]]
+        untouched = self._order[self._untouched_mask[self._order]]
         touched = np.concatenate(self._touched)
         touched = touched[np.argsort(self.keys[touched], kind="stable")]
         merged = np.concatenate([untouched, touched])
         self._order = merged[np.argsort(self.keys[merged], kind="stable")]
         self._sorted_keys = self.keys[self._order]
-        self._touched_mask[:] = False
+        self._untouched_mask[:] = True
         self._touched = []
         self._touched_count = 0
         self.rebuilds += 1
@@ -105,7 +120,7 @@ class PairBook:
         self._refresh_keys(np.arange(len(self.debt)))
         self._order = np.argsort(self.keys, kind="stable").astype(np.int64)
         self._sorted_keys = self.keys[self._order]
-        self._touched_mask[:] = False
+        self._untouched_mask[:] = True
         self._touched = []
         self._touched_count = 0
         self.rebuilds += 1
@@ -119,7 +134,7 @@ class PairBook:
         """
         start = int(self._sorted_keys.searchsorted(price_ratio, side="right"))
         tail = self._order[start:][::-1]
-        found = tail[~self._touched_mask[tail]]
+        found = tail[self._untouched_mask[tail]]
         if self._touched_count:
             touched = np.concatenate(self._touched) if len(self._touched) > 1 else self._touched[0]
             self._touched = [touched]
@@ -143,9 +158,9 @@ class PairBook:
         self.debt[positions] = debt
         self.version += 1
         self._refresh_keys(positions)
-        fresh = positions[~self._touched_mask[positions]]
+        fresh = positions[self._untouched_mask[positions]]
         if fresh.size:
-            self._touched_mask[fresh] = True
+            self._untouched_mask[fresh] = False
             self._touched.append(fresh)
             self._touched_count += fresh.size
         if self._touched_count > _REBUILD_FRACTION * len(self.debt):
@@ -167,7 +182,7 @@ class PairBook:
         """Return the health factors of positions holding collateral `c` and debt `d` (tokens)
         at ``P_collateral / P_debt == price_ratio`` (`health_factors` of balances already read).
         """
-        if len(d) and d.min() > 0.0:
+        if len(d) and np.minimum.reduce(d) > 0.0:
             # Every position has debt (a liquidation batch, a list of candidates): the same
             # operations as below without the masks, in three array passes.
             out: NDArray[np.float64] = c * price_ratio
@@ -202,7 +217,7 @@ class PairBook:
             self.keys,
             self._order,
             self._sorted_keys,
-            self._touched_mask,
+            self._untouched_mask,
         )
         return sum(a.nbytes for a in arrays)
 

@@ -384,6 +384,11 @@ def _seize(
 
 _SCALAR_TYPES = (float, int, np.float64)
 
+# A book's batch asks a few of these per call: the bare functions, not the ndarray methods'
+# wrappers. On booleans, "any" is a nonzero count and "all" a full one.
+_count = np.count_nonzero
+_min = np.minimum.reduce
+
 
 def _as_floats(*values: ArrayLike) -> tuple[float, ...] | None:
     """Return `values` as Python floats if each is a real scalar, else None."""
@@ -429,7 +434,7 @@ def _liquidate_book(
     with np.errstate(divide="ignore", invalid="ignore"):
         # health_factor: c · P_c · LT / (d · P_d), inf without debt. (The smallest debt
         # answers for all in one pass; NaN fails it and takes the masks.)
-        if not len(d) or d.min() > 0.0:
+        if not len(d) or _min(d) > 0.0:
             hf = collateral_usd * lt
             hf /= debt_usd
         else:
@@ -449,7 +454,7 @@ def _liquidate_book(
         max_collateral /= pc
         max_collateral *= lb
         limited = max_collateral > c
-        if limited.any():
+        if _count(limited):
             seized = np.where(limited, c, max_collateral)
             # c · P_c / P_d / LB, with c · P_c already at hand.
             by_collateral = collateral_usd / pd
@@ -467,7 +472,7 @@ def _liquidate_book(
     no_collateral_left = seized >= c
     no_collateral_left &= executed
     # np.zeros rather than np.zeros_like: the same float64 zeros at a fraction of the call cost.
-    if no_collateral_left.any():
+    if _count(no_collateral_left):
         left_unbacked = np.where(no_collateral_left, left_debt, 0.0)
     else:
         left_unbacked = np.zeros(len(c))
@@ -477,7 +482,7 @@ def _liquidate_book(
     bad_debt = zero if rules is LiquidationRules.V3_3 else left_unbacked
     to_liquidator = seized - fee
 
-    if executed.all():
+    if _count(executed) == executed.size:
         # Masking would copy every value unchanged.
         return LiquidationBatch(repaid, seized, to_liquidator, fee, deficit, bad_debt, executed)
     return LiquidationBatch(
@@ -522,7 +527,7 @@ def _apply_dust_rule(
     """Clear `executed` where a v3.3 call leaves both debt and collateral, not both ≥ $1,000."""
     partial = repaid < d
     partial &= seized < c
-    if not partial.any():
+    if not _count(partial):
         return
     # Both leftovers >= $1,000 iff the smaller is (a NaN fails both ways).
     left_usd = c - seized

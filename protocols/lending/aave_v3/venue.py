@@ -376,7 +376,7 @@ class AaveV3Market:
                 self.multi.flagged() if isinstance(book, MultiBook) else self._flagged[cand.book]
             )
             seen = flagged[cand.positions]
-            if seen.all():  # the backlog below the line, logged when it crossed
+            if np.count_nonzero(seen) == seen.size:  # the backlog, logged when it crossed
                 continue
             fresh = cand.positions[~seen]
             flagged[fresh] = True
@@ -540,7 +540,7 @@ class AaveV3Market:
             rows = self._quote_rows[book_index] = np.full(len(book), -1, dtype=np.int32)
         rows[positions] = np.arange(positions.size)
         for array in batch.arrays():
-            array.flags.writeable = False
+            array.setflags(write=False)  # cheaper than going through `array.flags`
         self._last_quote[book_index] = _PairQuote(
             positions.copy(), c, d, p_c, p_d, terms, batch, book.version
         )
@@ -563,7 +563,7 @@ class AaveV3Market:
         if last is None or not last.priced_as(p_c, p_d, terms):
             return None
         rows = self._quote_rows[book_index][positions]
-        if positions.size == 0 or rows.min() < 0:
+        if positions.size == 0 or np.minimum.reduce(rows) < 0:
             return None
         # With no `update` of the book since the quote, its balances are these.
         book = self.books[book_index]
@@ -945,7 +945,8 @@ class _PairQuote:
 
 def _same(a: NDArray[np.generic], b: NDArray[np.generic]) -> bool:
     """`np.array_equal` of two arrays, without its argument conversions (asked per quote)."""
-    return a.shape == b.shape and bool((a == b).all())
+    # A full count of equal elements is ``all`` without the ndarray method's wrapper.
+    return a.shape == b.shape and np.count_nonzero(a == b) == a.size
 
 
 def build(ctx: SimContext, spec: ComponentSpec, params: AaveV3Params, where: str) -> AaveV3Market:

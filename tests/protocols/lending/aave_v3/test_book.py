@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -81,3 +82,36 @@ def test_version_counts_updates_and_health_of_matches_the_hand_formula() -> None
     assert book.version == 1
     assert book.health_factors(2_000.0).tolist() == [2.0, 0.8, float("inf")]
     assert book.health_factors(2_000.0, np.array([0, 1])).tolist() == [2.0, 0.8]
+
+
+@pytest.mark.parametrize("n", [5, 40, 200])
+def test_update_keys_equal_the_masked_formula_bit_for_bit(n: int) -> None:
+    """After an update the keys are d / (c · LT) bit for bit, 0 without debt or collateral,
+    for a few positions (Python floats) and for many (the unguarded array path)."""
+    rng = np.random.default_rng(n)
+    coll = rng.uniform(0.1, 10.0, 1_000)
+    debt = coll * 1_500.0 * rng.uniform(0.2, 1.0, 1_000)
+    book = PairBook("ETH", "USDC", coll.copy(), debt.copy(), 0.83)
+    rows = np.sort(rng.choice(1_000, n, replace=False))
+    new_coll = rng.uniform(0.1, 10.0, n)
+    new_debt = rng.uniform(100.0, 9_000.0, n)
+    new_debt[::4] = 0.0  # fully liquidated: no debt left
+    new_debt[1::4] = -0.0  # as `np.maximum(-0.0, 0.0)` leaves a rounding to zero
+    for c, d in ((new_coll, new_debt), (new_coll, new_debt + 1.0)):
+        book.update(rows, c, d)
+        expected = [
+            di / (ci * 0.83) if di > 0 and ci > 0 else 0.0 for ci, di in zip(c, d, strict=True)
+        ]
+        # Bits, not values: a key of -0.0 would equal 0.0.
+        assert book.keys[rows].tobytes() == np.array(expected).tobytes()
+    # No collateral left (keys 0), through the guarded path.
+    zero_coll = new_coll.copy()
+    zero_coll[1::3] = 0.0
+    book.update(rows, zero_coll, new_debt + 1.0)
+    expected = [
+        di / (ci * 0.83) if ci > 0 else 0.0
+        for ci, di in zip(zero_coll, new_debt + 1.0, strict=True)
+    ]
+    assert book.keys[rows].tobytes() == np.array(expected).tobytes()
+    for ratio in (500.0, 1_000.0, 1_500.0):
+        assert set(book.liquidatable(ratio).tolist()) == _brute_force(book, ratio)

@@ -128,3 +128,30 @@ def test_health_factors_small_and_large_batches_agree_bit_for_bit(n: int) -> Non
         want = np.where(d[positions] > 0, c[positions] * ratio * 0.83 / d[positions], np.inf)
     assert got.dtype == np.float64
     assert got.tobytes() == want.tobytes()
+
+
+@pytest.mark.parametrize("rules", list(LiquidationRules))
+@pytest.mark.parametrize("zero_collateral", [None, 0, 77])
+def test_array_path_with_every_or_not_every_collateral_positive_is_bit_identical(
+    rules: LiquidationRules, zero_collateral: int | None
+) -> None:
+    """The array path (no masks where every call executes) with no, or one, empty collateral
+    equals the general path bit for bit (the empty one reverts); an empty batch gives empty
+    columns."""
+    rng = np.random.default_rng(3)
+    n = 120
+    c = rng.lognormal(0.0, 1.0, n)
+    d = c * 2_000.0 * 0.83 / rng.uniform(0.5, 1.1, n)
+    if zero_collateral is not None:
+        c[zero_collateral] = 0.0
+    fee = 0.0 if rules is LiquidationRules.V2 else 0.1
+    kw = {"liquidation_threshold": 0.83, "liquidation_bonus": 1.05, "protocol_fee": fee}
+    terms = kernels.PairTerms(0.83, 1.05, fee, rules)
+    fast = kernels.liquidate_max_pair(c, d, 2_000.0, 1.0, terms)
+    general = kernels.liquidate_max(c, d, np.full(n, 2_000.0), 1.0, rules=rules, **kw)
+    for name in FIELDS:
+        assert getattr(fast, name).tobytes() == getattr(general, name).tobytes(), name
+    if zero_collateral is not None:
+        assert not fast.executed[zero_collateral]
+    empty = kernels.liquidate_max_pair(np.zeros(0), np.zeros(0), 2_000.0, 1.0, terms)
+    assert [a.size for a in empty.arrays()] == [0] * len(FIELDS)
