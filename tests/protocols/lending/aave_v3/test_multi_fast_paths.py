@@ -16,85 +16,6 @@ from protosim.protocols.lending.aave_v3.bench import multi_bench_scenario
 from protosim.protocols.lending.aave_v3.multi import ReserveState
 from protosim.protocols.lending.aave_v3.multibook import MultiBook
 
-_UNITS = (np.array([2_000.0, 60_000.0, 2_400.0]), np.array([1.0, 1.0]))
-
-
-def _book(seed: int, n: int = 2_000) -> MultiBook:
-    """A referenced book of random accounts around HF 1 (three collateral, two debt columns)."""
-    rng = np.random.default_rng(seed)
-    book = MultiBook(["A", "B", "C"], ["X", "Y"], capacity=n)
-    bits = ((np.arange(256)[:, None] >> np.arange(3)) & 1).astype(np.float64)
-    book.set_thresholds(np.array([0.78, 0.8, 0.83])[None, None, :] * bits[None])
-    supplied = rng.uniform(0.0, 2.0, (n, 3)) * (rng.random((n, 3)) < 0.8)
-    borrowed = rng.uniform(0.0, 40_000.0, (n, 2)) * (rng.random((n, 2)) < 0.8)
-    mask = ((supplied > 0) * (1 << np.arange(3))).sum(axis=1).astype(np.uint8)
-    book.append(supplied, borrowed, 0, mask)
-    book.reference(book.fast_health(None, *_UNITS), *_UNITS)
-    return book
-
-
-def _same_books(book: MultiBook, twin: MultiBook) -> None:
-    n = len(book)
-    for name in ("supplied", "borrowed", "weighted", "hf_ref"):
-        np.testing.assert_array_equal(getattr(book, name)[:n], getattr(twin, name)[:n])
-    assert (book._near is None) == (twin._near is None)
-    if book._near is not None and twin._near is not None:
-        np.testing.assert_array_equal(book._near.rows, twin._near.rows)
-        np.testing.assert_array_equal(book._near.hf_ref, twin._near.hf_ref)
-        for name in ("supplied", "borrowed", "weighted", "emode", "enabled", "lt"):
-            np.testing.assert_array_equal(
-                getattr(book._near.columns, name), getattr(twin._near.columns, name)
-            )
-    np.testing.assert_array_equal(book.take_fresh(), twin.take_fresh())
-
-
-@pytest.mark.parametrize("where", ["inside", "partly_outside", "pulled_in"])
-def test_rebalanced_equals_changed(where: str) -> None:
-    """`rebalanced` (a liquidation's new balances, given) leaves the book, its near copy and
-    what it remembers as `changed` (every array gathered from the book) does: rows all in the
-    near copy, some outside it, and one outside pulled below the copy's bound (dropped)."""
-    book, twin = _book(5), _book(5)
-    for b in (book, twin):
-        b.band(1.02)
-    near = book._near
-    assert near is not None
-    inside = near.rows[::7]
-    # Rows well above the copy's bound (a quarter of one collateral and half of one debt
-    # less leave them above it), holding both debts.
-    far = (book.hf_ref[: len(book)] > 4.0) & (book.hf_ref[: len(book)] < 20.0)
-    far &= (book.borrowed[: len(book)] > 0).all(axis=1)
-    outside = np.flatnonzero(far)[::9]
-    assert outside.size > 5
-    rows = {
-        "inside": inside,
-        "partly_outside": np.concatenate([inside, outside]),
-        "pulled_in": np.concatenate([inside, outside[:1]]),
-    }[where]
-    for b in (book, twin):
-        b.supplied[rows, 1] *= 0.25
-        b.borrowed[rows, 0] *= 0.5
-        if where == "pulled_in":
-            b.borrowed[rows[-1], :] *= 100.0  # far below the copy's bound now
-    book.rebalanced(rows, book.supplied[rows], book.borrowed[rows])
-    twin.changed(rows)
-    assert (book._near is None) == (where == "pulled_in")
-    _same_books(book, twin)
-    for b in (book, twin):
-        b.band(1.02)
-    _same_books(book, twin)
-
-
-def test_near_copy_weighted_balances_are_the_books() -> None:
-    """The near copy computes its weighted balances (balance × threshold) instead of gathering
-    them: they equal the book's rows bit for bit, and its thresholds the table's."""
-    book = _book(9)
-    book.band(1.05)
-    near = book._near
-    assert near is not None
-    assert near.columns.lt is not None
-    np.testing.assert_array_equal(near.columns.weighted, book.weighted[near.rows])
-    np.testing.assert_array_equal(near.columns.lt, book.thresholds(near.rows))
-
 
 @pytest.mark.parametrize("columns", range(9))
 def test_row_dot_equals_einsum(columns: int) -> None:
@@ -109,28 +30,6 @@ def test_row_dot_equals_einsum(columns: int) -> None:
     np.testing.assert_array_equal(
         multibook.row_dot(a, wide), np.einsum("ij,ij->i", a, np.ascontiguousarray(wide))
     )
-
-
-def test_columns_at_and_other_collateral_equal_indexing_and_row_sums() -> None:
-    """`Valuation.columns_at` is ``field[at, column]`` and `other_collateral_usd` the row sums
-    without the column of the rows at `at` (repeated positions, every column)."""
-    book = _book(13, 500)
-    valued = book.valuation(np.arange(500, dtype=np.int64), *_UNITS)
-    at = np.array([7, 0, 499, 7, 250, 3], dtype=np.intp)
-    for column in range(3):
-        supplied, enabled = valued.columns_at(at, column, "supplied", "enabled")
-        np.testing.assert_array_equal(supplied, valued.supplied[at, column])
-        np.testing.assert_array_equal(enabled, valued.enabled[at, column])
-        np.testing.assert_array_equal(
-            valued.other_collateral_usd(at, column),
-            multibook.row_sums(valued.collateral_usd[at], skip=column),
-        )
-    for column in range(2):
-        (borrowed,) = valued.columns_at(at, column, "borrowed")
-        np.testing.assert_array_equal(borrowed, valued.borrowed[at, column])
-        np.testing.assert_array_equal(
-            valued.columns_at(None, column, "borrowed")[0], valued.borrowed[:, column]
-        )
 
 
 @pytest.mark.parametrize("columns", [1, 2, 3, 5])

@@ -23,7 +23,12 @@ from protosim.protocols.lending.aave_v3.math import (
     liquidate_account,
     user_account_data,
 )
-from protosim.protocols.lending.aave_v3.multibook import MultiBook, put_rows, scale_columns
+from protosim.protocols.lending.aave_v3.multibook import (
+    MultiBook,
+    put_rows,
+    row_sums,
+    scale_columns,
+)
 from protosim.units import RAY
 
 USD = 10**8
@@ -535,13 +540,7 @@ _UNITS = (
 
 def _referenced_twins(seed: int, n: int = 2_000) -> tuple[MultiBook, MultiBook]:
     """Two screening books of the same draws, each referenced at the first units."""
-    books = (
-        _screening_book(np.random.default_rng(seed), n),
-        _screening_book(np.random.default_rng(seed), n),
-    )
-    for b in books:
-        b.reference(b.fast_health(None, _UNITS[0], _UNITS[1]), _UNITS[0], _UNITS[1])
-    return books
+    return _referenced_book(seed, n), _referenced_book(seed, n)
 
 
 def test_band_positions_spare_a_lookup_and_change_no_answer() -> None:
@@ -769,3 +768,95 @@ def test_put_rows_and_scale_columns_equal_numpy_indexing_and_broadcasting() -> N
     assert flags.tolist() == [0, 0, 1, 0, 0, 3, 0, 0, 0, 0]
     unit = np.array([2_000.0, 1e-7, 3.3])
     np.testing.assert_array_equal(scale_columns(a, unit), a * unit)
+
+
+def _referenced_book(seed: int, n: int = 2_000) -> MultiBook:
+    """A screening book of seed `seed`, referenced at the first units."""
+    book = _screening_book(np.random.default_rng(seed), n)
+    book.reference(book.fast_health(None, _UNITS[0], _UNITS[1]), _UNITS[0], _UNITS[1])
+    return book
+
+
+def _same_books(book: MultiBook, twin: MultiBook) -> None:
+    n = len(book)
+    for name in ("supplied", "borrowed", "weighted", "hf_ref"):
+        np.testing.assert_array_equal(getattr(book, name)[:n], getattr(twin, name)[:n])
+    assert (book._near is None) == (twin._near is None)
+    if book._near is not None and twin._near is not None:
+        np.testing.assert_array_equal(book._near.rows, twin._near.rows)
+        np.testing.assert_array_equal(book._near.hf_ref, twin._near.hf_ref)
+        for name in ("supplied", "borrowed", "weighted", "emode", "enabled", "lt"):
+            np.testing.assert_array_equal(
+                getattr(book._near.columns, name), getattr(twin._near.columns, name)
+            )
+    np.testing.assert_array_equal(book.take_fresh(), twin.take_fresh())
+
+
+@pytest.mark.parametrize("where", ["inside", "partly_outside", "pulled_in"])
+def test_rebalanced_equals_changed(where: str) -> None:
+    """`rebalanced` (a liquidation's new balances, given) leaves the book, its near copy and
+    what it remembers as `changed` (every array gathered from the book) does: rows all in the
+    near copy, some outside it, and one outside pulled below the copy's bound (dropped)."""
+    book, twin = _referenced_book(5), _referenced_book(5)
+    for b in (book, twin):
+        b.band(1.02)
+    near = book._near
+    assert near is not None
+    inside = near.rows[::7]
+    # Rows well above the copy's bound (a quarter of one collateral and half of one debt
+    # less leave them above it), holding both debts.
+    far = (book.hf_ref[: len(book)] > 4.0) & (book.hf_ref[: len(book)] < 20.0)
+    far &= (book.borrowed[: len(book)] > 0).all(axis=1)
+    outside = np.flatnonzero(far)[::9]
+    assert outside.size > 5
+    rows = {
+        "inside": inside,
+        "partly_outside": np.concatenate([inside, outside]),
+        "pulled_in": np.concatenate([inside, outside[:1]]),
+    }[where]
+    for b in (book, twin):
+        b.supplied[rows, 1] *= 0.25
+        b.borrowed[rows, 0] *= 0.5
+        if where == "pulled_in":
+            b.borrowed[rows[-1], :] *= 100.0  # far below the copy's bound now
+    book.rebalanced(rows, book.supplied[rows], book.borrowed[rows])
+    twin.changed(rows)
+    assert (book._near is None) == (where == "pulled_in")
+    _same_books(book, twin)
+    for b in (book, twin):
+        b.band(1.02)
+    _same_books(book, twin)
+
+
+def test_near_copy_weighted_balances_are_the_books() -> None:
+    """The near copy computes its weighted balances (balance × threshold) instead of gathering
+    them: they equal the book's rows bit for bit, and its thresholds the table's."""
+    book = _referenced_book(9)
+    book.band(1.05)
+    near = book._near
+    assert near is not None
+    assert near.columns.lt is not None
+    np.testing.assert_array_equal(near.columns.weighted, book.weighted[near.rows])
+    np.testing.assert_array_equal(near.columns.lt, book.thresholds(near.rows))
+
+
+def test_columns_at_and_other_collateral_equal_indexing_and_row_sums() -> None:
+    """`Valuation.columns_at` is ``field[at, column]`` and `other_collateral_usd` the row sums
+    without the column of the rows at `at` (repeated positions, every column)."""
+    book = _referenced_book(13, 500)
+    valued = book.valuation(np.arange(500, dtype=np.int64), _UNITS[0], _UNITS[1])
+    at = np.array([7, 0, 499, 7, 250, 3], dtype=np.intp)
+    for column in range(3):
+        supplied, enabled = valued.columns_at(at, column, "supplied", "enabled")
+        np.testing.assert_array_equal(supplied, valued.supplied[at, column])
+        np.testing.assert_array_equal(enabled, valued.enabled[at, column])
+        np.testing.assert_array_equal(
+            valued.other_collateral_usd(at, column),
+            row_sums(valued.collateral_usd[at], skip=column),
+        )
+    for column in range(2):
+        (borrowed,) = valued.columns_at(at, column, "borrowed")
+        np.testing.assert_array_equal(borrowed, valued.borrowed[at, column])
+        np.testing.assert_array_equal(
+            valued.columns_at(None, column, "borrowed")[0], valued.borrowed[:, column]
+        )
