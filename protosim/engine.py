@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -53,10 +52,6 @@ from protosim.scenario import (
     TradingVenueSpec,
 )
 from protosim.shocks import check_shock, schedule_shock
-
-_NOW: Callable[[Clock], float] = vars(Clock)["now"].fget
-_CURRENT_BLOCK: Callable[[Chain], int] = vars(Chain)["current_block"].fget
-"""The getters of the clock's and the chain's properties the event log stamps on every event."""
 
 
 class Simulation:
@@ -113,11 +108,9 @@ class Simulation:
             for spec in scenario.chains
         }
         primary = next(iter(chains.values()), None)
-        # The properties' getters bound to their objects: one call per logged event rather
-        # than a lambda calling the property.
         log = EventLog(
-            now=functools.partial(_NOW, clock),
-            block=functools.partial(_CURRENT_BLOCK, primary) if primary else (lambda: 0),
+            now=lambda: clock.now,
+            block=(lambda: primary.current_block) if primary else (lambda: 0),
         )
         for chain in chains.values():
             chain.log = log

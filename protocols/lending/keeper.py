@@ -286,44 +286,26 @@ class LendingKeeper:
         held = (best_score > -np.inf) & (best_debt > 0)
         pending, keys = rows[held], keys[held]
         spent = 0.0
-        pairs = len(c_assets) * len(d_assets)
-        # The whole order of preference of the accounts first offered again (`ranked`, in
-        # row order; later offers are a few of them).
         preference: NDArray[np.int64] | None = None
-        ranked = rows[:0]
-        for rank in range(pairs):
+        for rank in range(len(c_assets) * len(d_assets)):
             if rank:
                 if preference is None:
-                    ranked = pending
-                    preference = self._pair_preference(
+                    preference = np.full((positions.size, len(c_assets) * len(d_assets)), -1)
+                    preference[pending] = self._pair_preference(
                         score[pending], coll_usd[pending], debt_usd[pending]
                     )
-                at = np.searchsorted(ranked, pending)
-                keys = np.take(preference.reshape(-1), at * pairs + rank)
+                keys = preference[pending, rank]
                 held = keys >= 0
                 pending, keys = pending[held], keys[held]
             reverted = []
             # Pairs in key order (a count per pair, not a sort of the positions).
             counts = np.bincount(keys)
-            present = np.flatnonzero(counts)
-            # Several pairs: the members of each in one stable sort by pair (a radix sort of
-            # the small keys), each group a slice of it in the order it came.
-            grouped = (
-                None
-                if present.size < 2
-                else np.take(pending, np.argsort(keys.astype(np.uint16), kind="stable"))
-            )
-            ends = np.cumsum(counts)
-            for key in present:
+            for key in np.flatnonzero(counts):
                 if budget - spent <= 0:
                     return spent
                 # Order within a group is the venue's (most underwater first). Often every
                 # account prefers one pair: then the group is all of them, as they came.
-                members = (
-                    pending
-                    if grouped is None
-                    else grouped[int(ends[key] - counts[key]) : int(ends[key])]
-                )
+                members = pending if counts[key] == keys.size else pending[keys == key]
                 group = positions if members.size == positions.size else positions[members]
                 pair = (c_assets[int(key) // len(d_assets)], d_assets[int(key) % len(d_assets)])
                 committed, executable = self._consider(
