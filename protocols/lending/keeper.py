@@ -77,9 +77,10 @@ class LendingVenue(Protocol):
         """Return the oracle price of `asset` the venue uses now."""
         ...
 
-    def quote(self, book_index: int, positions: NDArray[np.int64], **pair: str) -> Any:
+    def quote(self, book_index: int, positions: NDArray[np.int64], **pair: Any) -> Any:
         """Return what liquidating `positions` would do now, without doing it (``pair``:
-        ``collateral`` and ``debt`` reserves, for a multi-reserve book).
+        ``collateral`` and ``debt`` reserves, for a multi-reserve book, which also takes
+        ``candidate_at``: where `positions` are in the book's `candidates`).
         """
         ...
 
@@ -163,6 +164,26 @@ def _descending_rank(a: NDArray[np.float64]) -> NDArray[np.int64]:
     return out
 
 
+def _column_at_place(
+    a: NDArray[np.float64], place: int, floor: float
+) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+    """Return each row's column at `place` when the row of `a` (k × a few columns, no NaN) is
+    sorted by value, largest first, ties to the earlier column
+    (``argsort(-a, axis=1, kind="stable")[:, place]``), and whether its value is above `floor`.
+
+    >>> column, above = _column_at_place(np.array([[1.0, 3.0, 1.0], [0.0, 0.0, 2.0]]), 1, 0.0)
+    >>> column.tolist(), above.tolist()
+    ([0, 0], [True, False])
+    """
+    rank = _descending_rank(a)
+    column = np.zeros(a.shape[0], dtype=np.int64)
+    for j in range(1, a.shape[1]):
+        np.putmask(column, rank[:, j] == place, j)
+    value = np.take_along_axis(a, column[:, None], axis=1)[:, 0]
+    above: NDArray[np.bool_] = value > floor
+    return column, above
+
+
 class LendingKeeper:
     """A keeper liquidating one lending venue and selling what it seizes.
 
@@ -190,6 +211,9 @@ class LendingKeeper:
         if gas_asset not in ctx.market.assets:
             raise KeyError(f"the keeper pays gas in {gas_asset!r}, which the market does not price")
         self._in_flight = [np.zeros(len(book), dtype=np.bool_) for book in self.venue.books]
+        self._in_flight_count = 0
+        """How many positions are in flight, over every book (each is flagged once, when its
+        transaction is sent, and cleared once, when its slice executes)."""
         self._committed_usd = 0.0
         self._last_quote: tuple[Any, ...] | None = None
         """The last quote `_consider` read and what it made of it (see there)."""
@@ -238,14 +262,19 @@ class LendingKeeper:
         # included (it was lent out when that transaction was sent).
         budget = self.params.capital_usd - self._committed_usd
         for found in self.venue.candidates:
-            in_flight = self._flight(found.book)[found.positions]
-            # Usually none is: then no copy of a backlog of thousands.
-            fresh = found.positions[~in_flight] if np.count_nonzero(in_flight) else found.positions
+            fresh = found.positions
+            fresh_at = None
+            # Usually none is: then no look-up, and no copy of a backlog of thousands.
+            if self._in_flight_count:
+                in_flight = self._flight(found.book)[fresh]
+                if np.count_nonzero(in_flight):
+                    fresh_at = (~in_flight).nonzero()[0]
+                    fresh = fresh[fresh_at]
             if fresh.size == 0 or budget <= 0:
                 continue
             book = self.venue.books[found.book]
             if isinstance(book, MultiBook):
-                budget -= self._consider_multi(found.book, fresh, found.cause, budget)
+                budget -= self._consider_multi(found.book, fresh, found.cause, budget, fresh_at)
             else:
                 budget -= self._consider(found.book, fresh, found.cause, budget)[0]
 
@@ -261,64 +290,135 @@ class LendingKeeper:
         return self._in_flight[book_index]
 
     def _consider_multi(
-        self, book_index: int, positions: NDArray[np.int64], cause: int, budget: float
+        self,
+        book_index: int,
+        positions: NDArray[np.int64],
+        cause: int,
+        budget: float,
+        candidate_at: NDArray[np.intp] | None = None,
     ) -> float:
         """Liquidate multi-reserve `positions` pair by pair; return the debt committed.
 
-        Accounts are batched per the (collateral, debt) pair they prefer (`_pair_preference`).
-        An account whose call on that pair would revert (v3.3's dust rule when the close
+        Each account ranks its pairs: collateral by `_collateral_score`, then debt by value,
+        ties to the earlier column (pair ``collateral × D + debt`` at place ``collateral place
+        × D + debt place``). Accounts are batched per the pair at their first place. An account
+        whose call on that pair would revert (v3.3's dust rule when the close
         factor caps the repayment, a collateral not enabled) is offered again on its next
         pair, as a liquidation bot simulating its call first would do.
+
+        `candidate_at`: where `positions` are in the venue's candidates (None: they are the
+        candidates), handed on so the venue finds them in what its risk check kept.
         """
         venue: Any = self.venue
-        c_assets, coll_usd, d_assets, debt_usd = venue.reserve_values(book_index, positions)
-        # Every account's first choice, then, for the few whose call on it would revert, the
-        # whole order of preference.
-        score = self._collateral_score(book_index, positions, coll_usd)
-        best_score = np.empty(positions.size)
-        best_debt = np.empty(positions.size)
-        ci = row_argmax(score, best_score)
-        di = row_argmax(debt_usd, best_debt)
-        keys = ci * len(d_assets) + di
-        rows = np.arange(positions.size)
-        # The first choice is held where its score is finite (-inf marks a collateral not
-        # held) and its debt positive.
-        held = (best_score > -np.inf) & (best_debt > 0)
-        pending, keys = rows[held], keys[held]
+        if candidate_at is None:
+            candidate_at = np.arange(positions.size)
+        c_assets, coll_usd, d_assets, debt_usd = venue.reserve_values(
+            book_index, positions, candidate_at
+        )
+        d = len(d_assets)
+        # Every account's first choice; its later places are worked out, one at a time, only
+        # for the few whose call on the one before would revert.
+        best_c = np.empty(positions.size)
+        best_d = np.empty(positions.size)
+        if self.params.pair_choice == "largest":
+            # The score is the value where positive (-inf where not held): the largest positive
+            # value's column is the largest score's, so the score need not be made.
+            ci = row_argmax(coll_usd, best_c)
+            held = best_c > 0
+        else:
+            ci = row_argmax(self._collateral_score(book_index, positions, coll_usd), best_c)
+            held = best_c > -np.inf
+        di = row_argmax(debt_usd, best_d)
+        held &= best_d > 0
+        keys = ci * d + di
+        # `pending`: the rows still to offer; `every`: whether that is all of them, in order
+        # (then a row's place in `pending` is the row).
+        every = np.count_nonzero(held) == held.size
+        pending = np.arange(positions.size)
+        if not every:
+            pending = held.nonzero()[0]
+            keys = keys[pending]
         spent = 0.0
-        preference: NDArray[np.int64] | None = None
-        for rank in range(len(c_assets) * len(d_assets)):
+        for rank in range(len(c_assets) * d):
             if rank:
-                if preference is None:
-                    preference = np.full((positions.size, len(c_assets) * len(d_assets)), -1)
-                    preference[pending] = self._pair_preference(
-                        score[pending], coll_usd[pending], debt_usd[pending]
-                    )
-                keys = preference[pending, rank]
-                held = keys >= 0
-                pending, keys = pending[held], keys[held]
-            reverted = []
+                keys = self._pair_at(
+                    rank, book_index, positions, pending, ci, di, coll_usd, debt_usd
+                )
+                # Indices from `nonzero` gather faster than the boolean mask itself.
+                kept = (keys >= 0).nonzero()[0]
+                pending, keys = pending[kept], keys[kept]
+            if pending.size == 0:
+                break
             # Pairs in key order (a count per pair, not a sort of the positions).
             counts = np.bincount(keys)
-            for key in np.flatnonzero(counts):
+            pairs = np.flatnonzero(counts)
+            reverts = np.zeros(pending.size, dtype=np.bool_)
+            for key in pairs.tolist():
                 if budget - spent <= 0:
                     return spent
                 # Order within a group is the venue's (most underwater first). Often every
                 # account prefers one pair: then the group is all of them, as they came.
-                members = pending if counts[key] == keys.size else pending[keys == key]
-                group = positions if members.size == positions.size else positions[members]
-                pair = (c_assets[int(key) // len(d_assets)], d_assets[int(key) % len(d_assets)])
+                if pairs.size == 1:
+                    at: Any = slice(None)
+                    members = pending
+                else:
+                    at = (keys == key).nonzero()[0]
+                    members = at if every else pending[at]
+                whole = members.size == positions.size
+                group = positions if whole else positions[members]
+                pair = (c_assets[key // d], d_assets[key % d])
                 committed, executable = self._consider(
-                    book_index, group, cause, budget - spent, pair
+                    book_index,
+                    group,
+                    cause,
+                    budget - spent,
+                    pair,
+                    candidate_at=candidate_at if whole else candidate_at[members],
                 )
                 spent += committed
-                reverted.append(members[~executable])
-            if not reverted:
-                break
-            pending = np.sort(np.concatenate(reverted))
+                reverts[at] = ~executable
+            pending = pending[reverts.nonzero()[0]]
             if pending.size == 0:
                 break
+            every = False
         return spent
+
+    def _pair_at(
+        self,
+        rank: int,
+        book_index: int,
+        positions: NDArray[np.int64],
+        rows: NDArray[np.int64],
+        ci: NDArray[np.int64],
+        di: NDArray[np.int64],
+        coll_usd: NDArray[np.float64],
+        debt_usd: NDArray[np.float64],
+    ) -> NDArray[np.int64]:
+        """Return the key of the pair `rows` of `positions` place `rank`-th (see
+        `_consider_multi`; -1 for a pair of a reserve not held; `ci`, `di`: every row's first
+        collateral and debt column, which they hold).
+        """
+        d = debt_usd.shape[1]
+        c_place, d_place = divmod(rank, d)
+        out: NDArray[np.int64]
+        ok: NDArray[np.bool_] | None = None
+        if c_place:
+            # np.take: several times faster than indexing rows of a few columns.
+            coll = np.take(coll_usd, rows, axis=0)
+            score = self._collateral_score(book_index, positions[rows], coll)
+            out, ok = _column_at_place(score, c_place, -np.inf)
+            out *= d
+        else:
+            out = ci[rows] * d
+        if d_place:
+            column, d_ok = _column_at_place(np.take(debt_usd, rows, axis=0), d_place, 0.0)
+            out += column
+            ok = d_ok if ok is None else ok & d_ok
+        else:
+            out += di[rows]
+        if ok is not None:
+            np.putmask(out, ~ok, -1)
+        return out
 
     def _collateral_score(
         self, book_index: int, positions: NDArray[np.int64], coll_usd: NDArray[np.float64]
@@ -334,36 +434,6 @@ class LendingKeeper:
             out = np.where(coll_usd > 0, coll_usd, -np.inf)
         return out
 
-    @staticmethod
-    def _pair_preference(
-        score: NDArray[np.float64], coll_usd: NDArray[np.float64], debt_usd: NDArray[np.float64]
-    ) -> NDArray[np.int64]:
-        """Return each account's (collateral, debt) pairs, most preferred first, as keys
-        ``collateral_column × D + debt_column`` (k × C·D; -1 for a collateral or debt it does
-        not hold): the collateral by `score`, then the debt by value; ties go to the earlier
-        column.
-
-        >>> LendingKeeper._pair_preference(np.array([[1.0, 3.0]]), np.array([[1.0, 3.0]]),
-        ...                                np.array([[5.0, 0.0]])).tolist()
-        [[2, -1, 0, -1]]
-        """
-        # Each pair's place from the ranks of its columns (a few comparisons per column, where
-        # row-wise argsorts of a few columns are slow).
-        k, c = score.shape
-        d = debt_usd.shape[1]
-        c_rank = _descending_rank(score)
-        d_rank = _descending_rank(debt_usd)
-        out = np.empty((k, c * d), dtype=np.int64)
-        flat = out.reshape(-1)
-        start = np.arange(k, dtype=np.int64) * (c * d)
-        d_held = debt_usd > 0
-        for ci in range(c):
-            c_held = coll_usd[:, ci] > 0
-            for di in range(d):
-                place = start + c_rank[:, ci] * d + d_rank[:, di]
-                flat[place] = np.where(c_held & d_held[:, di], ci * d + di, -1)
-        return out
-
     def _consider(
         self,
         book_index: int,
@@ -371,14 +441,20 @@ class LendingKeeper:
         cause: int,
         budget: float,
         pair: tuple[str, str] | None = None,
+        *,
+        candidate_at: NDArray[np.intp] | None = None,
     ) -> tuple[float, NDArray[np.bool_]]:
         """Quote `positions`, submit the profitable ones; return the debt committed and which
-        positions' calls would execute (the rest would revert).
+        positions' calls would execute (the rest would revert). `candidate_at`: where
+        `positions` are in the venue's candidates, for a multi-reserve book's quote.
         """
         book = self.venue.books[book_index]
         kwargs = {} if pair is None else {"collateral": pair[0], "debt": pair[1]}
         collateral_asset, debt_asset = pair if pair else (book.collateral_asset, book.debt_asset)
-        quote = self.venue.quote(book_index, positions, **kwargs)
+        if candidate_at is None:
+            quote = self.venue.quote(book_index, positions, **kwargs)
+        else:
+            quote = self.venue.quote(book_index, positions, **kwargs, candidate_at=candidate_at)
         ok = quote.executed
         positions, received, repay_usd, sold = self._executable(quote, positions, debt_asset)
         if positions.size == 0:
@@ -418,6 +494,7 @@ class LendingKeeper:
             return 0.0, ok
         chosen_repay = repay_usd[ranked]
         self._flight(book_index)[chosen] = True
+        self._in_flight_count += chosen.size
         self._committed_usd += float(_total(chosen_repay))
         self.stats["submitted"] += chosen.size
         p = self.params
@@ -467,11 +544,13 @@ class LendingKeeper:
             # The venue handed out its last answer again (same positions, balances and prices:
             # a declined backlog offered anew): so is what follows from the answer alone.
             all_ok, received, repay_usd, sold = last[1:]
-            return (positions if all_ok else positions[ok]), received, repay_usd, sold
+            return (positions if all_ok else positions[ok.nonzero()[0]]), received, repay_usd, sold
         repaid, received = quote.debt_repaid, quote.collateral_to_liquidator
         all_ok = np.count_nonzero(ok) == ok.size
         if not all_ok:  # most batches execute whole: no copies then
-            positions, repaid, received = positions[ok], repaid[ok], received[ok]
+            # Gathers at the indices are faster than three passes of the boolean mask.
+            at = ok.nonzero()[0]
+            positions, repaid, received = positions[at], repaid[at], received[at]
         repay_usd = repaid * self.venue.price(debt_asset)
         # np.add.accumulate is np.cumsum (sequential) without its wrapper's call overhead.
         sold = np.add.accumulate(received)
@@ -530,6 +609,7 @@ class LendingKeeper:
         pair: dict[str, str] | None = None,
     ) -> None:
         self._flight(book_index)[positions] = False
+        self._in_flight_count -= positions.size
         report = self.venue.liquidate(
             book_index, positions, liquidator=self.agent_id, cause=cause, **(pair or {})
         )

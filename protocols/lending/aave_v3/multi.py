@@ -321,8 +321,12 @@ class MultiMarket:
             rows = np.arange(len(self.book), dtype=np.int64)
         return self.book.exact_health(rows, cu, du)
 
-    def reserve_values(self, rows: IntArray) -> tuple[list[str], FloatArray, list[str], FloatArray]:
-        """Return, for `rows`, the USD value of each enabled collateral and of each debt.
+    def reserve_values(
+        self, rows: IntArray, kept_at: NDArray[np.intp] | None = None
+    ) -> tuple[list[str], FloatArray, list[str], FloatArray]:
+        """Return, for `rows`, the USD value of each enabled collateral and of each debt
+        (`kept_at`: where they are among the last risk check's answer, see
+        `MultiBook.valued`).
 
         Returns
         -------
@@ -335,7 +339,7 @@ class MultiMarket:
         book = self.book
         cu, du = self.valuation_units()
         # Candidates were valued by the risk check that found them (`MultiBook.below_one`).
-        valued, at = book.valued(rows, cu, du)
+        valued, at = book.valued(rows, cu, du, kept_at)
         coll: FloatArray = valued.pick("collateral_usd", at)
         debt: FloatArray = valued.pick("debt_usd", at)
         return list(book.collateral_assets), coll, list(book.debt_assets), debt
@@ -418,22 +422,33 @@ class MultiMarket:
             self._flagged = grown
         return self._flagged
 
-    def debt_usd(self, rows: IntArray) -> float:
-        """Return the total debt of `rows` in USD at the venue's prices."""
-        return float(self.reserve_values(rows)[3].sum())
+    def debt_usd(self, rows: IntArray, kept_at: NDArray[np.intp] | None = None) -> float:
+        """Return the total debt of `rows` in USD at the venue's prices (`kept_at`: see
+        `reserve_values`).
+        """
+        return float(self.reserve_values(rows, kept_at)[3].sum())
 
     # -- liquidation --------------------------------------------------------------------------
 
     def quote(
-        self, rows: IntArray, collateral: str, debt: str
+        self,
+        rows: IntArray,
+        collateral: str,
+        debt: str,
+        kept_at: NDArray[np.intp] | None = None,
     ) -> tuple[kernels.LiquidationBatch, NDArray[np.bool_], FloatArray]:
         """Return what liquidating `rows` on (collateral, debt) with the maximum debt would do
-        now, which calls leave no collateral, and the accounts' health factors.
+        now, which calls leave no collateral, and the accounts' health factors (`kept_at`:
+        where `rows` are among the last risk check's answer, see `MultiBook.valued`).
         """
-        return self._quote(rows, collateral, debt)[:3]
+        return self._quote(rows, collateral, debt, kept_at)[:3]
 
     def _quote(
-        self, rows: IntArray, collateral: str, debt: str
+        self,
+        rows: IntArray,
+        collateral: str,
+        debt: str,
+        kept_at: NDArray[np.intp] | None = None,
     ) -> tuple[
         kernels.LiquidationBatch, NDArray[np.bool_], FloatArray, Valuation, NDArray[np.intp] | None
     ]:
@@ -452,7 +467,7 @@ class MultiMarket:
         pc = np.array([venue.price(a) for a in book.collateral_assets])
         pd = np.array([venue.price(a) for a in book.debt_assets])
         cu, du = self.units((pc, pd))
-        valued, at = book.valued(rows, cu, du)
+        valued, at = book.valued(rows, cu, du, kept_at)
         health: FloatArray = valued.pick("health", at)
         li_c = cu[ci] / pc[ci]
         bi_d = du[di] / pd[di]
@@ -931,5 +946,4 @@ class MultiMarket:
         """Return the book's collateral and debt in USD (valuation prices)."""
         if len(self.book) == 0:
             return 0.0, 0.0
-        collateral, _, debt = self.book.values(None, *self.valuation_units())
-        return float(collateral.sum()), float(debt.sum())
+        return self.book.totals(*self.valuation_units())

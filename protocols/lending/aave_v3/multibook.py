@@ -30,6 +30,12 @@ buckets of its range): the band is read off that copy and its rows gathered from
 in cache where gathers from the whole book miss on every row; and since the accounts found below
 1 come about in reference-HF order, they are gathered nearly in memory order.
 
+The collateral-wide arrays (balances, weighted balances, thresholds) are kept with their
+columns padded with zeros to a power of two (`padded_width`): `numpy.take` copies a row of 2, 4
+or 8 values by one typed load where 3 cost a ``memmove`` each, and BLAS reads the rows aligned,
+so the book's gathers and matrix-vector products run about twice as fast; every computation
+reads the first C columns, so each value is what it is without the padding.
+
 The hot path computes ``HF`` with the exact average threshold from ``weighted`` — the supplied
 balances already multiplied by each account's thresholds (one matrix-vector product per
 side) — and only accounts within `margin` of the line get the contract's floored average
@@ -51,6 +57,8 @@ __all__ = [
     "MultiBook",
     "Valuation",
     "matvec",
+    "padded_width",
+    "positive",
     "put_rows",
     "row_argmax",
     "row_dot",
@@ -71,9 +79,35 @@ _NEAR_MAX_SHARE = 2
 """No near copy of more than 1 / this of the book (gathers from the book are then as good)."""
 _MATVEC_ROWS = 2048
 """Rows per BLAS call in `matvec`: below OpenBLAS's threading threshold for ≤ 4 columns."""
+_TOTALS_ROWS = 16 * _MATVEC_ROWS
+"""Rows per block in `MultiBook.totals`: a block's arrays stay in cache."""
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
+
+
+def _table_rows(emode: NDArray[np.uint8], enabled: NDArray[np.uint8]) -> NDArray[np.uint16]:
+    """Return the rows of the threshold table (``emode × 256 + enabled``) of accounts."""
+    code = emode.astype(np.uint16)
+    code <<= 8
+    code |= enabled
+    return code
+
+
+def padded_width(columns: int) -> int:
+    """Return the width the book keeps `columns` collateral columns in: the next power of two.
+
+    >>> [padded_width(c) for c in range(6)]
+    [0, 1, 2, 4, 4, 8]
+    """
+    return 1 << (columns - 1).bit_length() if columns else 0
+
+
+def _pad_columns(a: FloatArray, width: int) -> FloatArray:
+    """Return `a` (k × C) as a C-contiguous k × `width` array, zeros past column C."""
+    out = np.zeros((a.shape[0], width), dtype=a.dtype)
+    out[:, : a.shape[1]] = a
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +117,8 @@ class Valuation:
     """
 
     supplied: FloatArray
-    """Scaled collateral balances, k × C."""
+    """Scaled collateral balances, k × `padded_width` (C): the first C columns are the
+    reserves', the rest zero (as the book keeps them)."""
     borrowed: FloatArray
     """Scaled debt balances, k × D."""
     enabled: NDArray[np.bool_]
@@ -116,14 +151,20 @@ class Valuation:
     def columns_at(
         self, at: NDArray[np.intp] | None, column: int, *names: str
     ) -> list[NDArray[Any]]:
-        """Return `column` of each field in `names` (of one width) at positions `at` (all if
-        None), as `pick` does, with the positions' offsets in the flat arrays computed once.
+        """Return `column` of each field in `names` at positions `at` (all if None), as `pick`
+        does, with the positions' offsets in the flat arrays computed once per width.
         """
         if at is None:
             return [getattr(self, name)[:, column] for name in names]
-        width = getattr(self, names[0]).shape[1]
-        flat_at = at * width
-        return [_take_column(getattr(self, name), at, column, flat_at) for name in names]
+        flat: dict[int, NDArray[np.intp]] = {}
+        out = []
+        for name in names:
+            values = getattr(self, name)
+            width = values.shape[1]
+            if width not in flat:
+                flat[width] = at * width
+            out.append(_take_column(values, at, column, flat[width]))
+        return out
 
     def other_collateral_usd(self, at: NDArray[np.intp] | None, column: int) -> FloatArray:
         """Return the USD of the collateral that counts besides `column` of the accounts at
@@ -145,9 +186,9 @@ class Valuation:
 
 def _take_column(
     values: NDArray[Any],
-    at: NDArray[np.intp],
+    at: NDArray[np.integer[Any]],
     column: int,
-    flat_at: NDArray[np.intp] | None = None,
+    flat_at: NDArray[np.integer[Any]] | None = None,
 ) -> NDArray[Any]:
     """Return ``values[at, column]``: from a C-contiguous `values` by `numpy.take` of the flat
     positions `flat_at` (``at`` times the row width, computed if None) in the flat array from
@@ -165,16 +206,18 @@ def _take_column(
 
 @dataclass(slots=True)
 class _Columns:
-    """A book's per-row arrays: the whole book's, or the near rows' contiguous copy."""
+    """A book's per-row arrays: the whole book's, or the near rows' contiguous copy
+    (`supplied` and `weighted` `padded_width` wide).
+    """
 
     supplied: FloatArray
     borrowed: FloatArray
     weighted: FloatArray
     emode: NDArray[np.uint8]
     enabled: NDArray[np.uint8]
-    lt: FloatArray | None = None
-    """The rows' thresholds (k × C), kept by the near copy: gathering them is cheaper than
-    looking up each row's e-mode and collateral bits in the table again (None: looked up)."""
+    code: NDArray[np.uint16] | None = None
+    """The rows' row of the threshold table (``emode × 256 + enabled``), kept by the near
+    copy: one small gather instead of two and the arithmetic (None: worked out)."""
 
 
 @dataclass(slots=True)
@@ -220,16 +263,17 @@ class MultiBook:
         self.first_account = first_account
         cap = max(capacity, 1)
         self.n = 0
-        self.supplied = np.zeros((cap, len(collateral_assets)), dtype=np.float64)
+        width = padded_width(len(collateral_assets))
+        self._supplied = np.zeros((cap, width), dtype=np.float64)
         self.borrowed = np.zeros((cap, len(debt_assets)), dtype=np.float64)
         self.emode = np.zeros(cap, dtype=np.uint8)
         self.enabled = np.zeros(cap, dtype=np.uint8)
         self.isolated = np.zeros(cap, dtype=np.bool_)
         self.hf_ref = np.zeros(cap, dtype=np.float64)
-        self.weighted = np.zeros((cap, len(collateral_assets)), dtype=np.float64)
-        """``supplied`` × the account's threshold per column (0 where not collateral)."""
+        self._weighted = np.zeros((cap, width), dtype=np.float64)
         self.lt_table = np.zeros((1, 256, len(collateral_assets)), dtype=np.float64)
-        self._lt_flat = self.lt_table.reshape(256, len(collateral_assets))
+        self._lt_flat = np.zeros((256, width), dtype=np.float64)
+        """`lt_table` by ``emode × 256 + enabled``, `padded_width` wide."""
         self.margin = 0.0
         """Relative HF gap between the exact and the floored average threshold, at most."""
         self._fresh: list[IntArray] = []
@@ -266,13 +310,13 @@ class MultiBook:
             return
         new = max(2 * cap, self.n + rows)
         names = (
-            "supplied",
+            "_supplied",
             "borrowed",
             "emode",
             "enabled",
             "isolated",
             "hf_ref",
-            "weighted",
+            "_weighted",
         )
         for name in names:
             old = getattr(self, name)
@@ -312,14 +356,23 @@ class MultiBook:
         if np.any(supplied < 0) or np.any(borrowed < 0):
             raise ValueError("expected balances >= 0")
         self._grow(k)
-        rows = np.arange(self.n, self.n + k, dtype=np.int64)
-        self.supplied[rows] = supplied
-        self.borrowed[rows] = borrowed
-        self.emode[rows] = emode
-        self.enabled[rows] = enabled
-        self.isolated[rows] = isolated
-        self.n += k
-        self.refresh(rows)
+        # The new rows are one run: slices, not fancy indexing (a population is a million).
+        start, stop = self.n, self.n + k
+        rows = np.arange(start, stop, dtype=np.int64)
+        self._supplied[start:stop, : supplied.shape[1]] = supplied
+        self.borrowed[start:stop] = borrowed
+        self.emode[start:stop] = emode
+        self.enabled[start:stop] = enabled
+        self.isolated[start:stop] = isolated
+        self.n = stop
+        # `refresh`: their weighted balances, from their thresholds.
+        code = _table_rows(self.emode[start:stop], self.enabled[start:stop])
+        np.multiply(
+            self._supplied[start:stop],
+            np.take(self._lt_flat, code, axis=0),
+            out=self._weighted[start:stop],
+        )
+        self._unkeep(rows)
         self.touch(rows)
         return rows
 
@@ -329,7 +382,10 @@ class MultiBook:
         """
         self.lt_table = lt_table
         self.version += 1
-        self._lt_flat = lt_table.reshape(lt_table.shape[0] * lt_table.shape[1], lt_table.shape[2])
+        self._lt_flat = _pad_columns(
+            lt_table.reshape(lt_table.shape[0] * lt_table.shape[1], lt_table.shape[2]),
+            self._supplied.shape[1],
+        )
         self.ref_units = None
         self._drop_near()
         positive = lt_table[lt_table > 0]
@@ -341,19 +397,23 @@ class MultiBook:
         """Recompute ``weighted`` of `rows` after their balances, e-mode or collateral bits
         changed.
         """
-        self.weighted[rows] = np.take(self.supplied, rows, axis=0) * self.thresholds(rows)
+        put_rows(
+            self._weighted,
+            rows,
+            np.take(self._supplied, rows, axis=0) * self._thresholds(self._columns(), rows),
+        )
         self._unkeep(rows)
 
     def changed(self, rows: IntArray) -> None:
         """`refresh`, then `touch` `rows`, gathering each of their arrays from the book once."""
         emode = np.take(self.emode, rows)
         enabled = np.take(self.enabled, rows)
-        lt: FloatArray = np.take(self._lt_flat, emode.astype(np.intp) * 256 + enabled, axis=0)
-        supplied = np.take(self.supplied, rows, axis=0)
-        weighted = supplied * lt
-        put_rows(self.weighted, rows, weighted)
+        code = _table_rows(emode, enabled)
+        supplied = np.take(self._supplied, rows, axis=0)
+        weighted = supplied * np.take(self._lt_flat, code, axis=0)
+        put_rows(self._weighted, rows, weighted)
         borrowed = np.take(self.borrowed, rows, axis=0)
-        self._touch(rows, _Columns(supplied, borrowed, weighted, emode, enabled, lt))
+        self._touch(rows, _Columns(supplied, borrowed, weighted, emode, enabled, code))
 
     def rebalanced(self, rows: IntArray, supplied: FloatArray, borrowed: FloatArray) -> None:
         """Do what `changed` does for `rows` whose balances alone changed (a liquidation:
@@ -363,7 +423,10 @@ class MultiBook:
         The thresholds come from the near copy when it holds every row, and only the
         balances, weighted balances and reference HFs of the copy are brought up to date:
         the same values as `changed`, without gathering each row from the whole book.
+        `supplied` is k × C or, as a `Valuation` holds it, k × `padded_width` (C).
         """
+        if supplied.shape[1] != self._supplied.shape[1]:
+            supplied = _pad_columns(supplied, self._supplied.shape[1])
         near = self._near
         at = None if near is None or not rows.size else np.take(self._near_pos, rows)
         if near is not None and at is not None and int(at.min()) >= 0:
@@ -371,13 +434,13 @@ class MultiBook:
         else:
             lt = self._thresholds(self._columns(), rows)
         weighted = supplied * lt
-        put_rows(self.weighted, rows, weighted)
+        put_rows(self._weighted, rows, weighted)
         self._fresh.append(rows)
         self._unkeep(rows)
         if self.ref_units is None or not rows.size:
             return
         cu, du = self.ref_units
-        hf = self.health(matvec(weighted, cu), matvec(borrowed, du))
+        hf = self.health(matvec(weighted[:, : cu.size], cu), matvec(borrowed, du))
         self.hf_ref[rows] = hf
         if at is not None:
             self._sync_near(
@@ -388,18 +451,30 @@ class MultiBook:
         """Return the liquidation threshold of each column for `rows` (k × C; 0 where the
         column is not collateral), for their e-mode and collateral bits.
         """
-        return self._thresholds(self._columns(), rows)
+        return self._thresholds(self._columns(), rows)[:, : len(self.collateral_assets)]
 
     def _thresholds(self, columns: _Columns, at: NDArray[np.integer[Any]]) -> FloatArray:
-        if columns.lt is not None:
-            kept: FloatArray = np.take(columns.lt, at, axis=0)
-            return kept
-        code = np.take(columns.emode, at).astype(np.intp) * 256 + np.take(columns.enabled, at)
+        if columns.code is not None:
+            code: NDArray[Any] = np.take(columns.code, at)
+        else:
+            code = _table_rows(np.take(columns.emode, at), np.take(columns.enabled, at))
         out: FloatArray = np.take(self._lt_flat, code, axis=0)
         return out
 
     def _columns(self) -> _Columns:
-        return _Columns(self.supplied, self.borrowed, self.weighted, self.emode, self.enabled)
+        return _Columns(self._supplied, self.borrowed, self._weighted, self.emode, self.enabled)
+
+    @property
+    def supplied(self) -> FloatArray:
+        """Scaled collateral balances, rows × C (a view: writes go to the book)."""
+        return self._supplied[:, : len(self.collateral_assets)]
+
+    @property
+    def weighted(self) -> FloatArray:
+        """``supplied`` × the account's threshold per column (0 where not collateral), rows ×
+        C (a view).
+        """
+        return self._weighted[:, : len(self.collateral_assets)]
 
     def _source(self, rows: IntArray) -> tuple[_Columns, NDArray[np.integer[Any]]]:
         """Return the arrays to gather `rows` from and their positions there: the near copy
@@ -418,7 +493,9 @@ class MultiBook:
         """Return the scaled balances (k × C, k × D), thresholds (k × C) and e-mode index of
         `rows`.
         """
-        return self._gather(*self._source(rows))
+        supplied, borrowed, lt, emode = self._gather(*self._source(rows))
+        c = len(self.collateral_assets)
+        return supplied[:, :c], borrowed, lt[:, :c], emode
 
     def _gather(
         self, columns: _Columns, at: NDArray[np.integer[Any]]
@@ -445,9 +522,10 @@ class MultiBook:
         collateral_unit: FloatArray,
         debt_unit: FloatArray,
     ) -> Valuation:
-        supplied, borrowed, lt, emode = self._gather(columns, at)
-        enabled = lt > 0
-        value = scale_columns(supplied, collateral_unit)
+        supplied, borrowed, padded_lt, emode = self._gather(columns, at)
+        lt = padded_lt[:, : collateral_unit.size]
+        enabled = positive(lt)
+        value = scale_columns(supplied[:, : collateral_unit.size], collateral_unit)
         counted = np.where(enabled, value, 0.0)
         collateral_usd = row_sums(counted)
         total_debt = matvec(borrowed, debt_unit)
@@ -476,7 +554,11 @@ class MultiBook:
         )
 
     def valued(
-        self, rows: IntArray, collateral_unit: FloatArray, debt_unit: FloatArray
+        self,
+        rows: IntArray,
+        collateral_unit: FloatArray,
+        debt_unit: FloatArray,
+        kept_at: NDArray[np.intp] | None = None,
     ) -> tuple[Valuation, NDArray[np.intp] | None]:
         """Return a `Valuation` holding `rows` and their positions in it (None: all, in
         order).
@@ -485,6 +567,11 @@ class MultiBook:
         (a liquidator choosing reserves, then quoting groups of the candidates, reads the
         fields it needs from the small kept arrays instead of valuing the rows again);
         otherwise `rows` are valued now.
+
+        `kept_at`: where `rows` are among the accounts the last risk check found (the
+        `below_one` answer a liquidator was handed), if the caller knows: while no row has
+        changed since, it is checked against them, which is cheaper than looking each row up
+        in the whole book. Wrong or stale positions are ignored.
         """
         version, cu, du, _, kept = self._kept
         if (
@@ -506,6 +593,15 @@ class MultiBook:
                 # dot-product path, and that can round the row's total debt differently from
                 # the kept batch.
                 return self.valuation(rows, collateral_unit, debt_unit), None
+            if (
+                kept_at is not None
+                and self._kept_since_change
+                and kept_at.size == rows.size
+                and int(kept_at.min()) >= 0
+                and int(kept_at.max()) < kept.health.size
+                and np.array_equal(np.take(self._kept[3], kept_at), rows)
+            ):
+                return kept, kept_at
             # Only the kept rows have a slot at or above the base (`_unkeep` clears the changed
             # ones).
             slots = np.take(self._slot, rows)
@@ -546,10 +642,14 @@ class MultiBook:
         limit = MAX_COLLATERAL_COLUMNS if role == "collateral" else MAX_DEBT_COLUMNS
         if len(assets) >= limit:
             raise ValueError(f"a book holds at most {limit} {role} reserves")
-        names = ("supplied", "weighted") if role == "collateral" else ("borrowed",)
-        for name in names:
-            old = getattr(self, name)
-            setattr(self, name, np.hstack([old, np.zeros((len(old), 1))]))
+        if role == "debt":
+            self.borrowed = np.hstack([self.borrowed, np.zeros((len(self.borrowed), 1))])
+        elif padded_width(len(assets) + 1) > self._supplied.shape[1]:
+            width = padded_width(len(assets) + 1)
+            self._supplied = _pad_columns(self._supplied, width)
+            self._weighted = _pad_columns(self._weighted, width)
+            self._lt_flat = _pad_columns(self._lt_flat, width)
+        # Otherwise the first padding column (zeros) becomes the new one.
         assets.append(asset)
         self.ref_units = None  # the reference no longer matches the columns
         self._drop_near()
@@ -582,10 +682,12 @@ class MultiBook:
         collateral_unit: FloatArray,
         debt_unit: FloatArray,
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
-        s, b, lt, _ = self._gather(columns, at)
-        value = scale_columns(s, collateral_unit)
+        s, b, padded_lt, _ = self._gather(columns, at)
+        c = collateral_unit.size
+        lt = padded_lt[:, :c]
+        value = scale_columns(s[:, :c], collateral_unit)
         weighted = row_dot(value, lt)
-        collateral = row_dot(value, (lt > 0).astype(np.float64))
+        collateral = row_dot(value, positive(lt).astype(np.float64))
         debt: FloatArray = matvec(b, debt_unit)
         # calculateUserAccountData floors the average threshold to whole basis points; the
         # slack keeps an exactly whole average (one collateral) from flooring a unit below.
@@ -594,6 +696,28 @@ class MultiBook:
         weighted = np.where(collateral > 0, collateral * avg, 0.0)
         return collateral, weighted, debt
 
+    def totals(self, collateral_unit: FloatArray, debt_unit: FloatArray) -> tuple[float, float]:
+        """Return the whole book's collateral that counts and debt, in USD: the sums of
+        `values`' per-account ``collateral_usd`` and ``debt_usd`` of every row.
+
+        Each account's figures are computed as `values` computes them, straight from the
+        book's arrays in blocks of `_TOTALS_ROWS` (a multiple of `_MATVEC_ROWS`, so `matvec`
+        slices every block as it would slice the whole book), without the threshold average
+        `values` also works out; the sums are over the same per-account arrays.
+        """
+        n = self.n
+        collateral = np.empty(n)
+        debt = np.empty(n)
+        for start in range(0, n, _TOTALS_ROWS):
+            stop = min(start + _TOTALS_ROWS, n)
+            code = _table_rows(self.emode[start:stop], self.enabled[start:stop])
+            c = collateral_unit.size
+            counts = positive(np.take(self._lt_flat, code, axis=0)[:, :c]).astype(np.float64)
+            value = scale_columns(self._supplied[start:stop, :c], collateral_unit)
+            collateral[start:stop] = row_dot(value, counts)
+            debt[start:stop] = matvec(self.borrowed[start:stop], debt_unit)
+        return float(collateral.sum()), float(debt.sum())
+
     def fast_health(
         self, rows: IntArray | None, collateral_unit: FloatArray, debt_unit: FloatArray
     ) -> FloatArray:
@@ -601,7 +725,7 @@ class MultiBook:
         at or above the contract's, by at most ``margin`` relative.
         """
         if rows is None:
-            weighted = matvec(self.weighted[: self.n], collateral_unit)
+            weighted = matvec(self._weighted[: self.n, : collateral_unit.size], collateral_unit)
             debt = matvec(self.borrowed[: self.n], debt_unit)
         else:
             return self._fast_health(*self._source(rows), collateral_unit, debt_unit)
@@ -614,7 +738,9 @@ class MultiBook:
         collateral_unit: FloatArray,
         debt_unit: FloatArray,
     ) -> FloatArray:
-        weighted = matvec(np.take(columns.weighted, at, axis=0), collateral_unit)
+        weighted = matvec(
+            np.take(columns.weighted, at, axis=0)[:, : collateral_unit.size], collateral_unit
+        )
         debt = matvec(np.take(columns.borrowed, at, axis=0), debt_unit)
         return self.health(weighted, debt)
 
@@ -713,7 +839,9 @@ class MultiBook:
             if gathered is None:
                 # From the book, not the near copy, which is brought up to date next.
                 gathered = self._gather_columns(rows)
-            hf = self.health(matvec(gathered.weighted, cu), matvec(gathered.borrowed, du))
+            hf = self.health(
+                matvec(gathered.weighted[:, : cu.size], cu), matvec(gathered.borrowed, du)
+            )
             self.hf_ref[rows] = hf
             self._sync_near(
                 rows, hf, {name: getattr(gathered, name) for name in _Columns.__slots__}
@@ -721,13 +849,15 @@ class MultiBook:
 
     def _gather_columns(self, rows: IntArray) -> _Columns:
         book = self._columns()
+        emode = np.take(book.emode, rows)
+        enabled = np.take(book.enabled, rows)
         return _Columns(
             np.take(book.supplied, rows, axis=0),
             np.take(book.borrowed, rows, axis=0),
             np.take(book.weighted, rows, axis=0),
-            np.take(book.emode, rows),
-            np.take(book.enabled, rows),
-            self._thresholds(book, rows),
+            emode,
+            enabled,
+            _table_rows(emode, enabled),
         )
 
     def _unkeep(self, rows: IntArray) -> None:
@@ -794,20 +924,22 @@ class MultiBook:
             return None
         # Only locality depends on this order (every answer is per row, and `below_one`
         # orders what it finds itself): buckets of reference HF are close enough.
-        order = _coarse_order(np.take(self.hf_ref, rows))
+        hf = np.take(self.hf_ref, rows)
+        order = _coarse_order(hf)
         if order is not None:
             rows = np.take(rows, order)
-        supplied = np.take(self.supplied, rows, axis=0)
+            hf = np.take(hf, order)
+        supplied = np.take(self._supplied, rows, axis=0)
         emode = np.take(self.emode, rows)
         enabled = np.take(self.enabled, rows)
-        lt: FloatArray = np.take(self._lt_flat, emode.astype(np.intp) * 256 + enabled, axis=0)
+        code = _table_rows(emode, enabled)
         # The book's weighted balances are these products (see `refresh`): computed from the
         # copy rather than gathered from the whole book.
-        weighted = supplied * lt
+        weighted = supplied * np.take(self._lt_flat, code, axis=0)
         columns = _Columns(
-            supplied, np.take(self.borrowed, rows, axis=0), weighted, emode, enabled, lt
+            supplied, np.take(self.borrowed, rows, axis=0), weighted, emode, enabled, code
         )
-        self._near = _Near(bound, rows, np.take(self.hf_ref, rows), columns)
+        self._near = _Near(bound, rows, hf, columns)
         self._near_pos[rows] = np.arange(rows.size, dtype=np.int32)
         return self._near
 
@@ -856,22 +988,22 @@ class MultiBook:
         columns, at = self._source(rows)
         out = np.zeros(rows.size, dtype=np.bool_)
         for j in collateral_cols:
-            out |= np.take(columns.supplied[:, int(j)], at) > 0
+            out |= _take_column(columns.supplied, at, int(j)) > 0
         for j in debt_cols:
-            out |= np.take(columns.borrowed[:, int(j)], at) > 0
+            out |= _take_column(columns.borrowed, at, int(j)) > 0
         return out
 
     @property
     def nbytes(self) -> int:
         """Bytes held by the book's arrays."""
         arrays = (
-            self.supplied,
+            self._supplied,
             self.borrowed,
             self.emode,
             self.enabled,
             self.isolated,
             self.hf_ref,
-            self.weighted,
+            self._weighted,
             self._fresh_mask,
             self._slot,
             self._near_pos,
@@ -966,6 +1098,19 @@ def row_sums(a: FloatArray, skip: int | None = None) -> FloatArray:
     return out
 
 
+def positive(a: FloatArray) -> NDArray[np.bool_]:
+    """Return ``a > 0`` (C-contiguous), column by column: `a` may be a column slice of a wider
+    array, which numpy would compare a few elements per inner loop, several times slower.
+
+    >>> positive(np.array([[1.0, 0.0, 5.0, 0.0]])[:, :3]).tolist()
+    [[True, False, True]]
+    """
+    out = np.empty(a.shape, dtype=np.bool_)
+    for j in range(a.shape[1]):
+        np.greater(a[:, j], 0.0, out=out[:, j])
+    return out
+
+
 def row_dot(a: FloatArray, b: FloatArray) -> FloatArray:
     """Return ``np.einsum("ij,ij->i", a, b)`` (each row's dot product) of `a` and `b` of the
     same shape as einsum computes it for C-contiguous arrays, faster where `_einsum_lanes`
@@ -980,7 +1125,7 @@ def row_dot(a: FloatArray, b: FloatArray) -> FloatArray:
         out: FloatArray = np.einsum("ij,ij->i", np.ascontiguousarray(a), np.ascontiguousarray(b))
         return out
     # The same products whatever the layouts: einsum's sums of them for C-contiguous inputs.
-    return _lane_sums(a * b, lanes)
+    return _lane_sums(a, b, lanes)
 
 
 _LANES: dict[int, int | None] = {}
@@ -999,20 +1144,22 @@ def _einsum_lanes(columns: int) -> int | None:
         b = rng.random((4_096, columns)) * rng.choice(scale, (4_096, columns))
         want = np.einsum("ij,ij->i", a, b)
         _LANES[columns] = next(
-            (lanes for lanes in (2, 1) if np.array_equal(_lane_sums(a * b, lanes), want)), None
+            (lanes for lanes in (2, 1) if np.array_equal(_lane_sums(a, b, lanes), want)), None
         )
     return _LANES[columns]
 
 
-def _lane_sums(products: FloatArray, lanes: int) -> FloatArray:
-    columns = products.shape[1]
+def _lane_sums(a: FloatArray, b: FloatArray, lanes: int) -> FloatArray:
+    # Each column's products on their own: `a` or `b` may be a column slice of a wider array,
+    # where a 2-D product would run a few elements per inner loop.
+    columns = a.shape[1]
     if columns == 0:
-        return np.zeros(products.shape[0])
+        return np.zeros(a.shape[0])
     sums = []
     for lane in range(min(lanes, columns)):
-        total: FloatArray = products[:, lane].copy()
+        total: FloatArray = a[:, lane] * b[:, lane]
         for j in range(lane + lanes, columns, lanes):
-            total += products[:, j]
+            total += a[:, j] * b[:, j]
         sums.append(total)
     out = sums[0]
     for total in sums[1:]:

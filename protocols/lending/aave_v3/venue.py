@@ -378,10 +378,12 @@ class AaveV3Market:
             seen = flagged[cand.positions]
             if np.count_nonzero(seen) == seen.size:  # the backlog, logged when it crossed
                 continue
-            fresh = cand.positions[~seen]
+            fresh_at = (~seen).nonzero()[0]
+            fresh = cand.positions[fresh_at]
             flagged[fresh] = True
             if isinstance(book, MultiBook):
-                debt_usd = self.multi.debt_usd(fresh)
+                # Where they are among the candidates: the risk check valued those.
+                debt_usd = self.multi.debt_usd(fresh, fresh_at)
             else:
                 debt_usd = float(book.debt[fresh].sum() * self.guard.price(book.debt_asset).price)
             self._ctx.log.emit(
@@ -463,19 +465,21 @@ class AaveV3Market:
         *,
         collateral: str | None = None,
         debt: str | None = None,
+        candidate_at: NDArray[np.intp] | None = None,
     ) -> kernels.LiquidationBatch:
         """Return what liquidating `positions` with the maximum debt to cover would do now.
 
         A single-pair book's answer for up to `_MEMO_MAX_ROWS` positions has read-only arrays
         (the same answer serves the same question again). For the multi-reserve book,
         `collateral` and `debt` name the reserves the liquidator chose (required there; ignored
-        for single-pair books).
+        for single-pair books), and `candidate_at` may say where `positions` are in its latest
+        `candidates` (the risk check valued those: see `MultiBook.valued`).
         """
         book = self.books[book_index]
         if isinstance(book, MultiBook):
             if collateral is None or debt is None:
                 raise ValueError("expected the collateral and debt reserve for a multi book")
-            return self.multi.quote(positions, collateral, debt)[0]
+            return self.multi.quote(positions, collateral, debt, candidate_at)[0]
         return self._quote_pair(
             book_index,
             positions,
@@ -696,15 +700,18 @@ class AaveV3Market:
         )
 
     def reserve_values(
-        self, book_index: int, positions: NDArray[np.int64]
+        self,
+        book_index: int,
+        positions: NDArray[np.int64],
+        candidate_at: NDArray[np.intp] | None = None,
     ) -> tuple[list[str], NDArray[np.float64], list[str], NDArray[np.float64]]:
         """Return the multi book's collateral and debt reserves and, for `positions`, the USD
         value of each enabled collateral (k × C) and each debt (k × D), for a liquidator to
-        choose its pair.
+        choose its pair (`candidate_at`: as for `quote`).
         """
         if book_index != self.multi_index:
             raise ValueError(f"book {book_index} is not the multi-reserve book")
-        return self.multi.reserve_values(positions)
+        return self.multi.reserve_values(positions, candidate_at)
 
     def collateral_bonus(
         self, book_index: int, positions: NDArray[np.int64]

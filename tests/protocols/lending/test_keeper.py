@@ -206,10 +206,12 @@ def test_multi_keeper_offers_each_pair_the_accounts_preferring_it_in_their_order
         offers.append([])
         return consider_multi(self, book_index, positions, *a)  # type: ignore[arg-type]
 
-    def spy(self: LendingKeeper, book_index: int, positions: np.ndarray, *a: object) -> object:
+    def spy(
+        self: LendingKeeper, book_index: int, positions: np.ndarray, *a: object, **kw: object
+    ) -> object:
         if offers and len(a) == 3:
             offers[-1].append((positions.copy(), a[2]))  # type: ignore[arg-type]
-        return consider(self, book_index, positions, *a)  # type: ignore[arg-type]
+        return consider(self, book_index, positions, *a, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(LendingKeeper, "_consider_multi", spy_multi)
     monkeypatch.setattr(LendingKeeper, "_consider", spy)
@@ -225,3 +227,170 @@ def test_multi_keeper_offers_each_pair_the_accounts_preferring_it_in_their_order
             assert pair == (c[k // len(d)], d[k % len(d)])
             np.testing.assert_array_equal(group, positions[held & (key == k)])
     assert several > 10
+
+
+def test_column_at_place_is_a_column_of_a_stable_descending_argsort() -> None:
+    """`_column_at_place(a, p, floor)` is column p of ``argsort(-a, kind="stable")`` of each
+    row (ties, -inf included, to the earlier column) and whether that value is above floor."""
+    from protosim.protocols.lending.keeper import _column_at_place
+
+    rng = np.random.default_rng(31)
+    for columns in (1, 2, 3, 5):
+        a = rng.integers(0, 3, (500, columns)).astype(np.float64)
+        a[rng.random((500, columns)) < 0.3] = -np.inf
+        order = np.argsort(-a, axis=1, kind="stable")
+        for place in range(columns):
+            for floor in (-np.inf, 0.0, 1.0):
+                column, above = _column_at_place(a, place, floor)
+                np.testing.assert_array_equal(column, order[:, place])
+                np.testing.assert_array_equal(above, a[np.arange(500), order[:, place]] > floor)
+
+
+def _multi_offers_reference(
+    coll: np.ndarray,
+    debt: np.ndarray,
+    score: np.ndarray,
+    positions: np.ndarray,
+    offer: object,
+    budget: float,
+) -> list[tuple[list[int], tuple[int, int]]]:
+    """The multi keeper's offers, computed plainly: each account's whole order of pairs from
+    stable descending argsorts (-1 where a reserve is not held), a boolean mask per pair, the
+    reverted accounts sorted back into the venue's order."""
+    k, d = debt.shape
+    c_order = np.argsort(-score, axis=1, kind="stable")
+    d_order = np.argsort(-debt, axis=1, kind="stable")
+    c_held = np.take_along_axis(coll, c_order, axis=1) > 0
+    d_held = np.take_along_axis(debt, d_order, axis=1) > 0
+    keys = (c_order[:, :, None] * d + d_order[:, None, :]).reshape(k, -1)
+    preference = np.where((c_held[:, :, None] & d_held[:, None, :]).reshape(k, -1), keys, -1)
+    made: list[tuple[list[int], tuple[int, int]]] = []
+    spent = 0.0
+    pending = np.arange(k)
+    for rank in range(preference.shape[1]):
+        keys = preference[pending, rank]
+        pending, keys = pending[keys >= 0], keys[keys >= 0]
+        reverted: list[int] = []
+        for key in np.unique(keys):
+            if budget - spent <= 0:
+                return made
+            members = pending[keys == key]
+            made.append((positions[members].tolist(), (int(key) // d, int(key) % d)))
+            committed, executable = offer(positions[members], (int(key) // d, int(key) % d))  # type: ignore[operator]
+            spent += committed
+            reverted += members[~executable].tolist()
+        pending = np.array(sorted(reverted), dtype=np.int64)
+        if pending.size == 0:
+            break
+    return made
+
+
+def _multi_offers(
+    coll: np.ndarray,
+    debt: np.ndarray,
+    bonus: np.ndarray,
+    positions: np.ndarray,
+    choice: str,
+    budget: float,
+    offer: object,
+) -> list[tuple[list[int], tuple[int, int]]]:
+    """The offers `_consider_multi` makes on a stub venue, each answered by `offer`."""
+    from protosim.protocols.lending.keeper import KeeperParams, LendingKeeper
+
+    c_names = [f"c{i}" for i in range(coll.shape[1])]
+    d_names = [f"d{i}" for i in range(debt.shape[1])]
+
+    class Venue:
+        def reserve_values(
+            self, book_index: int, at: np.ndarray, candidate_at: np.ndarray | None = None
+        ) -> tuple[object, ...]:
+            return c_names, coll[at], d_names, debt[at]
+
+        def collateral_bonus(self, book_index: int, at: np.ndarray) -> np.ndarray:
+            return bonus[at]
+
+    made: list[tuple[list[int], tuple[int, int]]] = []
+
+    def consider(
+        book_index: int,
+        group: np.ndarray,
+        cause: int,
+        left: float,
+        pair: tuple[str, str],
+        candidate_at: np.ndarray | None = None,
+    ) -> tuple[float, np.ndarray]:
+        key = (c_names.index(pair[0]), d_names.index(pair[1]))
+        # Where the group is among the positions looked at, handed on to the venue.
+        assert candidate_at is not None
+        np.testing.assert_array_equal(positions[candidate_at], group)
+        made.append((group.tolist(), key))
+        return offer(group, key)  # type: ignore[operator,no-any-return]
+
+    keeper = LendingKeeper.__new__(LendingKeeper)
+    keeper.params = KeeperParams(venue="v", pair_choice=choice)  # type: ignore[arg-type]
+    keeper.venue = Venue()  # type: ignore[assignment]
+    keeper._consider = consider  # type: ignore[method-assign,assignment]
+    keeper._consider_multi(0, positions, 0, budget)
+    return made
+
+
+def test_multi_keeper_offers_every_place_of_the_preference_as_the_plain_rule_does() -> None:
+    """`_consider_multi` makes the offers of the plain rule (whole preference by stable
+    argsorts, a mask per pair, reverted accounts re-sorted), for both pair choices, books of
+    several shapes with ties and reserves not held, many reverts, and a budget running out."""
+
+    def offer(group: np.ndarray, pair: tuple[int, int]) -> tuple[float, np.ndarray]:
+        # Calls revert by a rule of the account and the pair: 40 % of them.
+        return 1.0, (group * 7 + pair[0] * 13 + pair[1] * 29) % 5 >= 2
+
+    rng = np.random.default_rng(37)
+    for (c, d), choice, budget in (
+        ((3, 2), "largest", math.inf),
+        ((3, 2), "best_bonus", math.inf),
+        ((1, 1), "largest", math.inf),
+        ((2, 3), "largest", math.inf),
+        ((4, 3), "best_bonus", math.inf),
+        ((3, 2), "largest", 7.5),
+    ):
+        n = 4_000
+        coll = rng.choice([0.0, 1.0, 2.0, 5.0], (n, c))
+        debt = rng.choice([0.0, 1.0, 3.0], (n, d))
+        bonus = rng.choice([1.05, 1.075], (n, c))
+        positions = rng.permutation(n)[:1_500]
+        made = _multi_offers(coll, debt, bonus, positions, choice, budget, offer)
+        score = coll[positions]
+        if choice == "best_bonus":
+            score = bonus[positions] * 1e30 + score
+        score = np.where(coll[positions] > 0, score, -np.inf)
+        expected = _multi_offers_reference(
+            coll[positions], debt[positions], score, positions, offer, budget
+        )
+        assert made == expected
+        if budget < math.inf:
+            assert len(made) == 8  # each offer commits 1 of the 7.5
+        elif c * d > 1:
+            # Accounts reached their third place and beyond.
+            offered = np.bincount(np.concatenate([m[0] for m in made]))
+            assert offered.max() >= 3
+
+
+def test_in_flight_count_is_the_number_of_positions_flagged_in_flight(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At every look the keeper's count of positions in flight equals the flags it holds
+    (so a count of 0 may skip looking them up), and looks with some in flight do occur."""
+    from protosim.protocols.lending.aave_v3.bench import multi_bench_scenario
+    from protosim.protocols.lending.keeper import LendingKeeper
+
+    react = LendingKeeper._react
+    counts: list[int] = []
+
+    def spy(self: LendingKeeper, block: int) -> None:
+        flagged = sum(int(np.count_nonzero(f)) for f in self._in_flight)
+        assert self._in_flight_count == flagged
+        counts.append(flagged)
+        react(self, block)
+
+    monkeypatch.setattr(LendingKeeper, "_react", spy)
+    Simulation(multi_bench_scenario(1_000, 12.0)).run()
+    assert max(counts) > 0

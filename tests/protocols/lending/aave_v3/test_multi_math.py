@@ -526,7 +526,37 @@ def test_kept_valuation_never_outlives_a_change_to_the_book_or_the_prices() -> N
     book.touch(sub)
     after, at = book.valued(sub, cu, du)
     assert at is None
-    np.testing.assert_array_equal(after.supplied, book.supplied[sub])
+    np.testing.assert_array_equal(after.supplied[:, :3], book.supplied[sub])
+
+
+def test_kept_positions_from_the_caller_are_used_only_while_right() -> None:
+    """`valued(rows, kept_at=...)` serves `rows` from the kept valuation at the caller's
+    positions among the accounts `below_one` found when those positions hold exactly `rows`
+    and no row changed since; wrong, out-of-range or stale positions give what the book's own
+    look-up gives."""
+    rng = np.random.default_rng(6)
+    book = _screening_book(rng, 80)
+    cu, du = np.array([2_000.0, 60_000.0, 2_400.0]), np.array([1.0, 1.0])
+    found, _ = book.below_one(None, cu, du)
+    assert found.size > 6
+    at = np.arange(1, found.size, 2)
+    sub = found[at]
+    looked_up = book.valued(sub, cu, du)
+    kept, given = book.valued(sub, cu, du, at)
+    assert kept is looked_up[0]
+    assert given is at  # taken as given, not looked up
+    np.testing.assert_array_equal(looked_up[1], at)
+    for wrong in (at[::-1].copy(), at - 1, np.append(at[:-1], found.size)):
+        valued, where = book.valued(sub, cu, du, wrong)
+        assert valued is kept
+        np.testing.assert_array_equal(where, at)
+    # A liquidation-like change to another kept row: the given positions are not trusted.
+    other = found[:1]
+    book.supplied[other, 0] *= 0.5
+    book.changed(other)
+    valued, where = book.valued(sub, cu, du, at)
+    assert where is not at
+    np.testing.assert_array_equal(where, at)  # the look-up finds them in the same places
 
 
 _UNITS = (
@@ -669,28 +699,6 @@ def test_liquidate_accounts_equals_the_rules_written_as_expressions() -> None:
     np.testing.assert_array_equal(gone, expected_gone)
 
 
-def test_pair_preference_ranks_like_stable_argsorts() -> None:
-    """`_pair_preference` orders each account's pairs as stable descending argsorts of the
-    collateral score and the debt value do (ties to the earlier column, -1 for a reserve not
-    held), for books of several shapes with many ties."""
-    from protosim.protocols.lending.keeper import LendingKeeper as Keeper
-
-    rng = np.random.default_rng(2)
-    for c, d in ((3, 2), (1, 1), (4, 3), (2, 1)):
-        coll = rng.choice([0.0, 1.0, 2.0, 5.0], (3_000, c))
-        debt = rng.choice([0.0, 1.0, 3.0], (3_000, d))
-        score = np.where(coll > 0, coll, -np.inf)
-        c_order = np.argsort(-score, axis=1, kind="stable")
-        d_order = np.argsort(-debt, axis=1, kind="stable")
-        c_held = np.take_along_axis(coll, c_order, axis=1) > 0
-        d_held = np.take_along_axis(debt, d_order, axis=1) > 0
-        keys = (c_order[:, :, None] * d + d_order[:, None, :]).reshape(3_000, -1)
-        held = (c_held[:, :, None] & d_held[:, None, :]).reshape(3_000, -1)
-        np.testing.assert_array_equal(
-            Keeper._pair_preference(score, coll, debt), np.where(held, keys, -1)
-        )
-
-
 def test_kept_valuation_outlives_changes_to_other_rows_only() -> None:
     """After a liquidation-like write to some kept rows (`changed`), the kept valuation still
     answers for the other kept rows, equal to a fresh valuation of them, and the written rows
@@ -711,7 +719,7 @@ def test_kept_valuation_outlives_changes_to_other_rows_only() -> None:
         np.testing.assert_array_equal(kept.pick(name, at), getattr(fresh, name))
     anew, at_anew = book.valued(written, cu, du)
     assert at_anew is None
-    np.testing.assert_array_equal(anew.supplied, book.supplied[written])
+    np.testing.assert_array_equal(anew.supplied[:, :3], book.supplied[written])
     assert book.valued(found, cu, du)[1] is None  # not whole any more
     # A new check keeps its own rows: the earlier slots no longer count.
     book.below_one(others[:5], cu, du)
@@ -741,8 +749,11 @@ def test_changed_equals_refresh_then_touch_and_keeps_the_near_copy_in_step() -> 
     np.testing.assert_array_equal(book.hf_ref[:n], twin.hf_ref[:n])
     near = book._near
     assert near is not None
-    assert near.columns.lt is not None
-    np.testing.assert_array_equal(near.columns.lt, book._thresholds(book._columns(), near.rows))
+    assert near.columns.code is not None
+    np.testing.assert_array_equal(
+        book._thresholds(near.columns, np.arange(near.rows.size)),
+        book._thresholds(book._columns(), near.rows),
+    )
     band = book.band(1.05)
     for name in ("supplied", "borrowed", "collateral_usd", "debt_usd", "health"):
         np.testing.assert_array_equal(
@@ -785,7 +796,7 @@ def _same_books(book: MultiBook, twin: MultiBook) -> None:
     if book._near is not None and twin._near is not None:
         np.testing.assert_array_equal(book._near.rows, twin._near.rows)
         np.testing.assert_array_equal(book._near.hf_ref, twin._near.hf_ref)
-        for name in ("supplied", "borrowed", "weighted", "emode", "enabled", "lt"):
+        for name in ("supplied", "borrowed", "weighted", "emode", "enabled", "code"):
             np.testing.assert_array_equal(
                 getattr(book._near.columns, name), getattr(twin._near.columns, name)
             )
@@ -835,9 +846,16 @@ def test_near_copy_weighted_balances_are_the_books() -> None:
     book.band(1.05)
     near = book._near
     assert near is not None
-    assert near.columns.lt is not None
-    np.testing.assert_array_equal(near.columns.weighted, book.weighted[near.rows])
-    np.testing.assert_array_equal(near.columns.lt, book.thresholds(near.rows))
+    assert near.columns.code is not None
+    np.testing.assert_array_equal(near.columns.weighted[:, :3], book.weighted[near.rows])
+    np.testing.assert_array_equal(
+        near.columns.code, book.emode[near.rows].astype(np.int64) * 256 + book.enabled[near.rows]
+    )
+    lt = book._thresholds(near.columns, np.arange(near.rows.size))
+    np.testing.assert_array_equal(lt[:, :3], book.thresholds(near.rows))
+    # The padding column (three reserves are kept four wide) stays zero.
+    assert not near.columns.weighted[:, 3:].any()
+    assert not lt[:, 3:].any()
 
 
 def test_columns_at_and_other_collateral_equal_indexing_and_row_sums() -> None:
@@ -860,3 +878,75 @@ def test_columns_at_and_other_collateral_equal_indexing_and_row_sums() -> None:
         np.testing.assert_array_equal(
             valued.columns_at(None, column, "borrowed")[0], valued.borrowed[:, column]
         )
+
+
+def _book_of(supplied: np.ndarray, borrowed: np.ndarray, lt: np.ndarray) -> MultiBook:
+    """A book of `supplied` (n × C) and `borrowed` with thresholds `lt` (C) for every
+    collateral held."""
+    c = supplied.shape[1]
+    book = MultiBook([f"C{j}" for j in range(c)], ["X", "Y"], capacity=len(supplied))
+    bits = ((np.arange(256)[:, None] >> np.arange(c)) & 1).astype(np.float64)
+    book.set_thresholds(lt[None, None, :] * bits[None])
+    mask = ((supplied > 0) * (1 << np.arange(c))).sum(axis=1).astype(np.uint8)
+    book.append(supplied, borrowed, 0, mask)
+    return book
+
+
+@pytest.mark.parametrize("columns", [1, 2, 3, 4, 5])
+def test_padded_columns_change_no_value(columns: int) -> None:
+    """A book keeps C collateral columns padded to a power of two: its valuations and health
+    factors equal those computed from unpadded arrays with numpy directly (products, row sums
+    in einsum's order, BLAS's matrix-vector product), and the padding stays zero."""
+    rng = np.random.default_rng(60 + columns)
+    n = 300
+    supplied = rng.uniform(0.0, 2.0, (n, columns)) * (rng.random((n, columns)) < 0.8)
+    borrowed = rng.uniform(0.0, 4_000.0, (n, 2))
+    lt = rng.uniform(0.5, 0.9, columns)
+    book = _book_of(supplied, borrowed, lt)
+    cu, du = rng.uniform(500.0, 3_000.0, columns), np.array([1.0, 1.001])
+    rows = np.arange(n, dtype=np.int64)
+    counts = supplied > 0
+    thresholds = np.where(counts, lt, 0.0)
+    weighted = supplied * thresholds
+    np.testing.assert_array_equal(book.weighted[:n], weighted)
+    np.testing.assert_array_equal(book.thresholds(rows), thresholds)
+    np.testing.assert_array_equal(
+        book.fast_health(rows, cu, du), book.health(weighted @ cu, borrowed @ du)
+    )
+    value = supplied * cu
+    collateral, _, debt = book.values(rows, cu, du)
+    np.testing.assert_array_equal(
+        collateral, np.einsum("ij,ij->i", value, counts.astype(np.float64))
+    )
+    np.testing.assert_array_equal(debt, borrowed @ du)
+    assert book.totals(cu, du) == (float(collateral.sum()), float(debt.sum()))
+    valued = book.valuation(rows, cu, du)
+    np.testing.assert_array_equal(valued.supplied[:, :columns], supplied)
+    assert not valued.supplied[:, columns:].any()
+    assert not book._weighted[:, columns:].any()
+
+
+def test_a_column_added_past_the_padding_keeps_every_answer() -> None:
+    """A fifth collateral column (four are kept four wide, five eight wide) leaves the
+    balances, thresholds and health factors of the first four as a book built with five."""
+    rng = np.random.default_rng(65)
+    n = 200
+    supplied = rng.uniform(0.0, 2.0, (n, 5)) * (rng.random((n, 5)) < 0.8)
+    supplied[:, 4] = 0.0
+    borrowed = rng.uniform(0.0, 4_000.0, (n, 2))
+    lt = rng.uniform(0.5, 0.9, 5)
+    grown = _book_of(supplied[:, :4], borrowed, lt[:4])
+    assert grown.add_column("C4", "collateral") == 4
+    bits = ((np.arange(256)[:, None] >> np.arange(5)) & 1).astype(np.float64)
+    grown.set_thresholds(lt[None, None, :] * bits[None])
+    built = _book_of(supplied, borrowed, lt)
+    rows = np.arange(n, dtype=np.int64)
+    cu, du = rng.uniform(500.0, 3_000.0, 5), np.ones(2)
+    _same_books(grown, built)
+    np.testing.assert_array_equal(grown.thresholds(rows), built.thresholds(rows))
+    np.testing.assert_array_equal(
+        grown.exact_health(rows, cu, du), built.exact_health(rows, cu, du)
+    )
+    grown.supplied[3, 4] = 1.5  # the new column holds balances like the others
+    assert grown.supplied[3, 4] == 1.5
+    assert grown._supplied.shape[1] == 8
