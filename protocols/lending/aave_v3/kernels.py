@@ -845,7 +845,8 @@ def liquidate_accounts(
     >>> round(float(b.debt_repaid[0]), 4), float(b.collateral_seized[0]), bool(burned[0])
     (1904.7619, 1.0, False)
     """
-    rules = LiquidationRules(rules)
+    if type(rules) is not LiquidationRules:
+        rules = LiquidationRules(rules)
     lb = np.asarray(liquidation_bonus, dtype=np.float64)
     fee_share = np.asarray(protocol_fee, dtype=np.float64)
     # The smallest bonus decides (one pass, no mask); NaN fails neither test.
@@ -862,6 +863,18 @@ def liquidate_accounts(
         np.asarray(collateral_enabled, dtype=np.bool_),
     )
     scalars = _as_floats(collateral_price, debt_price, debt_to_cover)
+    if (
+        scalars is not None
+        and scalars[2] == math.inf
+        and per_account[0].ndim == 1
+        and len({a.shape for a in per_account}) == 1
+        and (lb.ndim == 0 or lb.shape == per_account[0].shape)
+        and fee_share.ndim == 0
+    ):
+        # A venue's batch offering the most it may: the same operations, fewer passes.
+        return _liquidate_accounts_batch(
+            *per_account, scalars[0], scalars[1], lb, float(fee_share), rules
+        )
     if scalars is not None and len({a.shape for a in per_account}) == 1:
         # A venue's batch: one price per side. Scalars broadcast in the arithmetic give the
         # same values as broadcast copies, without the copies.
@@ -931,6 +944,91 @@ def liquidate_accounts(
         bad_debt=bad_debt,
         executed=executed,
     )
+    return batch, no_collateral_left
+
+
+def _liquidate_accounts_batch(
+    c: FloatArray,
+    d: FloatArray,
+    other: FloatArray,
+    total_debt: FloatArray,
+    hf: FloatArray,
+    enabled: NDArray[np.bool_],
+    pc: float,
+    pd: float,
+    lb: FloatArray,
+    fee_share: float,
+    rules: LiquidationRules,
+) -> tuple[LiquidationBatch, NDArray[np.bool_]]:
+    """`liquidate_accounts` for 1-d per-account arrays, one price per side, a scalar fee and
+    the maximum offer (a venue's batch), as `_liquidate_book` is for `liquidate`.
+
+    The same float operations in the same order as the general path, without the passes
+    whose outcome is known (a bonus for all, collateral all taken or never, no account
+    without other collateral, the dust rule where every call takes all of the collateral):
+    each result is bit-identical.
+    """
+    executed = hf < 1.0
+    executed &= c > 0.0
+    executed &= enabled
+    executed &= d > 0.0
+    collateral_usd = c * pc
+    debt_usd = d * pd
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if rules is LiquidationRules.V3_3:
+            # min(a, b) >= x iff both are (a NaN fails both ways: np.minimum propagates it).
+            capped = np.minimum(collateral_usd, debt_usd)
+            capped = capped >= MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD_USD
+            capped &= hf > CLOSE_FACTOR_HF_THRESHOLD
+            max_debt = np.multiply(0.5, total_debt)
+            capped &= debt_usd > max_debt
+            max_debt /= pd
+            # Masked copies in place beat `numpy.where`'s fresh array.
+            np.copyto(max_debt, d, where=~capped)
+        else:
+            max_debt = _max_debt(d, collateral_usd, debt_usd, hf, rules)
+        # ``_seize``: the collateral the offer buys, or all of it for what it covers.
+        seized = max_debt * pd
+        seized /= pc
+        seized *= lb
+        limited = seized > c
+        taken = _count(limited)
+        if taken:
+            repaid = collateral_usd / pd
+            repaid /= lb
+            if taken == limited.size:
+                seized = c.copy()
+            else:
+                np.copyto(seized, c, where=limited)
+                np.copyto(repaid, max_debt, where=~limited)
+        else:
+            repaid = max_debt if max_debt is not d else d.copy()
+    fee = seized / lb
+    np.subtract(seized, fee, out=fee)
+    fee *= fee_share
+    left_debt = d - repaid
+    if rules is LiquidationRules.V3_3 and taken < limited.size:
+        # A call taking all of the collateral leaves none: the dust rule cannot apply.
+        _apply_dust_rule(executed, c, d, pc, pd, seized, repaid, left_debt)
+    # No collateral left: this one all taken and no other (usually some other is left).
+    no_collateral_left = other <= 0.0
+    if _count(no_collateral_left):
+        no_collateral_left &= executed
+        no_collateral_left &= seized >= c
+    if _count(no_collateral_left):
+        left_unbacked = np.where(no_collateral_left, left_debt, 0.0)
+    else:
+        left_unbacked = np.zeros(len(c))
+    # Both are already 0.0 where the call reverts (left_unbacked is masked by `executed`).
+    zero = np.zeros(len(c))
+    deficit = left_unbacked if rules is LiquidationRules.V3_3 else zero
+    bad_debt = zero if rules is LiquidationRules.V3_3 else left_unbacked
+    to_liquidator = seized - fee
+    if _count(executed) < executed.size:
+        reverts = ~executed
+        for values in (repaid, seized, to_liquidator, fee):
+            np.copyto(values, 0.0, where=reverts)
+    batch = LiquidationBatch(repaid, seized, to_liquidator, fee, deficit, bad_debt, executed)
     return batch, no_collateral_left
 
 

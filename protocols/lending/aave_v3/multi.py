@@ -40,6 +40,7 @@ from numpy.typing import NDArray
 from protosim.protocols.lending.aave_v3 import kernels
 from protosim.protocols.lending.aave_v3.errors import AaveReverted
 from protosim.protocols.lending.aave_v3.events import AccountOpened, Borrowed, Supplied
+from protosim.protocols.lending.aave_v3.math import LiquidationRules
 from protosim.protocols.lending.aave_v3.multibook import MultiBook, Valuation
 from protosim.protocols.lending.aave_v3.params import (
     AaveV3Params,
@@ -61,6 +62,62 @@ gather per row at every check until the next)."""
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
+
+
+def _executes_all(ok: NDArray[np.bool_]) -> bool:
+    """Return whether every call of a liquidation batch executes."""
+    return bool(np.count_nonzero(ok) == ok.size)
+
+
+def _executed(
+    rows: IntArray,
+    batch: kernels.LiquidationBatch,
+    health: FloatArray,
+    ok: NDArray[np.bool_],
+    every: bool,
+    at: NDArray[np.intp] | None,
+) -> tuple[
+    IntArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray
+]:
+    """Return the executed calls' rows, debt repaid, collateral seized, fee, deficit, bad
+    debt, collateral to the liquidator and health factors (`at`: the quote's positions, None
+    if `health` is the kept valuation's own array).
+    """
+    if not every:
+        return (
+            rows[ok],
+            batch.debt_repaid[ok],
+            batch.collateral_seized[ok],
+            batch.protocol_fee[ok],
+            batch.deficit[ok],
+            batch.bad_debt[ok],
+            batch.collateral_to_liquidator[ok],
+            health[ok],
+        )
+    # Every call executes (usually): the quote's own fresh arrays, without copying them;
+    # copies of those the log would otherwise share with the caller or the kept valuation.
+    return (
+        rows.copy(),
+        batch.debt_repaid,
+        batch.collateral_seized,
+        batch.protocol_fee,
+        batch.deficit,
+        batch.bad_debt,
+        batch.collateral_to_liquidator,
+        health if at is not None else health.copy(),
+    )
+
+
+def _executed_balances(
+    valued: Valuation, ok: NDArray[np.bool_], every: bool, at: NDArray[np.intp] | None
+) -> tuple[FloatArray, FloatArray]:
+    """Return copies of the executed calls' scaled balances in `valued` (`at`: the quote's
+    positions there, None if all in order).
+    """
+    if at is None and every:
+        return valued.supplied.copy(), valued.borrowed.copy()
+    picked = np.flatnonzero(ok) if at is None else at if every else at[ok]
+    return np.take(valued.supplied, picked, axis=0), np.take(valued.borrowed, picked, axis=0)
 
 
 @dataclass(slots=True)
@@ -205,8 +262,14 @@ class MultiMarket:
         bits = ((masks[:, None] >> np.arange(c)) & 1).astype(np.float64)  # (256, C)
         self.lt_table = lt[:, None, :] * bits[None, :, :]
         self.bonus_table = lb
+        # A collateral's bonus where every category has the same (None where they differ): a
+        # quote then needs no account's category.
+        self._one_bonus = [float(col[0]) if np.all(col == col[0]) else None for col in lb.T]
         self.book.set_thresholds(self.lt_table)
         self._fee = np.array([self.params.protocol_fee_bps(a) / 10_000 for a in cols])
+        self._rules = LiquidationRules(self.params.rules)
+        # Whether a collateral has a debt ceiling (else no isolated debt to reduce).
+        self._ceilings = any(self.params.reserves[a].debt_ceiling_usd > 0 for a in cols)
 
     def change_parameters(self, params: AaveV3Params) -> None:
         """Take `params`' reserve and e-mode risk parameters and rate strategies from now on
@@ -474,6 +537,7 @@ class MultiMarket:
         # The collateral-side fields' column `ci` and the debt-side ones' `di` at `at`.
         collateral_at = valued.columns_at(at, ci, "supplied", "enabled")
         debt_at = valued.columns_at(at, di, "borrowed")
+        bonus = self._one_bonus[ci]
         batch, burned = kernels.liquidate_accounts(
             collateral_at[0] * li_c,
             debt_at[0] * bi_d,
@@ -483,9 +547,11 @@ class MultiMarket:
             total_debt_usd=valued.pick("total_debt_usd", at),
             health=health,
             collateral_enabled=collateral_at[1],
-            liquidation_bonus=np.take(self.bonus_table[:, ci], valued.pick("emode", at)),
+            liquidation_bonus=np.take(self.bonus_table[:, ci], valued.pick("emode", at))
+            if bonus is None
+            else bonus,
             protocol_fee=self._fee[ci],
-            rules=self.params.rules,
+            rules=self._rules,
         )
         return batch, burned, health, valued, at
 
@@ -509,26 +575,25 @@ class MultiMarket:
         for asset in {collateral, debt}:
             self.reserves[asset].update(now)
         batch, burned, hf, valued, at = self._quote(rows, collateral, debt)
-        ok = batch.executed.copy()
+        ok = batch.executed
         if allowed is not None:
-            ok &= venue.guard.sentinel_allows(hf)
-        done = rows[ok]
+            ok = ok & venue.guard.sentinel_allows(hf)
+        every = rows.size > 0 and _executes_all(ok)
+        if not every and not np.count_nonzero(ok):
+            return len(log), rows[:0].copy(), 0.0, 0.0, int(rows.size)
+        done, repaid, seized, fee, deficit, residual, to_liquidator, health = _executed(
+            rows, batch, hf, ok, every, at
+        )
+        causes = (
+            cause if not isinstance(cause, np.ndarray) else cause.copy() if every else cause[ok]
+        )
         failed = int(rows.size - done.size)
-        if done.size == 0:
-            return len(log), done, 0.0, 0.0, failed
         ci = book.collateral_assets.index(collateral)
         di = book.debt_assets.index(debt)
         p_c = venue.price(collateral)
         p_d = venue.price(debt)
         c_state = self.reserves[collateral]
         d_state = self.reserves[debt]
-        repaid = batch.debt_repaid[ok]
-        seized = batch.collateral_seized[ok]
-        fee = batch.protocol_fee[ok]
-        deficit = batch.deficit[ok]
-        residual = batch.bad_debt[ok]
-        to_liquidator = batch.collateral_to_liquidator[ok]
-        causes = cause[ok] if isinstance(cause, np.ndarray) else cause
         first = log_liquidations(
             log,
             venue=venue.venue_id,
@@ -541,53 +606,56 @@ class MultiMarket:
             fee=fee,
             collateral_price=p_c,
             debt_price=p_d,
-            health=hf[ok],
+            health=health,
             cause=causes,
         )
         # The executed rows' balances as the quote read them (the book's: nothing changed
-        # them since), from its small arrays rather than the whole book's.
-        picked = np.flatnonzero(ok) if at is None else at[ok]
-        supplied = np.take(valued.supplied, picked, axis=0)
-        borrowed = np.take(valued.borrowed, picked, axis=0)
+        # them since), from its small arrays rather than the whole book's; copies, as they
+        # change below.
+        supplied, borrowed = _executed_balances(valued, ok, every, at)
         held_c = supplied[:, ci]
         held_d = borrowed[:, di]
+        covered = repaid + deficit
         new_supplied = held_c - seized / c_state.liquidity_index
-        new_borrowed = held_d - (repaid + deficit) / d_state.borrow_index
+        new_borrowed = held_d - covered / d_state.borrow_index
         # Float rounding must not leave a negative dust balance; a seizure of the whole balance
         # leaves exactly zero.
         new_supplied = np.where(
             seized >= held_c * c_state.liquidity_index,
             0.0,
-            np.maximum(new_supplied, 0.0),
+            np.maximum(new_supplied, 0.0, out=new_supplied),
         )
         new_borrowed = np.where(
-            repaid + deficit >= held_d * d_state.borrow_index,
+            covered >= held_d * d_state.borrow_index,
             0.0,
-            np.maximum(new_borrowed, 0.0),
+            np.maximum(new_borrowed, 0.0, out=new_borrowed),
         )
-        book.supplied[done, ci] = new_supplied
-        book.borrowed[done, di] = new_borrowed
+        # Through the column views: 1-d indexing, cheaper than the 2-d pair of indexes.
+        book.supplied[:, ci][done] = new_supplied
+        book.borrowed[:, di][done] = new_borrowed
         supplied[:, ci] = new_supplied
         borrowed[:, di] = new_borrowed
         # The liquidator takes the underlying; the fee stays as the treasury's aTokens.
         taken = float(to_liquidator.sum())
+        repaid_total = float(repaid.sum())
         c_state.scaled_supply -= taken / c_state.liquidity_index
         c_state.virtual_balance -= taken
         d_state.scaled_debt = max(
-            d_state.scaled_debt - float((repaid + deficit).sum()) / d_state.borrow_index, 0.0
+            d_state.scaled_debt - float(covered.sum()) / d_state.borrow_index, 0.0
         )
-        d_state.virtual_balance += float(repaid.sum())
-        self._reduce_isolated_debt(done, repaid + deficit)
+        d_state.virtual_balance += repaid_total
+        self._reduce_isolated_debt(done, covered)
         deficits: dict[str, tuple[IntArray, FloatArray]] = {}
         residuals: dict[str, tuple[IntArray, FloatArray]] = {}
-        hit = np.flatnonzero(deficit > 0)
-        if hit.size:
-            deficits[debt] = (hit, deficit[hit])
-        hit = np.flatnonzero(residual > 0)
-        if hit.size:
-            residuals[debt] = (hit, residual[hit])
-        gone = np.flatnonzero(burned[ok])
+        gone = np.flatnonzero(burned if every else burned[ok])
         if gone.size:
+            # Debt is left unbacked only where no collateral is left (`burned`).
+            hit = np.flatnonzero(deficit > 0)
+            if hit.size:
+                deficits[debt] = (hit, deficit[hit])
+            hit = np.flatnonzero(residual > 0)
+            if hit.size:
+                residuals[debt] = (hit, residual[hit])
             self._burn_other_debts(done, gone, di, deficits, residuals, now)
         for asset in {collateral, debt}:
             self.reserves[asset].update_rates()
@@ -619,10 +687,10 @@ class MultiMarket:
         self.flagged()[done] = False
         t = venue.totals
         t["liquidations"] += done.size
-        t["debt_repaid_usd"] += float(repaid.sum() * p_d)
+        t["debt_repaid_usd"] += repaid_total * p_d
         t["collateral_seized_usd"] += float(seized.sum() * p_c)
         t["protocol_fee_usd"] += float(fee.sum() * p_c)
-        return first, done, float(to_liquidator.sum()), float(repaid.sum()), failed
+        return first, done, taken, repaid_total, failed
 
     def _burn_other_debts(
         self,
@@ -659,7 +727,10 @@ class MultiMarket:
 
     def _reduce_isolated_debt(self, rows: IntArray, amounts: FloatArray) -> None:
         # IsolationModeLogic.updateIsolatedDebtIfIsolated: the collateral's isolated debt falls
-        # by the repaid amount in 2-decimal units, floored at zero.
+        # by the repaid amount in 2-decimal units, floored at zero. Without a debt ceiling no
+        # collateral is isolated now.
+        if not self._ceilings:
+            return
         iso = self.book.isolated[rows]
         if not iso.any():
             return

@@ -164,6 +164,16 @@ def _plain_health(weighted: np.ndarray, debt: np.ndarray) -> np.ndarray:
         return np.where(owes, weighted / np.where(owes, debt, 1.0), np.inf)
 
 
+_FAST_HASH: list[str] = []
+
+
+def _fast_hash() -> str:
+    # The fast paths' run, shared by the tests comparing plain computations with it.
+    if not _FAST_HASH:
+        _FAST_HASH.append(_run_hash())
+    return _FAST_HASH[0]
+
+
 def _run_hash() -> str:
     result = Simulation(multi_bench_scenario(5_000, 12.0)).run()
     log = result.log
@@ -185,7 +195,7 @@ def test_multi_bench_events_equal_those_of_the_plain_computations(
     """A small multi-reserve bench run logs the same events, bit for bit, with the book's and
     market's fast paths as with the plain computations in their place (a liquidation's book
     update through `changed`, einsum, fancy indexing, argmax, indexes computed every time)."""
-    fast = _run_hash()
+    fast = _fast_hash()
     monkeypatch.setattr(
         MultiBook, "rebalanced", lambda self, rows, supplied, borrowed: self.changed(rows)
     )
@@ -198,3 +208,79 @@ def test_multi_bench_events_equal_those_of_the_plain_computations(
     monkeypatch.setattr(MultiBook, "health", staticmethod(_plain_health))
     monkeypatch.setattr(ReserveState, "indexes", _plain_indexes)
     assert _run_hash() == fast
+
+
+def _general_liquidate_accounts(*args: Any, **kwargs: Any) -> Any:
+    # One-element price arrays are not a venue's batch: the broadcasting path.
+    c, d, pc, pd = args
+    return _LIQUIDATE_ACCOUNTS(c, d, np.array([pc]), np.array([pd]), **kwargs)
+
+
+_LIQUIDATE_ACCOUNTS = kernels.liquidate_accounts
+
+
+def test_multi_bench_liquidations_equal_those_of_the_plain_paths(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A small multi-reserve bench run logs the same events, bit for bit, with the market's
+    liquidation shortcuts as without them (the kernel's broadcasting path, each account's
+    bonus by its category, every batch selected by the executed mask, isolated debt always
+    looked up)."""
+    fast = _fast_hash()
+    build = multi.MultiMarket._build_tables
+
+    def plain_tables(self: multi.MultiMarket) -> None:
+        build(self)
+        self._one_bonus = [None] * len(self._one_bonus)
+        self._ceilings = True
+
+    monkeypatch.setattr(multi.MultiMarket, "_build_tables", plain_tables)
+    monkeypatch.setattr(multi, "_executes_all", lambda ok: False)
+    monkeypatch.setattr(kernels, "liquidate_accounts", _general_liquidate_accounts)
+    assert _run_hash() == fast
+
+
+def _bits(arrays: Any) -> list[bytes]:
+    return [np.ascontiguousarray(a).tobytes() for a in arrays]
+
+
+@pytest.mark.parametrize("rules", ["v2", "v3.0", "v3.3"])
+@pytest.mark.parametrize("case", ["mixed", "all_limited", "none_limited", "edges"])
+def test_liquidate_accounts_batch_path_equals_the_broadcasting_path(rules: str, case: str) -> None:
+    """A venue's batch (scalar prices, the maximum offer) gives the broadcasting path's every
+    bit, with a bonus per account or one for all: collateral all taken or never, reverts,
+    no other collateral, zero, negative-zero and NaN balances."""
+    rng = np.random.default_rng(len(case) * 7 + len(rules))
+    k = 300
+    scale = {"mixed": 5.0, "all_limited": 1e-3, "none_limited": 1e6, "edges": 5.0}[case]
+    c = rng.uniform(0.0, scale, k)
+    d = rng.uniform(0.0, 9_000.0, k)
+    other = rng.uniform(0.0, 3_000.0, k) * (rng.random(k) < 0.5)
+    total = d + rng.uniform(0.0, 9_000.0, k)
+    hf = rng.uniform(0.5, 1.2, k)
+    enabled = rng.random(k) < 0.9
+    if case == "edges":
+        c[::17] = 0.0
+        d[1::19] = -0.0
+        c[2::23] = np.nan
+        d[3::29] = np.nan
+        hf[4::31] = np.nan
+        other[5::37] = -0.0
+    fee = 0.0 if rules == "v2" else 0.1
+    for lb in (1.05, rng.choice([1.05, 1.075], k)):
+        kwargs: dict[str, Any] = {
+            "other_collateral_usd": other,
+            "total_debt_usd": total,
+            "health": hf,
+            "collateral_enabled": enabled,
+            "liquidation_bonus": lb,
+            "protocol_fee": fee,
+            "rules": rules,
+        }
+        with np.errstate(invalid="ignore"):
+            fast, burned = kernels.liquidate_accounts(c, d, 2_000.0, 1.0, **kwargs)
+            plain, plain_burned = kernels.liquidate_accounts(
+                c, d, np.array([2_000.0]), np.array([1.0]), **kwargs
+            )
+        assert _bits(fast.arrays()) == _bits(plain.arrays())
+        assert _bits([burned]) == _bits([plain_burned])

@@ -950,3 +950,18 @@ def test_a_column_added_past_the_padding_keeps_every_answer() -> None:
     grown.supplied[3, 4] = 1.5  # the new column holds balances like the others
     assert grown.supplied[3, 4] == 1.5
     assert grown._supplied.shape[1] == 8
+
+
+def test_stable_order_is_a_stable_argsort_of_crowded_keys() -> None:
+    """`_stable_order` (radix passes over 32-bit buckets, then timsort) equals
+    ``argsort(kind="stable")``: keys crowded just below 1 with a few far below, exact ties
+    (kept in their order), one key alone, all keys equal, and an infinite one."""
+    from protosim.protocols.lending.aave_v3.multibook import _stable_order
+
+    rng = np.random.default_rng(71)
+    crowded = np.concatenate([1.0 - rng.random(20_000) * 3e-3, rng.uniform(0.2, 0.9, 2_000)])
+    crowded[rng.integers(0, crowded.size, 500)] = crowded[:500]  # exact ties
+    rng.shuffle(crowded)
+    cases = [crowded, crowded[:1], np.full(7, 0.5), np.array([0.3, np.inf, 0.1, 0.3])]
+    for keys in cases:
+        np.testing.assert_array_equal(_stable_order(keys), np.argsort(keys, kind="stable"))
