@@ -184,6 +184,28 @@ def _column_at_place(
     return column, above
 
 
+def _pair_groups(
+    keys: NDArray[np.int64], offered: NDArray[np.intp] | None
+) -> list[tuple[int, NDArray[np.intp] | None]]:
+    """Return each pair key of `keys` in key order with the places of its rows among the
+    pending ones (`offered[i]` is the place of the row of ``keys[i]``; None for `offered`:
+    the i-th row; None for a group: every pending row).
+
+    >>> [(k, None if at is None else at.tolist())
+    ...  for k, at in _pair_groups(np.array([3, 1, 3]), np.array([0, 2, 5]))]
+    [(1, [2]), (3, [0, 5])]
+    """
+    # Pairs in key order (a count per pair, not a sort of the positions).
+    pairs = np.flatnonzero(np.bincount(keys)).tolist()
+    if len(pairs) == 1:
+        return [(pairs[0], offered)]
+    out = []
+    for key in pairs:
+        at = (keys == key).nonzero()[0]
+        out.append((key, at if offered is None else offered[at]))
+    return out
+
+
 class LendingKeeper:
     """A keeper liquidating one lending venue and selling what it seizes.
 
@@ -304,7 +326,8 @@ class LendingKeeper:
         × D + debt place``). Accounts are batched per the pair at their first place. An account
         whose call on that pair would revert (v3.3's dust rule when the close
         factor caps the repayment, a collateral not enabled) is offered again on its next
-        pair, as a liquidation bot simulating its call first would do.
+        pair it holds both reserves of, as a liquidation bot simulating its call first would
+        do.
 
         `candidate_at`: where `positions` are in the venue's candidates (None: they are the
         candidates), handed on so the venue finds them in what its risk check kept.
@@ -340,30 +363,24 @@ class LendingKeeper:
             keys = keys[pending]
         spent = 0.0
         for rank in range(len(c_assets) * d):
+            # `offered`: the places in `pending` of the rows offered a pair at this place
+            # (None: every one of them); the others hold no reserve of the pair at this
+            # place and wait for their next place.
+            offered: NDArray[np.intp] | None = None
             if rank:
-                keys = self._pair_at(
+                keys, offered = self._pair_at(
                     rank, book_index, positions, pending, ci, di, coll_usd, debt_usd
                 )
-                # Indices from `nonzero` gather faster than the boolean mask itself.
-                kept = (keys >= 0).nonzero()[0]
-                pending, keys = pending[kept], keys[kept]
-            if pending.size == 0:
-                break
-            # Pairs in key order (a count per pair, not a sort of the positions).
-            counts = np.bincount(keys)
-            pairs = np.flatnonzero(counts)
-            reverts = np.zeros(pending.size, dtype=np.bool_)
-            for key in pairs.tolist():
+            # Which rows go on to their next place: those waiting, and those whose call
+            # reverts.
+            carry = np.ones(pending.size, dtype=np.bool_)
+            carry[slice(None) if offered is None else offered] = False
+            for key, at in _pair_groups(keys, offered):
                 if budget - spent <= 0:
                     return spent
                 # Order within a group is the venue's (most underwater first). Often every
                 # account prefers one pair: then the group is all of them, as they came.
-                if pairs.size == 1:
-                    at: Any = slice(None)
-                    members = pending
-                else:
-                    at = (keys == key).nonzero()[0]
-                    members = at if every else pending[at]
+                members = pending if at is None else at if every else pending[at]
                 whole = members.size == positions.size
                 group = positions if whole else positions[members]
                 pair = (c_assets[key // d], d_assets[key % d])
@@ -376,8 +393,8 @@ class LendingKeeper:
                     candidate_at=candidate_at if whole else candidate_at[members],
                 )
                 spent += committed
-                reverts[at] = ~executable
-            pending = pending[reverts.nonzero()[0]]
+                carry[slice(None) if at is None else at] = ~executable
+            pending = pending[carry.nonzero()[0]]
             if pending.size == 0:
                 break
             every = False
@@ -393,10 +410,11 @@ class LendingKeeper:
         di: NDArray[np.int64],
         coll_usd: NDArray[np.float64],
         debt_usd: NDArray[np.float64],
-    ) -> NDArray[np.int64]:
-        """Return the key of the pair `rows` of `positions` place `rank`-th (see
-        `_consider_multi`; -1 for a pair of a reserve not held; `ci`, `di`: every row's first
-        collateral and debt column, which they hold).
+    ) -> tuple[NDArray[np.int64], NDArray[np.intp] | None]:
+        """Return the keys of the pairs `rows` of `positions` place `rank`-th (see
+        `_consider_multi`) where both reserves are held, and which of `rows` those are (None:
+        all of them; `ci`, `di`: every row's first collateral and debt column, which they
+        hold).
         """
         d = debt_usd.shape[1]
         c_place, d_place = divmod(rank, d)
@@ -416,9 +434,10 @@ class LendingKeeper:
             ok = d_ok if ok is None else ok & d_ok
         else:
             out += di[rows]
-        if ok is not None:
-            np.putmask(out, ~ok, -1)
-        return out
+        if ok is None or np.count_nonzero(ok) == ok.size:
+            return out, None
+        held = ok.nonzero()[0]
+        return out[held], held
 
     def _collateral_score(
         self, book_index: int, positions: NDArray[np.int64], coll_usd: NDArray[np.float64]

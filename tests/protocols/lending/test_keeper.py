@@ -255,8 +255,8 @@ def _multi_offers_reference(
     budget: float,
 ) -> list[tuple[list[int], tuple[int, int]]]:
     """The multi keeper's offers, computed plainly: each account's whole order of pairs from
-    stable descending argsorts (-1 where a reserve is not held), a boolean mask per pair, the
-    reverted accounts sorted back into the venue's order."""
+    stable descending argsorts (-1 where a reserve is not held: skipped), a boolean mask per
+    pair, the reverted and skipped accounts sorted back into the venue's order."""
     k, d = debt.shape
     c_order = np.argsort(-score, axis=1, kind="stable")
     d_order = np.argsort(-debt, axis=1, kind="stable")
@@ -269,17 +269,18 @@ def _multi_offers_reference(
     pending = np.arange(k)
     for rank in range(preference.shape[1]):
         keys = preference[pending, rank]
-        pending, keys = pending[keys >= 0], keys[keys >= 0]
-        reverted: list[int] = []
-        for key in np.unique(keys):
+        # An account whose pair at this place is of a reserve it does not hold waits for
+        # its next place.
+        carried: list[int] = pending[keys < 0].tolist()
+        for key in np.unique(keys[keys >= 0]):
             if budget - spent <= 0:
                 return made
             members = pending[keys == key]
             made.append((positions[members].tolist(), (int(key) // d, int(key) % d)))
             committed, executable = offer(positions[members], (int(key) // d, int(key) % d))  # type: ignore[operator]
             spent += committed
-            reverted += members[~executable].tolist()
-        pending = np.array(sorted(reverted), dtype=np.int64)
+            carried += members[~executable].tolist()
+        pending = np.array(sorted(carried), dtype=np.int64)
         if pending.size == 0:
             break
     return made
@@ -394,3 +395,17 @@ def test_in_flight_count_is_the_number_of_positions_flagged_in_flight(
     monkeypatch.setattr(LendingKeeper, "_react", spy)
     Simulation(multi_bench_scenario(1_000, 12.0)).run()
     assert max(counts) > 0
+
+
+def test_multi_keeper_offers_a_reverted_account_its_next_pair_it_holds() -> None:
+    """An account holding collateral c0 ($1) and c1 ($2) and only debt d0 ($5): when its call
+    on (c1, d0) reverts, the next place (c1, d1) is a debt it does not hold, so it is offered
+    (c0, d0), the place after."""
+    coll = np.array([[1.0, 2.0]])
+    debt = np.array([[5.0, 0.0]])
+
+    def offer(group: np.ndarray, pair: tuple[int, int]) -> tuple[float, np.ndarray]:
+        return 0.0, np.full(group.size, pair != (1, 0))  # (c1, d0) reverts
+
+    made = _multi_offers(coll, debt, np.ones((1, 2)), np.array([0]), "largest", 1.0, offer)
+    assert made == [([0], (1, 0)), ([0], (0, 0))]
