@@ -471,15 +471,8 @@ def _liquidate_book(
 
     no_collateral_left = seized >= c
     no_collateral_left &= executed
-    # np.zeros rather than np.zeros_like: the same float64 zeros at a fraction of the call cost.
-    if _count(no_collateral_left):
-        left_unbacked = np.where(no_collateral_left, left_debt, 0.0)
-    else:
-        left_unbacked = np.zeros(len(c))
-    # Both are already 0.0 where the call reverts (left_unbacked is masked by `executed`).
-    zero = np.zeros(len(c))
-    deficit = left_unbacked if rules is LiquidationRules.V3_3 else zero
-    bad_debt = zero if rules is LiquidationRules.V3_3 else left_unbacked
+    # Both are already 0.0 where the call reverts (`no_collateral_left` implies `executed`).
+    deficit, bad_debt = _unbacked(no_collateral_left, left_debt, rules)
     to_liquidator = seized - fee
 
     if _count(executed) == executed.size:
@@ -947,6 +940,27 @@ def liquidate_accounts(
     return batch, no_collateral_left
 
 
+def _unbacked(
+    no_collateral_left: NDArray[np.bool_], left_debt: FloatArray, rules: LiquidationRules
+) -> tuple[FloatArray, FloatArray]:
+    """Return ``(deficit, bad_debt)`` of a book's batch (1-d): `left_debt` where a call
+    leaves no collateral, as the reserve's deficit under v3.3 (``_burnBadDebt``) or as bad
+    debt left on the account under v2 and v3.0; zeros elsewhere.
+
+    >>> _unbacked(np.array([True, False]), np.array([5.0, 7.0]), LiquidationRules.V3_3)
+    (array([5., 0.]), array([0., 0.]))
+    """
+    n = len(left_debt)
+    # Usually every account keeps collateral: zeros, without a pass over the mask. np.zeros
+    # rather than np.zeros_like: the same float64 zeros at a fraction of the call cost.
+    if _count(no_collateral_left):
+        left = np.where(no_collateral_left, left_debt, 0.0)
+    else:
+        left = np.zeros(n)
+    zero = np.zeros(n)
+    return (left, zero) if rules is LiquidationRules.V3_3 else (zero, left)
+
+
 def _liquidate_accounts_batch(
     c: FloatArray,
     d: FloatArray,
@@ -1015,14 +1029,8 @@ def _liquidate_accounts_batch(
     if _count(no_collateral_left):
         no_collateral_left &= executed
         no_collateral_left &= seized >= c
-    if _count(no_collateral_left):
-        left_unbacked = np.where(no_collateral_left, left_debt, 0.0)
-    else:
-        left_unbacked = np.zeros(len(c))
-    # Both are already 0.0 where the call reverts (left_unbacked is masked by `executed`).
-    zero = np.zeros(len(c))
-    deficit = left_unbacked if rules is LiquidationRules.V3_3 else zero
-    bad_debt = zero if rules is LiquidationRules.V3_3 else left_unbacked
+    # Both are already 0.0 where the call reverts (`no_collateral_left` implies `executed`).
+    deficit, bad_debt = _unbacked(no_collateral_left, left_debt, rules)
     to_liquidator = seized - fee
     if _count(executed) < executed.size:
         reverts = ~executed
