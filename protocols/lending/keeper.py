@@ -470,10 +470,8 @@ class LendingKeeper:
         book = self.venue.books[book_index]
         kwargs = {} if pair is None else {"collateral": pair[0], "debt": pair[1]}
         collateral_asset, debt_asset = pair if pair else (book.collateral_asset, book.debt_asset)
-        if candidate_at is None:
-            quote = self.venue.quote(book_index, positions, **kwargs)
-        else:
-            quote = self.venue.quote(book_index, positions, **kwargs, candidate_at=candidate_at)
+        hint = {} if candidate_at is None else {"candidate_at": candidate_at}
+        quote = self.venue.quote(book_index, positions, **kwargs, **hint)
         ok = quote.executed
         positions, received, repay_usd, sold = self._executable(quote, positions, debt_asset)
         if positions.size == 0:

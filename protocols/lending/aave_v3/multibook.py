@@ -94,6 +94,25 @@ def _table_rows(emode: NDArray[np.uint8], enabled: NDArray[np.uint8]) -> NDArray
     return code
 
 
+def _counted(
+    supplied: FloatArray,
+    padded_lt: FloatArray,
+    borrowed: FloatArray,
+    collateral_unit: FloatArray,
+    debt_unit: FloatArray,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Return accounts' collateral values (k × C), thresholds (k × C), USD of the collateral
+    that counts (threshold > 0) and of the debt, from their padded balances and thresholds,
+    as ``calculateUserAccountData`` adds them (see `MultiBook.values`).
+    """
+    c = collateral_unit.size
+    lt = padded_lt[:, :c]
+    value = scale_columns(supplied[:, :c], collateral_unit)
+    collateral = row_dot(value, positive(lt).astype(np.float64))
+    debt: FloatArray = matvec(borrowed, debt_unit)
+    return value, lt, collateral, debt
+
+
 def padded_width(columns: int) -> int:
     """Return the width the book keeps `columns` collateral columns in: the next power of two.
 
@@ -683,12 +702,8 @@ class MultiBook:
         debt_unit: FloatArray,
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
         s, b, padded_lt, _ = self._gather(columns, at)
-        c = collateral_unit.size
-        lt = padded_lt[:, :c]
-        value = scale_columns(s[:, :c], collateral_unit)
+        value, lt, collateral, debt = _counted(s, padded_lt, b, collateral_unit, debt_unit)
         weighted = row_dot(value, lt)
-        collateral = row_dot(value, positive(lt).astype(np.float64))
-        debt: FloatArray = matvec(b, debt_unit)
         # calculateUserAccountData floors the average threshold to whole basis points; the
         # slack keeps an exactly whole average (one collateral) from flooring a unit below.
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -711,11 +726,13 @@ class MultiBook:
         for start in range(0, n, _TOTALS_ROWS):
             stop = min(start + _TOTALS_ROWS, n)
             code = _table_rows(self.emode[start:stop], self.enabled[start:stop])
-            c = collateral_unit.size
-            counts = positive(np.take(self._lt_flat, code, axis=0)[:, :c]).astype(np.float64)
-            value = scale_columns(self._supplied[start:stop, :c], collateral_unit)
-            collateral[start:stop] = row_dot(value, counts)
-            debt[start:stop] = matvec(self.borrowed[start:stop], debt_unit)
+            _, _, collateral[start:stop], debt[start:stop] = _counted(
+                self._supplied[start:stop],
+                np.take(self._lt_flat, code, axis=0),
+                self.borrowed[start:stop],
+                collateral_unit,
+                debt_unit,
+            )
         return float(collateral.sum()), float(debt.sum())
 
     def fast_health(
